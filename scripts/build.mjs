@@ -1,0 +1,51 @@
+// Bundles every action entry with @vercel/ncc into dist/<name>/index.js (ESM).
+// ssh2's optional native addons (.node) and pagent.exe are left out on purpose: every
+// machine runs ssh2's pure-JS code, whatever Node ABI the runner has.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const entries = readdirSync(join(root, 'src/actions')).filter((name) =>
+  existsSync(join(root, 'src/actions', name, 'index.ts')),
+);
+const only = process.argv.slice(2);
+const targets = only.length ? entries.filter((e) => only.includes(e)) : entries;
+
+function removeUnwanted(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      removeUnwanted(path);
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+    } else if (name.endsWith('.node') || name.endsWith('.exe')) {
+      rmSync(path);
+    }
+  }
+}
+
+for (const name of targets) {
+  const out = join(root, 'dist', name);
+  rmSync(out, { recursive: true, force: true });
+  const started = Date.now();
+  const result = spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
+      'build',
+      `src/actions/${name}/index.ts`,
+      '-o',
+      `dist/${name}`,
+      '--quiet',
+      '--target',
+      'es2022',
+    ],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (result.status !== 0) {
+    console.error(`build of ${name} failed`);
+    process.exit(result.status ?? 1);
+  }
+  removeUnwanted(out);
+  console.log(`built dist/${name}/index.js in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}

@@ -1,0 +1,15 @@
+import type { InputGetter } from '../../lib/action/inputs.js';
+import { InputReader } from '../../lib/action/inputs.js';
+
+export interface Inputs {
+  command: string;
+  timeoutMs: number;
+}
+
+export function readInputs(io: { getInput: InputGetter }): Inputs {
+  const r = new InputReader((name) => io.getInput(name));
+  return {
+    command: r.required('command'),
+    timeoutMs: r.duration('timeout', '10m'),
+  };
+}

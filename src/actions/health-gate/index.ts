@@ -1,0 +1,8 @@
+import '../../lib/action/esm-globals.js';
+import { coreIo } from '../../lib/action/core.js';
+import { runAction } from '../../lib/action/run-action.js';
+import { readInputs } from './inputs.js';
+import { run } from './run.js';
+
+const io = coreIo();
+await runAction('health-gate', () => run(readInputs(io), io));
