@@ -1,0 +1,93 @@
+// Compose commands as data. Compose v2 (`docker compose`) and v1 (`docker-compose`) are
+// detected once per host; every builder takes the detected flavour, so both versions run
+// exactly the same steps. The project name is always the app name.
+
+import { type Arg, cmd, type Cmd } from '../commands/cmd.js';
+import type { RemoteHost } from '../ssh/executor.js';
+
+export interface ComposeFlavor {
+  /** `['docker', 'compose']` or `['docker-compose']`. */
+  command: readonly string[];
+  /** e.g. "2.26.1" or "1.29.2". */
+  version: string;
+  major: number;
+}
+
+/** What one invocation works on: the app's project and one release's files. */
+export interface ComposeProject {
+  flavor: ComposeFlavor;
+  /** Compose project name (the app name; never changes between releases). */
+  project: string;
+  /** Absolute paths of the compose files, in order (the first one's folder is the project directory). */
+  files: readonly string[];
+  /** Absolute path of the env file used for interpolation (the release's .env). */
+  envFile?: string;
+  profiles?: readonly string[];
+}
+
+export const COMPOSE_V2: ComposeFlavor = { command: ['docker', 'compose'], version: '2', major: 2 };
+export const COMPOSE_V1: ComposeFlavor = { command: ['docker-compose'], version: '1', major: 1 };
+
+export function parseDetect(stdout: string, usedPlugin: boolean): ComposeFlavor {
+  const version = stdout.trim().split('\n').pop()?.trim().replace(/^v/, '') ?? '';
+  const major = Number(version.split('.')[0]);
+  if (!version || !Number.isFinite(major)) throw new Error(`could not read the Compose version from ${JSON.stringify(stdout.trim())}`);
+  return { command: usedPlugin ? ['docker', 'compose'] : ['docker-compose'], version, major };
+}
+
+const detected = new WeakMap<RemoteHost, Promise<ComposeFlavor>>();
+
+/** Detects Compose once per host (cached for the connection's life). */
+export function detectCompose(host: RemoteHost): Promise<ComposeFlavor> {
+  let flavor = detected.get(host);
+  if (!flavor) {
+    flavor = (async () => {
+      const plugin = await host.run(cmd('docker', 'compose', 'version', '--short'), { allowFailure: true, timeoutMs: 30_000 });
+      if (plugin.code === 0 && plugin.stdout.trim()) return parseDetect(plugin.stdout, true);
+      const standalone = await host.run(cmd('docker-compose', 'version', '--short'), {
+        allowFailure: true,
+        timeoutMs: 30_000,
+      });
+      if (standalone.code === 0 && standalone.stdout.trim()) return parseDetect(standalone.stdout, false);
+      throw new Error(
+        `on ${host.label}: neither \`docker compose\` (Compose v2) nor \`docker-compose\` (v1) works: ${(plugin.stderr || standalone.stderr).trim().split('\n').slice(-2).join(' ')}`,
+      );
+    })();
+    flavor.catch(() => detected.delete(host));
+    detected.set(host, flavor);
+  }
+  return flavor;
+}
+
+/** `docker compose -p <app> -f <file>… [--env-file f] [--profile p]…` */
+export function composeBase(p: ComposeProject): Arg[] {
+  const args: Arg[] = [...p.flavor.command, '--project-name', p.project];
+  for (const f of p.files) args.push('--file', f);
+  if (p.envFile) args.push('--env-file', p.envFile);
+  for (const profile of p.profiles ?? []) args.push('--profile', profile);
+  return args;
+}
+
+/** Validates without printing the resolved file (it would contain interpolated secrets). */
+export function configQuiet(p: ComposeProject): Cmd {
+  return cmd(composeBase(p), 'config', '--quiet');
+}
+
+/** The resolved configuration as YAML (both versions). Never log its stdout. */
+export function configResolved(p: ComposeProject): Cmd {
+  return cmd(composeBase(p), 'config');
+}
+
+export function pull(p: ComposeProject, services: readonly string[] = []): Cmd {
+  return cmd(composeBase(p), 'pull', '--quiet', services);
+}
+
+/** Starts the release: recreates what changed, removes services the release no longer has. */
+export function upDetached(p: ComposeProject): Cmd {
+  return cmd(composeBase(p), 'up', '--detach', '--remove-orphans', '--no-build');
+}
+
+/** Stops and removes the project's containers; named volumes are kept (never `-v`). */
+export function down(p: ComposeProject): Cmd {
+  return cmd(composeBase(p), 'down', '--remove-orphans');
+}

@@ -1,0 +1,126 @@
+// `registry` delivery: the droplet pulls each image itself. Credentials (given, or
+// DigitalOcean Container Registry's from the API) never reach argv: a docker config.json
+// goes up over SFTP with mode 0600 into a scratch DOCKER_CONFIG folder that is removed
+// after the pulls.
+
+import { cmd, type Script, withEnv } from '../commands/cmd.js';
+import type { RemoteHost } from '../ssh/executor.js';
+
+export interface RegistryAuth {
+  /** Registry host, e.g. registry.digitalocean.com */
+  server: string;
+  username: string;
+  password: string;
+}
+
+export function dockerConfigJson(auths: readonly RegistryAuth[]): string {
+  const out: Record<string, { auth: string }> = {};
+  for (const a of auths) out[a.server] = { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') };
+  return `${JSON.stringify({ auths: out })}\n`;
+}
+
+/** Reads `{"auths":{server:{auth}}}` as DigitalOcean's /v2/registry/docker-credentials returns it. */
+export function authsFromDockerConfig(config: { auths: Record<string, { auth: string }> }): RegistryAuth[] {
+  return Object.entries(config.auths).map(([server, { auth }]) => {
+    const decoded = Buffer.from(auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return { server, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  });
+}
+
+/** The registry host part of an image reference (docker.io when none is named). */
+export function registryOf(ref: string): string {
+  const first = ref.split('/')[0] ?? '';
+  if (ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) return first;
+  return 'docker.io';
+}
+
+export function pullScript(ref: string, dockerConfigDir?: string): Script {
+  const pull = cmd('docker', 'pull', '--quiet', ref);
+  return dockerConfigDir ? withEnv({ DOCKER_CONFIG: dockerConfigDir }, pull) : pull;
+}
+
+export class ImageDeliveryError extends Error {
+  override readonly name = 'ImageDeliveryError';
+  constructor(
+    readonly image: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PullOptions {
+  auths: readonly RegistryAuth[];
+  /** Scratch folder on the droplet for the docker config (created and removed here). */
+  scratchDir: string;
+  onLine?: (line: string) => void;
+  timeoutMs: number;
+}
+
+/** Pulls every image (digest references already present are not pulled again). */
+export async function pullImages(host: RemoteHost, refs: readonly string[], options: PullOptions): Promise<void> {
+  let configDir: string | undefined;
+  if (options.auths.length) {
+    configDir = `${options.scratchDir}/docker-config`;
+    await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
+    await host.upload(`${configDir}/config.json`, dockerConfigJson(options.auths), 0o600);
+  }
+  try {
+    for (const ref of refs) {
+      if (ref.includes('@sha256:')) {
+        const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
+          allowFailure: true,
+          timeoutMs: 30_000,
+        });
+        if (present.code === 0) continue;
+      }
+      options.onLine?.(`pulling ${ref}`);
+      const r = await host.run(pullScript(ref, configDir), {
+        allowFailure: true,
+        timeoutMs: options.timeoutMs,
+        ...(options.onLine ? { onLine: (line: string) => options.onLine?.(line) } : {}),
+      });
+      if (r.code !== 0) {
+        const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
+        throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
+      }
+    }
+  } finally {
+    if (configDir) await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
+  }
+}
+
+export interface InspectedImage {
+  ref: string;
+  id: string;
+  repoDigests: string[];
+}
+
+/** The local id and registry digests of each reference on the droplet; missing ones are listed. */
+export async function inspectImages(
+  host: RemoteHost,
+  refs: readonly string[],
+): Promise<{ found: Map<string, InspectedImage>; missing: string[] }> {
+  const found = new Map<string, InspectedImage>();
+  const missing: string[] = [];
+  for (const ref of refs) {
+    const r = await host.run(
+      cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{join .RepoDigests ","}}', ref),
+      { allowFailure: true, timeoutMs: 30_000 },
+    );
+    if (r.code !== 0) {
+      missing.push(ref);
+      continue;
+    }
+    const [id = '', digests = ''] = r.stdout.trim().split(' ');
+    found.set(ref, { ref, id, repoDigests: digests.split(',').filter(Boolean) });
+  }
+  return { found, missing };
+}
+
+/** The digest reference for `ref` among an image's RepoDigests (same repository). */
+export function repoDigestFor(ref: string, repoDigests: readonly string[]): string | undefined {
+  const repo = ref.includes('@') ? ref.split('@')[0] : ref.replace(/:[^/:]+$/, '');
+  return repoDigests.find((d) => d.split('@')[0] === repo) ?? repoDigests[0];
+}

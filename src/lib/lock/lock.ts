@@ -1,0 +1,193 @@
+// The deploy lock on a droplet: `mkdir <app>/.lock` is atomic, so exactly one deploy
+// holds it. The holder writes who it is (repo, run, actor, sha, time, token) into the
+// lock, touches it while it works (heartbeat), and removes it when done — or the
+// action's post step does, even after a cancel. A lock whose heartbeat is older than
+// `staleAfterMs` (by the droplet's own clock) is taken over.
+
+import { and, cmd, type Script } from '../commands/cmd.js';
+import { realSleep } from '../retry.js';
+import type { RemoteHost } from '../ssh/executor.js';
+
+export interface LockHolder {
+  repo: string;
+  runId: string;
+  runAttempt?: string;
+  actor: string;
+  sha: string;
+  /** ISO time the lock was taken (runner clock). */
+  time: string;
+  /** Random per action run: only its owner (or staleness) releases a lock. */
+  token: string;
+  /** e.g. "deploy-compose" */
+  action: string;
+}
+
+export interface LockOptions {
+  /** The lock directory, e.g. /opt/shop/.lock (its parent must exist). */
+  dir: string;
+  holder: LockHolder;
+  /** How long to wait for another holder before failing. 0: fail at once. */
+  timeoutMs: number;
+  /** A lock whose last heartbeat is older than this is stale and taken over. */
+  staleAfterMs: number;
+  /** Time between checks while waiting. */
+  intervalMs?: number;
+  onWait?: (holder: LockHolder | undefined, heldForSeconds: number) => void;
+  onStaleTakeover?: (holder: LockHolder | undefined, ageSeconds: number) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export const holderFile = (dir: string): string => `${dir}/holder.json`;
+
+export function mkdirLockScript(dir: string): Script {
+  return cmd('mkdir', dir);
+}
+
+export function lockAgeScript(dir: string): Script {
+  return cmd('stat', '-c', '%Y', dir);
+}
+
+export function nowScript(): Script {
+  return cmd('date', '+%s');
+}
+
+/** Moves a stale lock aside only if it still belongs to the holder we judged stale. */
+export function takeOverScript(dir: string, staleToken: string | undefined, nonce: string): Script {
+  const aside = `${dir}.stale-${nonce}`;
+  const move = and(cmd('mv', '-T', dir, aside), cmd('rm', '-rf', aside));
+  return staleToken ? and(cmd('grep', '-qF', staleToken, holderFile(dir)), move) : move;
+}
+
+/** Removes the lock only when it holds our token. */
+export function releaseScript(dir: string, token: string): Script {
+  return and(cmd('grep', '-qF', token, holderFile(dir)), cmd('rm', '-rf', dir));
+}
+
+export function heartbeatScript(dir: string): Script {
+  return cmd('touch', '-c', dir);
+}
+
+export class LockTimeoutError extends Error {
+  override readonly name = 'LockTimeoutError';
+  constructor(
+    readonly host: string,
+    readonly dir: string,
+    readonly holder: LockHolder | undefined,
+    waitedMs: number,
+  ) {
+    super(
+      `${dir} is held by ${describeHolder(holder)}; waited ${Math.round(waitedMs / 1000)}s ("lock-timeout"). ` +
+        'Another deploy is running; try again when it is done, or raise "lock-timeout".',
+    );
+  }
+}
+
+export function describeHolder(holder: LockHolder | undefined): string {
+  if (!holder) return 'a deploy whose details are not written yet';
+  const run = holder.runId ? `run ${holder.runId}${holder.runAttempt ? `.${holder.runAttempt}` : ''}` : 'a run';
+  return `${holder.actor || 'someone'} (${holder.action} ${run} of ${holder.repo || 'an unknown repository'}, sha ${holder.sha.slice(0, 7) || '?'}, since ${holder.time})`;
+}
+
+export function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof value.token !== 'string') return undefined;
+    return {
+      repo: String(value.repo ?? ''),
+      runId: String(value.runId ?? ''),
+      ...(value.runAttempt ? { runAttempt: String(value.runAttempt) } : {}),
+      actor: String(value.actor ?? ''),
+      sha: String(value.sha ?? ''),
+      time: String(value.time ?? ''),
+      token: value.token,
+      action: String(value.action ?? ''),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readHolder(host: RemoteHost, dir: string): Promise<LockHolder | undefined> {
+  const r = await host.run(cmd('cat', holderFile(dir)), { allowFailure: true, timeoutMs: 30_000 });
+  return r.code === 0 ? parseHolder(r.stdout) : undefined;
+}
+
+/** Seconds since the lock's last heartbeat by the droplet's clock, or undefined if it is gone. */
+async function lockAgeSeconds(host: RemoteHost, dir: string): Promise<number | undefined> {
+  const mtime = await host.run(lockAgeScript(dir), { allowFailure: true, timeoutMs: 30_000 });
+  if (mtime.code !== 0) return undefined;
+  const now = await host.run(nowScript(), { timeoutMs: 30_000 });
+  return Number(now.stdout.trim()) - Number(mtime.stdout.trim());
+}
+
+export interface HeldLock {
+  dir: string;
+  token: string;
+  /** Stops the heartbeat and removes the lock if it is still ours. */
+  release(): Promise<boolean>;
+}
+
+/** Takes the lock, waiting (and taking over a stale one) as the options say. */
+export async function acquireLock(host: RemoteHost, options: LockOptions): Promise<HeldLock> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
+  const interval = options.intervalMs ?? 2000;
+  const started = now();
+  let lastHolder: LockHolder | undefined;
+  let attempt = 0;
+  for (;;) {
+    attempt += 1;
+    const made = await host.run(mkdirLockScript(options.dir), { allowFailure: true, timeoutMs: 30_000 });
+    if (made.code === 0) {
+      await host.upload(holderFile(options.dir), `${JSON.stringify(options.holder)}\n`, 0o644);
+      return startHeartbeat(host, options);
+    }
+    if (!/exists/i.test(made.stderr)) {
+      throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
+    }
+    lastHolder = await readHolder(host, options.dir);
+    const age = await lockAgeSeconds(host, options.dir);
+    if (age === undefined) continue; // released between our two commands: try again at once
+    if (age * 1000 > options.staleAfterMs) {
+      options.onStaleTakeover?.(lastHolder, age);
+      await host.run(takeOverScript(options.dir, lastHolder?.token, `${options.holder.token}-${attempt}`), {
+        allowFailure: true,
+        timeoutMs: 30_000,
+      });
+      continue;
+    }
+    const waited = now() - started;
+    if (waited + interval > options.timeoutMs) throw new LockTimeoutError(host.label, options.dir, lastHolder, waited);
+    options.onWait?.(lastHolder, age);
+    await sleep(interval);
+  }
+}
+
+function startHeartbeat(host: RemoteHost, options: LockOptions): HeldLock {
+  const every = Math.max(1000, Math.min(60_000, Math.floor(options.staleAfterMs / 3)));
+  let beating: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    beating = host.run(heartbeatScript(options.dir), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+  }, every);
+  timer.unref();
+  let released = false;
+  return {
+    dir: options.dir,
+    token: options.holder.token,
+    async release() {
+      clearInterval(timer);
+      await beating;
+      if (released) return true;
+      const r = await host.run(releaseScript(options.dir, options.holder.token), { allowFailure: true, timeoutMs: 30_000 });
+      released = r.code === 0;
+      return released;
+    },
+  };
+}
+
+/** For the post step: removes the lock if it still holds `token`. */
+export async function releaseLockByToken(host: RemoteHost, dir: string, token: string): Promise<boolean> {
+  const r = await host.run(releaseScript(dir, token), { allowFailure: true, timeoutMs: 30_000 });
+  return r.code === 0;
+}
