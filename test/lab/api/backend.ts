@@ -71,6 +71,8 @@ interface MemDroplet {
 export interface MemoryBackendOptions {
   /** Delay before create() resolves (ms). */
   createDelayMs?: number;
+  /** Delay of power/reboot/snapshot operations (ms). */
+  opDelayMs?: number;
   /** Start a tiny HTTP app answering the droplet name on publicIpv4:appPort. */
   appPort?: number;
   /** First octets of public addresses, default 127.0.30 (last octet counts up from 1). */
@@ -88,7 +90,7 @@ export class MemoryBackend implements DropletBackend {
   privateNetwork = { netmask: '255.255.255.0', gateway: '10.131.0.1' };
 
   constructor(opts: MemoryBackendOptions = {}) {
-    this.opts = { createDelayMs: 5, appPort: 0, publicPrefix: '127.0.30', ...opts };
+    this.opts = { createDelayMs: 5, opDelayMs: 0, appPort: 0, publicPrefix: '127.0.30', ...opts };
   }
 
   async create(spec: DropletCreateSpec): Promise<DropletHandle> {
@@ -143,6 +145,10 @@ export class MemoryBackend implements DropletBackend {
     }
   }
 
+  private delay(): Promise<void> {
+    return new Promise((r) => setTimeout(r, this.opts.opDelayMs));
+  }
+
   private get(container: string): MemDroplet {
     const d = this.droplets.get(container);
     if (!d) throw new Error(`no droplet container ${container}`);
@@ -169,6 +175,7 @@ export class MemoryBackend implements DropletBackend {
 
   async powerOff(container: string): Promise<void> {
     this.calls.push(`powerOff ${container}`);
+    await this.delay();
     const d = this.get(container);
     d.running = false;
     await this.stopApp(d);
@@ -176,6 +183,7 @@ export class MemoryBackend implements DropletBackend {
 
   async powerOn(container: string): Promise<void> {
     this.calls.push(`powerOn ${container}`);
+    await this.delay();
     const d = this.get(container);
     d.running = true;
     if (this.opts.appPort) await this.startApp(d);
@@ -183,6 +191,7 @@ export class MemoryBackend implements DropletBackend {
 
   async reboot(container: string): Promise<void> {
     this.calls.push(`reboot ${container}`);
+    await this.delay();
     await this.powerOff(container);
     await this.powerOn(container);
   }
@@ -197,6 +206,7 @@ export class MemoryBackend implements DropletBackend {
 
   async snapshot(container: string): Promise<string> {
     this.calls.push(`snapshot ${container}`);
+    await this.delay();
     const d = this.get(container);
     const ref = `mem-snapshot-${++this.snapSeq}`;
     this.snapshots.set(ref, { files: new Map(d.files), variant: d.spec.variant });

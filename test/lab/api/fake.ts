@@ -61,6 +61,11 @@ export interface ApiFakeOptions {
   pollMs?: number;
   /** Account email shown by GET /v2/account. */
   email?: string;
+  /**
+   * Test-only hook: rewrite a reply before it is validated and sent (unit tests use it to prove that
+   * an invalid response is caught by the validator).
+   */
+  responseHook?: (operationId: string | undefined, reply: Reply) => Reply;
 }
 
 export interface Tally {
@@ -331,7 +336,7 @@ export class ApiFake {
     const payload = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, {
       ...headers,
-      ...(payload ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+      'content-type': 'application/json; charset=utf-8',
       'content-length': String(Buffer.byteLength(payload)),
     });
     res.end(payload);
@@ -355,7 +360,7 @@ export class ApiFake {
       query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
     const rawBody = await this.readBody(req);
-    const headers = { ...this.rateHeaders(), 'x-request-id': requestId };
+    const headers = { ...this.rateHeaders(), 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId };
     const fail = (status: number, id: string, message: string, extra: Record<string, string> = {}) =>
       this.send(res, status, errorBody(id, message, requestId), { ...headers, ...extra });
 
@@ -417,6 +422,7 @@ export class ApiFake {
         reply = { status: 500, body: errorBody('server_error', (e as Error).message, requestId) };
       }
     }
+    if (this.opts.responseHook) reply = this.opts.responseHook(op?.id, reply);
     const outHeaders = { ...headers, ...(reply.headers ?? {}) };
     if (this.spec && op) {
       this.tallyState.responses++;

@@ -26,8 +26,10 @@ import type { FaultControl } from './faults.js';
 import type { MemberHealth } from './proxy.js';
 
 export type { ApiFakeOptions, DatabaseOption, RegistryOption, Tally } from './fake.js';
+export type { Reply } from './http.js';
 export type { DropletBackend, DropletCreateSpec, DropletHandle } from './backend.js';
 export { MemoryBackend } from './backend.js';
+export type { MemoryBackendOptions } from './backend.js';
 export type { Fault, FaultControl } from './faults.js';
 export type { Violation } from './spec.js';
 export { SpecValidator } from './spec.js';
