@@ -1,0 +1,101 @@
+// Container check: the Docker state of a Compose project's services on one droplet, read
+// with compose/state.ts (works on Compose v1 and v2). Also what deploy-compose and
+// rolling-update use to wait for services after `up -d`:
+//   pollUntil(containerProbe(host, {app, services}).attempt, {...})
+
+import {
+  containerLogTail,
+  readServiceStates,
+  type ServiceRequirement,
+  type ServiceState,
+  serviceVerdict,
+} from '../compose/state.js';
+import type { RemoteHost } from '../ssh/executor.js';
+import type { AttemptContext, CheckOutcome } from './poll.js';
+
+export interface ContainerProbeOptions {
+  app: string;
+  /** Services that must be up; empty = every (non one-off) service of the project. */
+  services?: readonly string[];
+  require?: ServiceRequirement;
+}
+
+export interface ContainerProbe {
+  attempt: (ctx?: AttemptContext) => Promise<CheckOutcome>;
+  /** Containers that were not up at the last attempt. */
+  failing(): ServiceState[];
+  /** Every container seen at the last attempt. */
+  lastStates(): ServiceState[];
+}
+
+export function containerProbe(host: RemoteHost, options: ContainerProbeOptions): ContainerProbe {
+  const wanted = [...(options.services ?? [])];
+  const require = options.require ?? 'healthy';
+  let failing: ServiceState[] = [];
+  let last: ServiceState[] = [];
+  return {
+    failing: () => failing,
+    lastStates: () => last,
+    async attempt(): Promise<CheckOutcome> {
+      const started = performance.now();
+      const all = await readServiceStates(host, options.app);
+      const latencyMs = Math.round(performance.now() - started);
+      last = all;
+      const states = all.filter((s) => !s.oneOff && (wanted.length === 0 || wanted.includes(s.service)));
+      const missing = wanted.filter((w) => !states.some((s) => s.service === w));
+      failing = [];
+      const problems: string[] = [];
+      for (const service of missing) problems.push(`${service}: no container`);
+      if (states.length === 0 && missing.length === 0) {
+        return { ok: false, status: 'no containers', latencyMs, detail: `project "${options.app}" has no containers` };
+      }
+      for (const s of states) {
+        const v = serviceVerdict(s, require);
+        if (!v.ok) {
+          failing.push(s);
+          problems.push(`${s.service} (${s.container}): ${v.status}`);
+        }
+      }
+      if (problems.length > 0) {
+        const first = failing[0];
+        const status = missing.length > 0 ? 'missing' : first ? serviceVerdict(first, require).status : 'down';
+        return { ok: false, status, latencyMs, detail: problems.join('; ') };
+      }
+      const healthy = states.filter((s) => s.health === 'healthy').length;
+      return {
+        ok: true,
+        status: healthy === states.length ? 'healthy' : 'running',
+        latencyMs,
+        detail: `${states.length} container(s) up`,
+      };
+    },
+  };
+}
+
+/** For a failure report: each failing container's health log and its last log lines. */
+export async function containerDiagnostics(
+  host: RemoteHost,
+  failing: readonly ServiceState[],
+  logLines: number,
+): Promise<string> {
+  const parts: string[] = [];
+  for (const s of failing.slice(0, 5)) {
+    const lines: string[] = [
+      `service ${s.service} (container ${s.container}, ${s.status}${s.health ? `, ${s.health}` : ''}):`,
+    ];
+    if (s.healthLog.length > 0) {
+      lines.push('  health log:');
+      for (const entry of s.healthLog.slice(-3)) {
+        const output = entry.output.trim().split('\n').slice(-5).join(' | ');
+        lines.push(`    exit ${entry.exitCode} at ${entry.end || entry.start}: ${output || '(no output)'}`);
+      }
+    }
+    if (logLines > 0) {
+      const tail = await containerLogTail(host, s.container, logLines);
+      lines.push(`  last ${logLines} log lines:`);
+      lines.push(...(tail ? tail.split('\n').map((l) => `    ${l}`) : ['    (empty)']));
+    }
+    parts.push(lines.join('\n'));
+  }
+  return parts.join('\n');
+}
