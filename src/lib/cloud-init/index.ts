@@ -1,0 +1,2 @@
+export * from './cloud-config.js';
+export * from './host-key.js';
