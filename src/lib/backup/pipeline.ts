@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+
+import type { Logger } from '../action/logger.js';
+import { render, type Script } from '../commands/cmd.js';
+import type { RemoteHost } from '../ssh/executor.js';
+import { createDecryptStream, createEncryptStream, DEFAULT_ITERATIONS, encryptionParams } from './encryption.js';
+import { type BackupManifest, backupKeys } from './manifest.js';
+import type { Compression, DumpKind } from './spec.js';
+import type { BackupStore } from './store.js';
+
+// droplet → runner → Spaces without touching the droplet's disk or holding the dump in
+// memory: the remote command's stdout is piped (RemoteHost.stream) through byte counting,
+// optional gzip, optional openssl-compatible encryption, SHA-256 + byte counting, into a
+// multipart upload with bounded parts. The manifest is written only after the upload AND
+// the dump command both succeeded.
+
+/** Counts bytes (and optionally hashes them) as they pass. */
+export class Meter extends Transform {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+  private digest?: string;
+
+  constructor(private readonly hashing: boolean) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.hashing) this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  sha256(): string {
+    this.digest ??= this.hash.digest('hex');
+    return this.digest;
+  }
+}
+
+export interface DumpSource {
+  script: Script;
+  /** Stdin for the command (e.g. a password line); created fresh for each attempt. */
+  stdin?: () => Readable;
+  /** Where the data comes from, for the manifest and logs (no secrets). */
+  description: string;
+}
+
+export interface BackupRequest {
+  host: RemoteHost;
+  store: BackupStore;
+  source: DumpSource;
+  app: string;
+  name: string;
+  kind: DumpKind;
+  droplet: string;
+  prefix: string;
+  compression: Compression;
+  gzipLevel?: number;
+  passphrase?: string;
+  iterations?: number;
+  releaseId?: string;
+  now: () => Date;
+  logger: Logger;
+  timeoutMs?: number;
+}
+
+export class BackupFailedError extends Error {
+  override readonly name = 'BackupFailedError';
+}
+
+function stderrTail(lines: string[]): string {
+  const tail = lines.slice(-10).join('\n').trim();
+  return tail ? `:\n${tail}` : '';
+}
+
+/** Streams one dump to the store and writes its manifest. Throws BackupFailedError with what happened and what was cleaned up. */
+export async function streamBackup(req: BackupRequest): Promise<BackupManifest> {
+  const started = req.now();
+  const keys = backupKeys(req.prefix, req.name, req.kind, req.compression, Boolean(req.passphrase), started);
+  const iterations = req.iterations ?? DEFAULT_ITERATIONS;
+  const stderr: string[] = [];
+  const sink = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const raw = new Meter(false);
+  const stored = new Meter(true);
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const stages: (NodeJS.ReadWriteStream | Transform)[] = [raw];
+  if (req.compression === 'gzip') stages.push(createGzip({ level: req.gzipLevel ?? 6 }));
+  if (req.passphrase) stages.push(createEncryptStream(req.passphrase, iterations));
+  stages.push(stored);
+
+  const aborter = new AbortController();
+  let firstError: unknown;
+  const fail = (error: unknown): void => {
+    if (firstError !== undefined) return;
+    firstError = error;
+    aborter.abort();
+    sink.destroy(error instanceof Error ? error : new Error(String(error)));
+    body.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+
+  req.logger.info(
+    `dump "${req.name}" (${req.kind}) from ${req.source.description} → ${req.store.description} ${keys.data}`,
+  );
+  req.logger.debug(`dump command: ${render(req.source.script, 'log')}`);
+
+  const remote = req.host
+    .stream(req.source.script, {
+      stdout: sink,
+      ...(req.source.stdin ? { stdin: req.source.stdin() } : {}),
+      ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}),
+      onStderrLine: (line) => {
+        stderr.push(line);
+        if (stderr.length > 50) stderr.shift();
+      },
+    })
+    .then(
+      (result) => {
+        if (result.code !== 0) {
+          const error = new BackupFailedError(
+            `the dump command exited with code ${result.code}${stderrTail(result.stderr ? result.stderr.split('\n') : stderr)}`,
+          );
+          fail(error);
+          throw error;
+        }
+        // some implementations leave the Writable open: end it so the pipeline finishes
+        if (!sink.writableEnded) sink.end();
+      },
+      (error: unknown) => {
+        fail(error);
+        throw error;
+      },
+    );
+  const piping = pipeline([sink, ...stages, body] as unknown as [Readable, ...Transform[]]).catch((error: unknown) => {
+    fail(error);
+    throw error;
+  });
+  const uploading = req.store
+    .upload(keys.data, body, { contentType: 'application/octet-stream', signal: aborter.signal })
+    .catch((error: unknown) => {
+      fail(error);
+      throw error;
+    });
+
+  const [remoteResult, , uploadResult] = await Promise.allSettled([
+    // after a failure elsewhere, the remote side may block on a full pipe: do not wait forever
+    Promise.race([remote, aborted(aborter.signal, 15_000)]),
+    piping,
+    uploading,
+  ]);
+  if (firstError !== undefined || remoteResult.status === 'rejected' || uploadResult.status === 'rejected') {
+    const error =
+      firstError ??
+      (remoteResult.status === 'rejected' ? remoteResult.reason : (uploadResult as PromiseRejectedResult).reason);
+    const cleanup = await removePartial(req.store, keys.data, uploadResult.status === 'fulfilled');
+    throw new BackupFailedError(
+      `dump "${req.name}" (${req.kind}) from ${req.source.description} failed: ${describe(error)}${stderr.length && !(error instanceof BackupFailedError) ? stderrTail(stderr) : ''}. No manifest was written, so this attempt does not count as a backup; ${cleanup}`,
+    );
+  }
+
+  const manifest: BackupManifest = {
+    version: 1,
+    app: req.app,
+    name: req.name,
+    kind: req.kind,
+    source: req.source.description,
+    droplet: req.droplet,
+    key: keys.data,
+    createdAt: started.toISOString(),
+    ...(req.releaseId ? { releaseId: req.releaseId } : {}),
+    size: stored.bytes,
+    sha256: stored.sha256(),
+    rawSize: raw.bytes,
+    compression: req.compression,
+    ...(req.passphrase ? { encryption: encryptionParams(iterations) } : {}),
+    durationMs: req.now().getTime() - started.getTime(),
+  };
+  if (raw.bytes === 0) {
+    await removePartial(req.store, keys.data, true);
+    throw new BackupFailedError(
+      `dump "${req.name}" (${req.kind}) produced no data${stderrTail(stderr)}; nothing was kept`,
+    );
+  }
+  try {
+    await req.store.putJson(keys.manifest, manifest);
+  } catch (error) {
+    const cleanup = await removePartial(req.store, keys.data, true);
+    throw new BackupFailedError(
+      `dump "${req.name}": the data was uploaded but writing its manifest failed (${describe(error)}); the backup does not count; ${cleanup}`,
+    );
+  }
+  return manifest;
+}
+
+function aborted(signal: AbortSignal, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const arm = (): void => {
+      setTimeout(resolve, graceMs).unref();
+    };
+    if (signal.aborted) arm();
+    else signal.addEventListener('abort', arm, { once: true });
+  });
+}
+
+async function removePartial(store: BackupStore, key: string, uploaded: boolean): Promise<string> {
+  if (!uploaded) return 'the multipart upload was aborted.';
+  try {
+    await store.delete(key);
+    return `the uploaded object ${key} was deleted.`;
+  } catch (error) {
+    return `the uploaded object ${key} could not be deleted (${describe(error)}); it has no manifest and retention will remove it.`;
+  }
+}
+
+export function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: string }).code;
+    return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message || error.name;
+  }
+  return String(error);
+}
+
+/**
+ * The stored bytes of a backup turned back into the raw dump: SHA-256 and size checked
+ * against the manifest (the stream errors at the end on a mismatch), then decrypted and
+ * decompressed.
+ */
+export async function openBackup(store: BackupStore, manifest: BackupManifest, passphrase?: string): Promise<Readable> {
+  if (manifest.encryption && !passphrase) {
+    throw new BackupFailedError(
+      `backup ${manifest.key} is encrypted: give the passphrase (input "encryption-passphrase")`,
+    );
+  }
+  const source = await store.getStream(manifest.key);
+  const check = new ChecksumGate(manifest.sha256, manifest.size, manifest.key);
+  const stages: Transform[] = [check];
+  if (manifest.encryption && passphrase) stages.push(createDecryptStream(passphrase, manifest.encryption.iterations));
+  if (manifest.compression === 'gzip') stages.push(createGunzip());
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  pipeline([source, ...stages, out] as unknown as [Readable, ...Transform[]]).catch((error: unknown) => {
+    out.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  return out;
+}
+
+/** Reads a whole stored backup once and checks its size and SHA-256 (before a destructive restore). */
+export async function checkStoredBackup(store: BackupStore, manifest: BackupManifest): Promise<void> {
+  const source = await store.getStream(manifest.key);
+  await pipeline(
+    source,
+    new ChecksumGate(manifest.sha256, manifest.size, manifest.key),
+    new Writable({ write: (_chunk, _enc, callback) => callback() }),
+  );
+}
+
+class ChecksumGate extends Meter {
+  constructor(
+    private readonly expectedSha: string,
+    private readonly expectedSize: number,
+    private readonly key: string,
+  ) {
+    super(true);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const sha = this.sha256();
+    if (this.bytes !== this.expectedSize || sha !== this.expectedSha) {
+      callback(
+        new BackupFailedError(
+          `backup ${this.key} does not match its manifest: ${this.bytes} bytes with sha256 ${sha}, expected ${this.expectedSize} bytes with sha256 ${this.expectedSha}`,
+        ),
+      );
+      return;
+    }
+    callback();
+  }
+}
