@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { DropletVariant } from '../contract.js';
 import type { DropletBackend, DropletCreateSpec } from './backend.js';
 import { PUBLIC_IMAGES, REGIONS, REGION_FEATURES, SIZES, type SizeDef } from './catalog.js';
-import { Faults, validateFault, type Fault, type FaultControl } from './faults.js';
+import { Faults, validateFault, type Fault } from './faults.js';
 import { ApiError, errorBody, notFound, now, paginate, q1, unprocessable, type Query, type Reply } from './http.js';
 import { LoadBalancerRuntime, ReservedIpRuntime, type ForwardingRule, type HealthCheck, type MemberHealth } from './proxy.js';
 import { SpecValidator, type Operation, type Violation } from './spec.js';
@@ -692,7 +692,8 @@ export class ApiFake {
       case 'GET /v2/reserved_ips/{reserved_ip}/actions': {
         const r = this.findReservedIp(p.reserved_ip!);
         const acts = [...this.actions.values()].filter((a) => a.reservedIp === r.ip).reverse();
-        return this.list('actions', acts, query, path, (a) => this.actionJson(a, true));
+        // the spec's list schema is the plain action (no project_id); single GET/POST include it
+        return this.list('actions', acts, query, path, (a) => this.actionJson(a));
       }
       case 'POST /v2/reserved_ips/{reserved_ip}/actions':
         return { status: 201, body: { action: this.actionJson(this.reservedIpAction(this.findReservedIp(p.reserved_ip!), body), true) } };

@@ -94,7 +94,7 @@ async function bindOnFreeAddress(
       usedAddresses.add(address);
       return { address, servers };
     } catch (e) {
-      await Promise.all(servers.map((s) => (s.listening ? closeServer(s) : undefined)));
+      await Promise.all(servers.filter((s) => s.listening).map(closeServer));
       if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
     }
   }

@@ -4,6 +4,7 @@ import { createApiClient } from 'dots-wrapper';
 import { MemoryBackend, startApiFake, type ApiFakeHandle, type ApiFakeOptions, type MemoryBackendOptions } from '../../lab/api/index.js';
 import { SpecValidator } from '../../lab/api/spec.js';
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the fake's answers */
 let shared: SpecValidator | undefined;
 /** One parsed spec per test file (compiled validators are cached on it). */
 export function spec(): SpecValidator {
