@@ -230,12 +230,24 @@ export class DigitalOceanClient {
     });
   }
 
+  /** Tags any taggable resources (droplet, image — droplet snapshots are images —, volume, volume_snapshot, database). */
+  async tagResources(tag: string, resources: readonly { resource_id: string; resource_type: string }[]): Promise<void> {
+    if (resources.length === 0) return;
+    await this.http.post(`/tags/${encodeURIComponent(tag)}/resources`, { resources });
+  }
+
   // ---- ssh keys -------------------------------------------------------------------------
 
   listSshKeys(): Promise<SshKey[]> {
     return collectPages<'ssh_keys', SshKey>(this.http, this.endpoint, 'ssh_keys', () =>
       this.dots.sshKey.listSshKeys({ per_page: PER_PAGE, page: 1 }),
     );
+  }
+
+  /** One account key by numeric id or MD5 fingerprint. */
+  async getSshKey(idOrFingerprint: number | string): Promise<SshKey> {
+    return (await data<{ ssh_key: SshKey }>(this.http.get(`/account/keys/${encodeURIComponent(String(idOrFingerprint))}`)))
+      .ssh_key;
   }
 
   async createSshKey(name: string, publicKey: string): Promise<SshKey> {
