@@ -1,15 +1,126 @@
+import { ConfigurationError } from '../../lib/action/errors.js';
 import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader } from '../../lib/action/inputs.js';
+import { parseFingerprint } from '../../lib/action/parsers.js';
+import {
+  type CheckDefinition,
+  type DefinitionDefaults,
+  parseCheckList,
+  shorthandDefinition,
+} from '../../lib/health/definitions.js';
+import { runsOnDroplet } from '../../lib/health/gate.js';
+import { type HostKeyPolicy, parseKnownHosts } from '../../lib/ssh/host-keys.js';
+import { normalizePrivateKey } from '../../lib/ssh/keys.js';
+import { endpointLabel, type HostTarget, parseEndpoint } from '../../lib/ssh/target.js';
+
+export interface SshInputs {
+  targets: HostTarget[];
+  privateKey: string;
+  hostKeys: HostKeyPolicy;
+}
 
 export interface Inputs {
-  url: string;
+  checks: CheckDefinition[];
+  /** Overall deadline (input `timeout`). */
   timeoutMs: number;
+  /** Present when a check runs on droplets (container, or http with via: droplet). */
+  ssh?: SshInputs;
+  /** Values to mask and redact: secret header values, URL passwords. */
+  secrets: string[];
+  /** URLs holding credentials (masked in their derived forms too). */
+  secretUrls: string[];
+}
+
+function readSsh(r: InputReader, checks: readonly CheckDefinition[]): SshInputs | undefined {
+  const droplet = checks.filter(runsOnDroplet);
+  const hostSpecs = [...r.list('host'), ...r.list('hosts')];
+  if (r.has('host') && r.has('hosts'))
+    throw new ConfigurationError('inputs "host" and "hosts" cannot be used together; give only one');
+  if (droplet.length === 0) return undefined;
+  const first = droplet[0] as CheckDefinition;
+  if (hostSpecs.length === 0) {
+    throw new ConfigurationError(
+      `${first.where} ("${first.name}") runs on the droplet, so input "host" (or "hosts") is required`,
+    );
+  }
+  const user = r.string('user', 'root');
+  const targets = hostSpecs.map((spec): HostTarget => {
+    const e = parseEndpoint(r.has('host') ? 'host' : 'hosts', spec, user);
+    return { ...e, label: endpointLabel(e) };
+  });
+  if (!r.has('ssh-private-key'))
+    throw new ConfigurationError(
+      `${first.where} ("${first.name}") runs on the droplet, so input "ssh-private-key" is required`,
+    );
+  const key = normalizePrivateKey(r.raw('ssh-private-key'), undefined, 'ssh-private-key');
+  const skip = r.bool('insecure-skip-host-key-check', false);
+  let hostKeys: HostKeyPolicy;
+  if (skip) {
+    if (r.has('known-hosts') || r.has('host-fingerprints'))
+      throw new ConfigurationError(
+        'input "insecure-skip-host-key-check" is true but "known-hosts"/"host-fingerprints" are also given; drop one',
+      );
+    hostKeys = { kind: 'skip' };
+  } else {
+    const knownHosts = parseKnownHosts(r.raw('known-hosts'), 'known-hosts');
+    const fingerprints = r.list('host-fingerprints').map((f) => parseFingerprint('host-fingerprints', f));
+    if (knownHosts.length === 0 && fingerprints.length === 0) {
+      throw new ConfigurationError(
+        'input "known-hosts" or "host-fingerprints" is required to verify the droplets\' host keys ' +
+          '(or set insecure-skip-host-key-check: true, which is unsafe)',
+      );
+    }
+    hostKeys = { kind: 'verify', knownHosts, fingerprints };
+  }
+  return { targets, privateKey: key.privateKey, hostKeys };
 }
 
 export function readInputs(io: { getInput: InputGetter }): Inputs {
   const r = new InputReader((name) => io.getInput(name));
-  return {
-    url: r.required('url'),
-    timeoutMs: r.duration('timeout', '10m'),
+  for (const name of ['timeout', 'interval', 'start-delay', 'latency-budget']) {
+    if (r.raw(name).startsWith('-'))
+      throw new ConfigurationError(`input "${name}" has ${JSON.stringify(r.raw(name))}: must not be negative`);
+  }
+  const timeoutMs = r.duration('timeout', '2m', { minMs: 1 });
+  const defaults: DefinitionDefaults = {
+    intervalMs: r.duration('interval', '2s'),
+    successes: r.int('successes', 1, { min: 1, max: 1000 }),
+    timeoutMs,
+    startDelayMs: r.duration('start-delay', '0s'),
+    ...(r.has('latency-budget') ? { latencyBudgetMs: r.duration('latency-budget', '1s', { minMs: 1 }) } : {}),
+    ...(r.has('app') ? { app: r.string('app') } : {}),
   };
+  const checks = parseCheckList(r.raw('checks'), defaults, 'checks');
+  if (r.has('url')) {
+    const shorthand = shorthandDefinition(r.raw('url'), r.raw('expect-status'), defaults);
+    if (checks.some((c) => c.name === shorthand.name))
+      throw new ConfigurationError(`input "url" repeats the check "${shorthand.name}" from "checks"`);
+    checks.push(shorthand);
+  } else if (r.has('expect-status')) {
+    throw new ConfigurationError(
+      'input "expect-status" applies to input "url", which is not set (in "checks" use expect-status per check)',
+    );
+  }
+  if (checks.length === 0) throw new ConfigurationError('no checks given: set input "url" or "checks"');
+
+  const secrets: string[] = [];
+  const secretUrls: string[] = [];
+  for (const c of checks) {
+    if (c.kind !== 'http') continue;
+    for (const [name, value] of Object.entries(c.headers)) {
+      if (c.secretHeaders.includes(name.toLowerCase())) {
+        secrets.push(value);
+        // "Bearer <token>" / "Basic <b64>": the credential alone too.
+        const cred = /^\S+\s+(\S{3,})$/.exec(value);
+        if (cred) secrets.push(cred[1] as string);
+      }
+    }
+    const password = new URL(c.url).password;
+    if (password) {
+      secretUrls.push(c.url);
+      secrets.push(decodeURIComponent(password));
+    }
+  }
+  const ssh = readSsh(r, checks);
+  return { checks, timeoutMs, ...(ssh ? { ssh } : {}), secrets, secretUrls };
 }
