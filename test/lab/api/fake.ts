@@ -8,7 +8,13 @@ import type { DropletBackend, DropletCreateSpec } from './backend.js';
 import { PUBLIC_IMAGES, REGIONS, REGION_FEATURES, SIZES, type SizeDef } from './catalog.js';
 import { Faults, validateFault, type Fault } from './faults.js';
 import { ApiError, errorBody, notFound, now, paginate, q1, unprocessable, type Query, type Reply } from './http.js';
-import { LoadBalancerRuntime, ReservedIpRuntime, type ForwardingRule, type HealthCheck, type MemberHealth } from './proxy.js';
+import {
+  LoadBalancerRuntime,
+  ReservedIpRuntime,
+  type ForwardingRule,
+  type HealthCheck,
+  type MemberHealth,
+} from './proxy.js';
 import { SpecValidator, type Operation, type Violation } from './spec.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -253,8 +259,10 @@ export class ApiFake {
     for (const lb of this.lbs.values()) await lb.runtime?.close();
     for (const r of this.reservedIps.values()) await r.runtime?.close();
     if (opts.destroyDroplets !== false) {
-      for (const d of this.droplets.values()) if (d.container) await this.opts.backend.destroy(d.container).catch(() => undefined);
-      for (const img of this.images.values()) if (img.ref) await this.opts.backend.deleteSnapshot(img.ref).catch(() => undefined);
+      for (const d of this.droplets.values())
+        if (d.container) await this.opts.backend.destroy(d.container).catch(() => undefined);
+      for (const img of this.images.values())
+        if (img.ref) await this.opts.backend.deleteSnapshot(img.ref).catch(() => undefined);
     }
     const s = this.server;
     if (s) {
@@ -264,7 +272,11 @@ export class ApiFake {
   }
 
   tally(): Tally {
-    return { requests: this.tallyState.requests, responses: this.tallyState.responses, violations: [...this.tallyState.violations] };
+    return {
+      requests: this.tallyState.requests,
+      responses: this.tallyState.responses,
+      violations: [...this.tallyState.violations],
+    };
   }
 
   resetTally(): void {
@@ -293,10 +305,22 @@ export class ApiFake {
   }
 
   /** Test/back-door view of a droplet's backend handle. */
-  dropletInfo(id: number): { container?: string; publicIpv4?: string; privateIpv4?: string; status: string; variant: DropletVariant } {
+  dropletInfo(id: number): {
+    container?: string;
+    publicIpv4?: string;
+    privateIpv4?: string;
+    status: string;
+    variant: DropletVariant;
+  } {
     const d = this.droplets.get(id);
     if (!d) throw notFound();
-    return { container: d.container, publicIpv4: d.publicIpv4, privateIpv4: d.privateIpv4, status: d.status, variant: d.variant };
+    return {
+      container: d.container,
+      publicIpv4: d.publicIpv4,
+      privateIpv4: d.privateIpv4,
+      status: d.status,
+      variant: d.variant,
+    };
   }
 
   private track<T>(p: Promise<T>): void {
@@ -360,7 +384,11 @@ export class ApiFake {
       query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
     const rawBody = await this.readBody(req);
-    const headers = { ...this.rateHeaders(), 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId };
+    const headers = {
+      ...this.rateHeaders(),
+      'content-type': 'application/json; charset=utf-8',
+      'x-request-id': requestId,
+    };
     const fail = (status: number, id: string, message: string, extra: Record<string, string> = {}) =>
       this.send(res, status, errorBody(id, message, requestId), { ...headers, ...extra });
 
@@ -373,7 +401,11 @@ export class ApiFake {
         const r = await this.control(method, path, rawBody);
         return this.send(res, r.status, r.body, headers);
       } catch (e) {
-        return fail(e instanceof ApiError ? e.status : 400, e instanceof ApiError ? e.id : 'bad_request', (e as Error).message);
+        return fail(
+          e instanceof ApiError ? e.status : 400,
+          e instanceof ApiError ? e.id : 'bad_request',
+          (e as Error).message,
+        );
       }
     }
 
@@ -392,7 +424,13 @@ export class ApiFake {
       if (this.spec) {
         this.tallyState.requests++;
         if (!op) {
-          violations.push({ operation: `${method} ${path}`, where: 'route', method, path, message: 'no operation in the spec matches this method and path' });
+          violations.push({
+            operation: `${method} ${path}`,
+            where: 'route',
+            method,
+            path,
+            message: 'no operation in the spec matches this method and path',
+          });
         } else {
           violations.push(...this.spec.validateRequest(op, path, query, body, rawBody.length > 0));
         }
@@ -400,7 +438,11 @@ export class ApiFake {
       if (!authed) throw new ApiError(401, 'unauthorized', 'Unable to authenticate you');
       if (violations.length) {
         this.tallyState.violations.push(...violations);
-        return fail(422, 'lab_spec_violation', `request does not match the DigitalOcean OpenAPI spec: ${violations.map((v) => `${v.where} ${v.message}`).join('; ')}`);
+        return fail(
+          422,
+          'lab_spec_violation',
+          `request does not match the DigitalOcean OpenAPI spec: ${violations.map((v) => `${v.where} ${v.message}`).join('; ')}`,
+        );
       }
       const fault = this.faults.forRequest(method, path);
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
@@ -429,8 +471,15 @@ export class ApiFake {
       const rv = this.spec.validateResponse(op, path, reply.status, outHeaders, reply.body);
       if (rv.length) {
         this.tallyState.violations.push(...rv);
-        console.error(`[api-fake] RESPONSE SPEC VIOLATION ${method} ${path}:`, rv.map((v) => `${v.where} ${v.message}`).join('; '));
-        return fail(500, 'lab_spec_violation', `the fake's response does not match the spec: ${rv.map((v) => `${v.where} ${v.message}`).join('; ')}`);
+        console.error(
+          `[api-fake] RESPONSE SPEC VIOLATION ${method} ${path}:`,
+          rv.map((v) => `${v.where} ${v.message}`).join('; '),
+        );
+        return fail(
+          500,
+          'lab_spec_violation',
+          `the fake's response does not match the spec: ${rv.map((v) => `${v.where} ${v.message}`).join('; ')}`,
+        );
       }
     }
     this.requestMs.push(performance.now() - t0);
@@ -454,7 +503,8 @@ export class ApiFake {
       this.faults.remove(Number(fm[1]));
       return { status: 204 };
     }
-    if (path === '/_lab/tally' && method === 'GET') return { status: 200, body: { ...this.tally(), stats: this.stats() } };
+    if (path === '/_lab/tally' && method === 'GET')
+      return { status: 200, body: { ...this.tally(), stats: this.stats() } };
     if (path === '/_lab/tally/reset' && method === 'POST') {
       this.resetTally();
       return { status: 204 };
@@ -469,7 +519,13 @@ export class ApiFake {
   // ------------------------------------------------------------------------------------------
   // routing
 
-  private async route(method: string, path: string, query: Query, body: Json, op: Operation | undefined): Promise<Reply> {
+  private async route(
+    method: string,
+    path: string,
+    query: Query,
+    body: Json,
+    op: Operation | undefined,
+  ): Promise<Reply> {
     const m = `${method} ${op?.template ?? path}`;
     const p = op?.params ?? {};
     switch (m) {
@@ -513,11 +569,16 @@ export class ApiFake {
         return { status: 204 };
       case 'GET /v2/droplets/{droplet_id}/actions': {
         const d = this.findDroplet(p.droplet_id!);
-        const acts = [...this.actions.values()].filter((a) => a.resource_type === 'droplet' && a.resource_id === d.id).reverse();
+        const acts = [...this.actions.values()]
+          .filter((a) => a.resource_type === 'droplet' && a.resource_id === d.id)
+          .reverse();
         return this.list('actions', acts, query, path, (a) => this.actionJson(a));
       }
       case 'POST /v2/droplets/{droplet_id}/actions':
-        return { status: 201, body: { action: this.actionJson(this.dropletAction(this.findDroplet(p.droplet_id!), body)) } };
+        return {
+          status: 201,
+          body: { action: this.actionJson(this.dropletAction(this.findDroplet(p.droplet_id!), body)) },
+        };
       case 'GET /v2/droplets/{droplet_id}/actions/{action_id}': {
         const d = this.findDroplet(p.droplet_id!);
         const a = this.findAction(p.action_id!);
@@ -539,7 +600,9 @@ export class ApiFake {
       }
       case 'GET /v2/droplets/{droplet_id}/firewalls': {
         const d = this.findDroplet(p.droplet_id!);
-        const fws = [...this.firewalls.values()].filter((f) => f.droplet_ids.includes(d.id) || f.tags.some((t) => d.tags.includes(t)));
+        const fws = [...this.firewalls.values()].filter(
+          (f) => f.droplet_ids.includes(d.id) || f.tags.some((t) => d.tags.includes(t)),
+        );
         return this.list('firewalls', fws, query, path, (f) => this.firewallJson(f));
       }
 
@@ -596,7 +659,8 @@ export class ApiFake {
         const t = this.findTag(p.tag_id!);
         const resources: Json[] = body?.resources ?? [];
         for (const r of resources) {
-          if (r.resource_type !== 'droplet') throw unprocessable(`resource type ${r.resource_type} is not supported by the lab`);
+          if (r.resource_type !== 'droplet')
+            throw unprocessable(`resource type ${r.resource_type} is not supported by the lab`);
           const d = this.findDroplet(String(r.resource_id));
           if (method === 'POST' && !d.tags.includes(t)) d.tags.push(t);
           if (method === 'DELETE') d.tags = d.tags.filter((x) => x !== t);
@@ -620,7 +684,8 @@ export class ApiFake {
         const f = this.findFirewall(p.firewall_id!);
         const ids: number[] = body?.droplet_ids ?? [];
         for (const id of ids) this.findDroplet(String(id));
-        f.droplet_ids = method === 'POST' ? [...new Set([...f.droplet_ids, ...ids])] : f.droplet_ids.filter((x) => !ids.includes(x));
+        f.droplet_ids =
+          method === 'POST' ? [...new Set([...f.droplet_ids, ...ids])] : f.droplet_ids.filter((x) => !ids.includes(x));
         return { status: 204 };
       }
       case 'POST /v2/firewalls/{firewall_id}/tags':
@@ -660,10 +725,14 @@ export class ApiFake {
       case 'POST /v2/load_balancers/{lb_id}/droplets':
       case 'DELETE /v2/load_balancers/{lb_id}/droplets': {
         const lb = this.findLb(p.lb_id!);
-        if (lb.tag) throw unprocessable('This load balancer uses a tag to select its Droplets; droplet_ids cannot be changed.');
+        if (lb.tag)
+          throw unprocessable('This load balancer uses a tag to select its Droplets; droplet_ids cannot be changed.');
         const ids: number[] = body?.droplet_ids ?? [];
         for (const id of ids) this.findDroplet(String(id));
-        lb.droplet_ids = method === 'POST' ? [...new Set([...lb.droplet_ids, ...ids])] : lb.droplet_ids.filter((x) => !ids.includes(x));
+        lb.droplet_ids =
+          method === 'POST'
+            ? [...new Set([...lb.droplet_ids, ...ids])]
+            : lb.droplet_ids.filter((x) => !ids.includes(x));
         return { status: 204 };
       }
       case 'POST /v2/load_balancers/{lb_id}/forwarding_rules':
@@ -672,7 +741,8 @@ export class ApiFake {
         const given: Json[] = body?.forwarding_rules ?? [];
         const same = (a: Json, b: Json) => a.entry_port === b.entry_port && a.entry_protocol === b.entry_protocol;
         const rules: Json[] = lb.spec.forwarding_rules ?? [];
-        lb.spec.forwarding_rules = method === 'POST' ? [...rules, ...given] : rules.filter((r) => !given.some((g) => same(g, r)));
+        lb.spec.forwarding_rules =
+          method === 'POST' ? [...rules, ...given] : rules.filter((r) => !given.some((g) => same(g, r)));
         this.startLb(lb);
         return { status: 204 };
       }
@@ -696,7 +766,10 @@ export class ApiFake {
         return this.list('actions', acts, query, path, (a) => this.actionJson(a));
       }
       case 'POST /v2/reserved_ips/{reserved_ip}/actions':
-        return { status: 201, body: { action: this.actionJson(this.reservedIpAction(this.findReservedIp(p.reserved_ip!), body), true) } };
+        return {
+          status: 201,
+          body: { action: this.actionJson(this.reservedIpAction(this.findReservedIp(p.reserved_ip!), body), true) },
+        };
       case 'GET /v2/reserved_ips/{reserved_ip}/actions/{action_id}': {
         const r = this.findReservedIp(p.reserved_ip!);
         const a = this.findAction(p.action_id!);
@@ -719,7 +792,11 @@ export class ApiFake {
         return ok({ database: db });
       }
       default:
-        throw new ApiError(404, 'not_found', `The lab's API fake does not implement ${method} ${op?.template ?? path}.`);
+        throw new ApiError(
+          404,
+          'not_found',
+          `The lab's API fake does not implement ${method} ${op?.template ?? path}.`,
+        );
     }
   }
 
@@ -1213,10 +1290,14 @@ export class ApiFake {
       actions.push(a);
       this.track(this.boot(d, a));
     }
-    const links = { actions: actions.map((a) => ({ id: a.id, rel: 'create', href: `${this.baseUrl}/v2/actions/${a.id}` })) };
+    const links = {
+      actions: actions.map((a) => ({ id: a.id, rel: 'create', href: `${this.baseUrl}/v2/actions/${a.id}` })),
+    };
     return {
       status: 202,
-      body: multi ? { droplets: created.map((d) => this.dropletJson(d)), links } : { droplet: this.dropletJson(created[0]!), links },
+      body: multi
+        ? { droplets: created.map((d) => this.dropletJson(d)), links }
+        : { droplet: this.dropletJson(created[0]!), links },
     };
   }
 
@@ -1299,7 +1380,18 @@ export class ApiFake {
 
   private dropletAction(d: DropletRec, body: Json): ActionRec {
     const type = String(body?.type ?? '');
-    const known = ['snapshot', 'power_off', 'power_on', 'shutdown', 'reboot', 'power_cycle', 'rebuild', 'restore', 'rename', 'enable_private_networking'];
+    const known = [
+      'snapshot',
+      'power_off',
+      'power_on',
+      'shutdown',
+      'reboot',
+      'power_cycle',
+      'rebuild',
+      'restore',
+      'rename',
+      'enable_private_networking',
+    ];
     if (!known.includes(type)) throw unprocessable(`The lab's API fake does not support the droplet action "${type}".`);
     if (d.pendingAction !== undefined) throw unprocessable('Droplet already has a pending event.');
     if (d.status === 'new') throw unprocessable('Droplet is not yet active.');
@@ -1309,7 +1401,8 @@ export class ApiFake {
       if (!image || (type === 'restore' && !image.ref)) throw unprocessable('You specified an invalid image.');
     }
     if (type === 'rename') {
-      if (typeof body.name !== 'string' || !HOST_RE.test(body.name)) throw unprocessable('Only valid hostname characters are allowed.');
+      if (typeof body.name !== 'string' || !HOST_RE.test(body.name))
+        throw unprocessable('Only valid hostname characters are allowed.');
     }
     const a = this.newAction(type, 'droplet', d.id, d.region);
     d.pendingAction = a.id;
@@ -1421,9 +1514,18 @@ export class ApiFake {
     if (!inbound.length && !outbound.length) throw unprocessable('At least one rule must be specified.');
     for (const r of [...inbound, ...outbound]) {
       if (!['tcp', 'udp', 'icmp'].includes(r.protocol)) throw unprocessable('protocol must be tcp, udp or icmp');
-      if (r.protocol !== 'icmp' && (r.ports === undefined || r.ports === '')) throw unprocessable('ports is required for tcp and udp rules');
+      if (r.protocol !== 'icmp' && (r.ports === undefined || r.ports === ''))
+        throw unprocessable('ports is required for tcp and udp rules');
     }
-    const f: FirewallRec = existing ?? { id: randomUUID(), name, created_at: now(), droplet_ids: [], tags: [], inbound_rules: [], outbound_rules: [] };
+    const f: FirewallRec = existing ?? {
+      id: randomUUID(),
+      name,
+      created_at: now(),
+      droplet_ids: [],
+      tags: [],
+      inbound_rules: [],
+      outbound_rules: [],
+    };
     Object.assign(f, { name, droplet_ids: dropletIds, tags, inbound_rules: inbound, outbound_rules: outbound });
     for (const t of tags) this.tags.add(t);
     this.firewalls.set(f.id, f);
@@ -1436,12 +1538,14 @@ export class ApiFake {
   private saveLb(existing: LbRec | undefined, body: Json): LbRec {
     const name = String(body?.name ?? existing?.name ?? `lb-${randomUUID().slice(0, 8)}`);
     const region = body?.region ?? existing?.region;
-    if (!REGIONS.some((r) => r.slug === region)) throw unprocessable('You specified an invalid region for the load balancer.');
+    if (!REGIONS.some((r) => r.slug === region))
+      throw unprocessable('You specified an invalid region for the load balancer.');
     const rules: Json[] = body.forwarding_rules ?? [];
     if (!rules.length) throw unprocessable('At least one forwarding rule is required.');
     const ports = new Set<number>();
     for (const r of rules) {
-      if (ports.has(r.entry_port)) throw unprocessable(`entry_port ${r.entry_port} is used by more than one forwarding rule.`);
+      if (ports.has(r.entry_port))
+        throw unprocessable(`entry_port ${r.entry_port} is used by more than one forwarding rule.`);
       ports.add(r.entry_port);
     }
     if (body.tag && body.droplet_ids?.length) throw unprocessable('droplet_ids and tag cannot both be specified.');
@@ -1449,7 +1553,8 @@ export class ApiFake {
     for (const id of ids) this.findDroplet(String(id));
     if (body.tag) this.checkTagName(body.tag);
     const hc = this.healthCheck(body.health_check);
-    if (hc.check_interval_seconds < 3 || hc.check_interval_seconds > 300) throw unprocessable('check_interval_seconds must be between 3 and 300.');
+    if (hc.check_interval_seconds < 3 || hc.check_interval_seconds > 300)
+      throw unprocessable('check_interval_seconds must be between 3 and 300.');
     const lb: LbRec = existing ?? {
       id: randomUUID(),
       name,
@@ -1481,7 +1586,8 @@ export class ApiFake {
     }));
     const hc = this.healthCheck(lb.spec.health_check);
     lb.runtime ??= new LoadBalancerRuntime(
-      () => this.lbMembers(lb).map((d) => ({ dropletId: d.id, address: d.status === 'active' ? d.publicIpv4 : undefined })),
+      () =>
+        this.lbMembers(lb).map((d) => ({ dropletId: d.id, address: d.status === 'active' ? d.publicIpv4 : undefined })),
       hc,
       { prefix: this.opts.lbProxy?.prefix, timeScale: this.opts.lbProxy?.timeScale },
     );

@@ -45,7 +45,9 @@ export class Faults implements FaultControl {
   private seq = 0;
   private active: ActiveFault[] = [];
 
-  constructor(private readonly passthrough: (f: Extract<Fault, { kind: 'sshd_down' | 'disk_full' }>) => Promise<void>) {}
+  constructor(
+    private readonly passthrough: (f: Extract<Fault, { kind: 'sshd_down' | 'disk_full' }>) => Promise<void>,
+  ) {}
 
   async add(fault: Fault): Promise<number> {
     validateFault(fault);
@@ -95,7 +97,12 @@ export class Faults implements FaultControl {
     for (const a of this.active) {
       const f = a.fault;
       if (f.kind === 'latency' && matches(f, method, path) && this.take(a)) latencyMs += f.ms;
-      else if ((f.kind === 'rate_limit' || f.kind === 'server_error') && !error && matches(f, method, path) && this.take(a))
+      else if (
+        (f.kind === 'rate_limit' || f.kind === 'server_error') &&
+        !error &&
+        matches(f, method, path) &&
+        this.take(a)
+      )
         error = f;
     }
     return { latencyMs, error };
@@ -122,9 +129,19 @@ export function validateFault(f: unknown): asserts f is Fault {
     if (!x || typeof x !== 'object') return false;
     switch (x.kind) {
       case 'rate_limit':
-        return num('count', 1) && (x.retryAfterSeconds === undefined || num('retryAfterSeconds')) && optStr('method') && optStr('path');
+        return (
+          num('count', 1) &&
+          (x.retryAfterSeconds === undefined || num('retryAfterSeconds')) &&
+          optStr('method') &&
+          optStr('path')
+        );
       case 'server_error':
-        return num('count', 1) && (x.status === undefined || [500, 502, 503, 504].includes(x.status as number)) && optStr('method') && optStr('path');
+        return (
+          num('count', 1) &&
+          (x.status === undefined || [500, 502, 503, 504].includes(x.status as number)) &&
+          optStr('method') &&
+          optStr('path')
+        );
       case 'latency':
         return num('ms') && (x.count === undefined || num('count', 1)) && optStr('method') && optStr('path');
       case 'never_active':

@@ -185,11 +185,20 @@ export class LoadBalancerRuntime {
         const target = this.pick();
         if (!target) {
           res.writeHead(503, { 'content-type': 'text/html', connection: 'close' });
-          res.end('<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>\n');
+          res.end(
+            '<html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>\n',
+          );
           return;
         }
         const up = httpRequest(
-          { host: target, port: rule.target_port, method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' }, agent: false },
+          {
+            host: target,
+            port: rule.target_port,
+            method: req.method,
+            path: req.url,
+            headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+            agent: false,
+          },
           (ures) => {
             res.writeHead(ures.statusCode ?? 502, ures.headers);
             ures.pipe(res);
@@ -232,7 +241,15 @@ export class LoadBalancerRuntime {
         members.map(async (m) => {
           let h = this.health.get(m.dropletId);
           if (!h) {
-            h = { droplet_id: m.dropletId, address: m.address ?? null, status: 'unknown', consecutive_successes: 0, consecutive_failures: 0, last_check_at: null, last_error: null };
+            h = {
+              droplet_id: m.dropletId,
+              address: m.address ?? null,
+              status: 'unknown',
+              consecutive_successes: 0,
+              consecutive_failures: 0,
+              last_check_at: null,
+              last_error: null,
+            };
             this.health.set(m.dropletId, h);
           }
           h.address = m.address ?? null;
@@ -247,7 +264,10 @@ export class LoadBalancerRuntime {
           } else {
             h.consecutive_successes = 0;
             h.consecutive_failures++;
-            if (h.status === 'unknown' || (h.status === 'healthy' && h.consecutive_failures >= this.check.unhealthy_threshold))
+            if (
+              h.status === 'unknown' ||
+              (h.status === 'healthy' && h.consecutive_failures >= this.check.unhealthy_threshold)
+            )
               h.status = 'unhealthy';
           }
         }),
@@ -282,7 +302,15 @@ export class LoadBalancerRuntime {
         return;
       }
       const req = httpRequest(
-        { host: address, port: this.check.port, path: this.check.path || '/', method: 'GET', agent: false, timeout: timeoutMs, headers: { 'user-agent': 'DigitalOcean Load Balancer Health Check (lab)', connection: 'close' } },
+        {
+          host: address,
+          port: this.check.port,
+          path: this.check.path || '/',
+          method: 'GET',
+          agent: false,
+          timeout: timeoutMs,
+          headers: { 'user-agent': 'DigitalOcean Load Balancer Health Check (lab)', connection: 'close' },
+        },
         (res) => {
           res.resume();
           const code = res.statusCode ?? 0;

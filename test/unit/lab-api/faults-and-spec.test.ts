@@ -13,7 +13,17 @@ beforeAll(async () => {
       responseHook: (op, r) => (hook ? hook(op, r) : r),
       registry: { name: 'lab-registry', host: '172.31.0.1:5000', username: 'lab', password: 's3cret' },
       databases: [
-        { id: '9cc10173-e9ea-4176-9dbc-a4cee4c4ff30', name: 'lab-pg', user: 'app', password: 'pw', database: 'app', host: '127.0.0.1', port: 5433, privateHost: '172.31.0.1', privatePort: 5433 },
+        {
+          id: '9cc10173-e9ea-4176-9dbc-a4cee4c4ff30',
+          name: 'lab-pg',
+          user: 'app',
+          password: 'pw',
+          database: 'app',
+          host: '127.0.0.1',
+          port: 5433,
+          privateHost: '172.31.0.1',
+          privatePort: 5433,
+        },
       ],
     },
   );
@@ -42,7 +52,13 @@ async function getHonouringRetryAfter(path: string): Promise<{ status: number; r
 
 describe('faults', () => {
   it('429 burst with retry-after for a method+path pattern; a client honouring it completes', async () => {
-    const id = await env.fake.faults.add({ kind: 'rate_limit', count: 3, retryAfterSeconds: 0, method: 'GET', path: '^/v2/droplets$' });
+    const id = await env.fake.faults.add({
+      kind: 'rate_limit',
+      count: 3,
+      retryAfterSeconds: 0,
+      method: 'GET',
+      path: '^/v2/droplets$',
+    });
     expect((await raw(env.fake, 'GET', '/account')).status).toBe(200);
     const r = await getHonouringRetryAfter('/droplets');
     expect(r).toEqual({ status: 200, retries: 3, waits: ['0', '0', '0'] });
@@ -54,7 +70,13 @@ describe('faults', () => {
     expect((await raw(env.fake, 'POST', '/_lab/faults', { kind: 'rate_limit', count: 1 }, 'bad')).status).toBe(401);
     const bad = await raw(env.fake, 'POST', '/_lab/faults', { kind: 'rate_limit', count: 0 });
     expect(bad.status).toBe(400);
-    const add = await raw(env.fake, 'POST', '/_lab/faults', { kind: 'rate_limit', count: 1, retryAfterSeconds: 2, method: 'POST', path: '^/v2/tags$' });
+    const add = await raw(env.fake, 'POST', '/_lab/faults', {
+      kind: 'rate_limit',
+      count: 1,
+      retryAfterSeconds: 2,
+      method: 'POST',
+      path: '^/v2/tags$',
+    });
     expect(add.status).toBe(201);
     expect((await raw(env.fake, 'GET', '/tags')).status).toBe(200);
     const limited = await failure(env.api.tag.createTag({ name: 'after-429' }));
@@ -86,12 +108,20 @@ describe('faults', () => {
   it('a droplet matching never_active stays new with its create action in progress; others become active', async () => {
     await env.fake.faults.add({ kind: 'never_active', namePattern: '^stuck-' });
     const res = await env.api.droplet.createDroplets({ ...base, names: ['stuck-1', 'fine-1'] });
-    const body = res.data as unknown as { droplets: { id: number; name: string }[]; links: { actions: { id: number }[] } };
+    const body = res.data as unknown as {
+      droplets: { id: number; name: string }[];
+      links: { actions: { id: number }[] };
+    };
     const [stuck, fine] = body.droplets;
-    await until(async () => (await env.api.droplet.getDroplet({ droplet_id: fine!.id })).data.droplet.status === 'active', 'fine active');
+    await until(
+      async () => (await env.api.droplet.getDroplet({ droplet_id: fine!.id })).data.droplet.status === 'active',
+      'fine active',
+    );
     for (let i = 0; i < 5; i++) await env.api.droplet.getDroplet({ droplet_id: stuck!.id });
     expect((await env.api.droplet.getDroplet({ droplet_id: stuck!.id })).data.droplet.status).toBe('new');
-    expect((await env.api.action.getAction({ action_id: body.links.actions[0]!.id })).data.action.status).toBe('in-progress');
+    expect((await env.api.action.getAction({ action_id: body.links.actions[0]!.id })).data.action.status).toBe(
+      'in-progress',
+    );
     expect(env.backend.calls.filter((c) => c === 'create stuck-1')).toEqual([]);
     env.fake.faults.clear();
     await env.api.droplet.deleteDroplet({ droplet_id: stuck!.id });
@@ -99,7 +129,10 @@ describe('faults', () => {
 
   it('an action of a given type ends errored (once), the next one completes; sshd/disk faults pass through to the backend', async () => {
     const d = (await env.api.droplet.createDroplet({ ...base, name: 'faulty-1' })).data.droplet;
-    await until(async () => (await env.api.droplet.getDroplet({ droplet_id: d.id })).data.droplet.status === 'active', 'active');
+    await until(
+      async () => (await env.api.droplet.getDroplet({ droplet_id: d.id })).data.droplet.status === 'active',
+      'active',
+    );
     await raw(env.fake, 'POST', '/_lab/faults', { kind: 'action_error', actionType: 'snapshot' });
     const first = (await env.api.droplet.snapshotDroplet({ droplet_id: d.id, name: 'x' })).data.action;
     const done1 = await until(async () => {
@@ -109,10 +142,15 @@ describe('faults', () => {
     expect(done1.status).toBe('errored');
     expect(done1.completed_at).not.toBeNull();
     const second = (await env.api.droplet.snapshotDroplet({ droplet_id: d.id, name: 'y' })).data.action;
-    await until(async () => (await env.api.action.getAction({ action_id: second.id })).data.action.status === 'completed', 'second');
+    await until(
+      async () => (await env.api.action.getAction({ action_id: second.id })).data.action.status === 'completed',
+      'second',
+    );
 
     const c = env.fake.dropletInfo(d.id).container!;
-    expect((await raw(env.fake, 'POST', '/_lab/faults', { kind: 'sshd_down', dropletId: d.id, seconds: 5 })).status).toBe(201);
+    expect(
+      (await raw(env.fake, 'POST', '/_lab/faults', { kind: 'sshd_down', dropletId: d.id, seconds: 5 })).status,
+    ).toBe(201);
     await env.fake.faults.add({ kind: 'disk_full', dropletId: d.id, on: true });
     expect(env.backend.calls).toEqual(expect.arrayContaining([`sshdDown ${c} 5`, `diskFull ${c} true`]));
     env.fake.faults.clear();
@@ -134,9 +172,25 @@ describe('spec fidelity', () => {
   it('an invalid response (extra property, missing property, wrong type, undocumented status) becomes a 500 lab_spec_violation', async () => {
     const d = (await env.api.droplet.createDroplet({ ...base, name: 'victim' })).data.droplet;
     const cases: [string, (r: Reply) => Reply, RegExp][] = [
-      ['extra', (r) => ({ ...r, body: { droplet: { ...(r.body as { droplet: object }).droplet, invented: 1 } } }), /must NOT have additional properties \(invented\)/],
-      ['missing', (r) => { const { droplet } = r.body as { droplet: Record<string, unknown> }; const { vpc_uuid: _x, ...rest } = droplet; return { ...r, body: { droplet: rest } }; }, /must have required property 'vpc_uuid'/],
-      ['type', (r) => ({ ...r, body: { droplet: { ...(r.body as { droplet: object }).droplet, id: 'abc' } } }), /\/droplet\/id must be integer/],
+      [
+        'extra',
+        (r) => ({ ...r, body: { droplet: { ...(r.body as { droplet: object }).droplet, invented: 1 } } }),
+        /must NOT have additional properties \(invented\)/,
+      ],
+      [
+        'missing',
+        (r) => {
+          const { droplet } = r.body as { droplet: Record<string, unknown> };
+          const { vpc_uuid: _x, ...rest } = droplet;
+          return { ...r, body: { droplet: rest } };
+        },
+        /must have required property 'vpc_uuid'/,
+      ],
+      [
+        'type',
+        (r) => ({ ...r, body: { droplet: { ...(r.body as { droplet: object }).droplet, id: 'abc' } } }),
+        /\/droplet\/id must be integer/,
+      ],
       ['status', (r) => ({ ...r, status: 201 }), /status 201 is not documented/],
     ];
     for (const [name, mutate, msg] of cases) {
@@ -157,8 +211,16 @@ describe('spec fidelity', () => {
     const v = spec();
     const op = v.match('GET', '/v2/actions/1')!;
     expect(op.id).toBe('actions_get');
-    const empty = v.validateResponse(op, '/v2/actions/1', 200, { 'ratelimit-limit': '1', 'ratelimit-remaining': '1', 'ratelimit-reset': '1' }, { action: {} });
-    expect(empty.map((x) => x.message)).toEqual(expect.arrayContaining([expect.stringMatching(/required property 'status'/)]));
+    const empty = v.validateResponse(
+      op,
+      '/v2/actions/1',
+      200,
+      { 'ratelimit-limit': '1', 'ratelimit-remaining': '1', 'ratelimit-reset': '1' },
+      { action: {} },
+    );
+    expect(empty.map((x) => x.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/required property 'status'/)]),
+    );
     const noHeaders = v.validateResponse(op, '/v2/actions/1', 200, {}, { action: {} });
     expect(noHeaders.some((x) => x.where === 'response.headers')).toBe(true);
     // a property the spec's own examples omit stays optional: droplet.gpu_info
@@ -180,7 +242,9 @@ describe('registry, databases, account', () => {
   it('registry and docker-credentials point at the lab registry', async () => {
     const reg = (await env.api.containerRegistry.getRegistry()).data.registry;
     expect(reg.name).toBe('lab-registry');
-    const creds = (await env.api.containerRegistry.getDockerCredentials({} as never)).data as unknown as { auths: Record<string, { auth: string }> };
+    const creds = (await env.api.containerRegistry.getDockerCredentials({} as never)).data as unknown as {
+      auths: Record<string, { auth: string }>;
+    };
     expect(Buffer.from(creds.auths['172.31.0.1:5000']!.auth, 'base64').toString()).toBe('lab:s3cret');
     expect(creds.auths['registry.digitalocean.com']!.auth).toBe(creds.auths['172.31.0.1:5000']!.auth);
   });
@@ -193,7 +257,13 @@ describe('registry, databases, account', () => {
     expect(db.connection.uri).toBe('postgresql://app:pw@127.0.0.1:5433/app?sslmode=disable');
     const list = (await env.api.database.listDatabaseClusters({} as never)).data.databases;
     expect(list.map((x) => x.id)).toEqual([id]);
-    expect((await failure(env.api.database.getDatabaseCluster({ database_cluster_id: 'b7d8a5f5-0000-4000-8000-000000000000' }))).status).toBe(404);
+    expect(
+      (
+        await failure(
+          env.api.database.getDatabaseCluster({ database_cluster_id: 'b7d8a5f5-0000-4000-8000-000000000000' }),
+        )
+      ).status,
+    ).toBe(404);
   });
 
   it('account', async () => {

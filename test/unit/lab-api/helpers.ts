@@ -1,7 +1,13 @@
 // Shared set-up for the API fake's unit tests (no Docker: MemoryBackend).
 import { generateKeyPairSync } from 'node:crypto';
 import { createApiClient } from 'dots-wrapper';
-import { MemoryBackend, startApiFake, type ApiFakeHandle, type ApiFakeOptions, type MemoryBackendOptions } from '../../lab/api/index.js';
+import {
+  MemoryBackend,
+  startApiFake,
+  type ApiFakeHandle,
+  type ApiFakeOptions,
+  type MemoryBackendOptions,
+} from '../../lab/api/index.js';
 import { SpecValidator } from '../../lab/api/spec.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the fake's answers */
@@ -70,7 +76,12 @@ export async function raw(
 }
 
 /** Poll `fn` until it returns a truthy value (bounded). */
-export async function until<T>(fn: () => Promise<T> | T, what: string, tries = 200, everyMs = 20): Promise<NonNullable<T>> {
+export async function until<T>(
+  fn: () => Promise<T> | T,
+  what: string,
+  tries = 200,
+  everyMs = 20,
+): Promise<NonNullable<T>> {
   for (let i = 0; i < tries; i++) {
     const v = await fn();
     if (v) return v as NonNullable<T>;

@@ -7,7 +7,10 @@ import { failure, makeEnv, raw, until, type Env } from './helpers.js';
 let env: Env;
 beforeAll(async () => {
   // timeScale 0.05: a 3 s health check interval runs every 150 ms (semantics unchanged, time compressed).
-  env = await makeEnv({ publicPrefix: '127.0.32', appPort: 8080 }, { lbProxy: { timeScale: 0.05 }, reservedIpProxy: { ports: [8080] } });
+  env = await makeEnv(
+    { publicPrefix: '127.0.32', appPort: 8080 },
+    { lbProxy: { timeScale: 0.05 }, reservedIpProxy: { ports: [8080] } },
+  );
 });
 afterAll(async () => {
   const t = env.fake.tally();
@@ -21,7 +24,10 @@ async function activeDroplets(names: string[], tags: string[] = []): Promise<num
   const res = await env.api.droplet.createDroplets({ ...base, names, tags });
   const ids = (res.data as unknown as { droplets: { id: number }[] }).droplets.map((d) => d.id);
   for (const id of ids)
-    await until(async () => (await env.api.droplet.getDroplet({ droplet_id: id })).data.droplet.status === 'active', `droplet ${id}`);
+    await until(
+      async () => (await env.api.droplet.getDroplet({ droplet_id: id })).data.droplet.status === 'active',
+      `droplet ${id}`,
+    );
   return ids;
 }
 
@@ -57,15 +63,25 @@ describe('firewalls (stored, not enforced)', () => {
       inbound_rules: [{ protocol: 'tcp', ports: '22', sources: { addresses: ['0.0.0.0/0', '::/0'] } }],
       outbound_rules: [{ protocol: 'tcp', ports: 'all', destinations: { addresses: ['0.0.0.0/0'] } }],
     };
-    const created = await env.api.firewall.createFirewall({ name: 'fw-one', ...rules, droplet_ids: [id!], tags: [] } as never);
+    const created = await env.api.firewall.createFirewall({
+      name: 'fw-one',
+      ...rules,
+      droplet_ids: [id!],
+      tags: [],
+    } as never);
     expect(created.status).toBe(202);
     const fw = created.data.firewall;
-    expect(fw).toMatchObject({ name: 'fw-one', status: 'succeeded', droplet_ids: [id], inbound_rules: rules.inbound_rules });
+    expect(fw).toMatchObject({
+      name: 'fw-one',
+      status: 'succeeded',
+      droplet_ids: [id],
+      inbound_rules: rules.inbound_rules,
+    });
     await env.api.firewall.addTagsToFirewall({ firewall_id: fw.id!, tags: ['fw-web'] });
     await env.api.firewall.removeDropletsFromFirewall({ firewall_id: fw.id!, droplet_ids: [id!] });
     await env.api.firewall.addRulesToFirewall({
       firewall_id: fw.id!,
-      inbound_rules: [{ protocol: 'tcp', ports: '80', sources: { load_balancer_uids: [] , addresses: ['10.0.0.0/8'] } }],
+      inbound_rules: [{ protocol: 'tcp', ports: '80', sources: { load_balancer_uids: [], addresses: ['10.0.0.0/8'] } }],
     } as never);
     let got = (await env.api.firewall.getFirewall({ firewall_id: fw.id! })).data.firewall;
     expect(got.tags).toEqual(['fw-web']);
@@ -87,7 +103,15 @@ describe('load balancers', () => {
       name: 'lb-one',
       region: 'ams3',
       forwarding_rules: [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 8080 }],
-      health_check: { protocol: 'http', port: 8080, path: '/', check_interval_seconds: 3, response_timeout_seconds: 2, healthy_threshold: 2, unhealthy_threshold: 2 },
+      health_check: {
+        protocol: 'http',
+        port: 8080,
+        path: '/',
+        check_interval_seconds: 3,
+        response_timeout_seconds: 2,
+        healthy_threshold: 2,
+        unhealthy_threshold: 2,
+      },
       droplet_ids: [ids[0]!],
     } as never);
     expect(res.status).toBe(202);
@@ -99,7 +123,9 @@ describe('load balancers', () => {
     }, 'lb active');
     expect(lb.ip).toMatch(/^127\.0\.20\.\d+$/);
     await env.api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lbId, droplet_ids: [ids[1]!] });
-    expect((await env.api.loadBalancer.getLoadBalancer({ load_balancer_id: lbId })).data.load_balancer.droplet_ids).toEqual(ids);
+    expect(
+      (await env.api.loadBalancer.getLoadBalancer({ load_balancer_id: lbId })).data.load_balancer.droplet_ids,
+    ).toEqual(ids);
 
     await until(() => env.fake.loadBalancerHealth(lbId).every((h) => h.status === 'healthy'), 'both healthy');
     expect(await spread(lb.ip!, 80, 6)).toEqual({ 'lb-a': 3, 'lb-b': 3 });
@@ -142,7 +168,14 @@ describe('load balancers', () => {
       name: 'lb-tag',
       region: 'ams3',
       forwarding_rules: [{ entry_protocol: 'tcp', entry_port: 8081, target_protocol: 'tcp', target_port: 8080 }],
-      health_check: { protocol: 'tcp', port: 8080, check_interval_seconds: 3, response_timeout_seconds: 2, healthy_threshold: 1, unhealthy_threshold: 2 },
+      health_check: {
+        protocol: 'tcp',
+        port: 8080,
+        check_interval_seconds: 3,
+        response_timeout_seconds: 2,
+        healthy_threshold: 1,
+        unhealthy_threshold: 2,
+      },
       tag: 'lb-pool',
     } as never);
     const lbId = res.data.load_balancer.id!;
@@ -152,11 +185,16 @@ describe('load balancers', () => {
     }, 'lb active');
     expect(lb.tag).toBe('lb-pool');
     expect([...lb.droplet_ids].sort()).toEqual([...ids].sort());
-    const fixed = await failure(env.api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lbId, droplet_ids: [ids[0]!] }));
+    const fixed = await failure(
+      env.api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lbId, droplet_ids: [ids[0]!] }),
+    );
     expect(fixed.status).toBe(422);
     await until(() => env.fake.loadBalancerHealth(lbId).every((h) => h.status === 'healthy'), 'healthy');
     expect(await spread(lb.ip!, 8081, 4)).toEqual({ 'tag-a': 2, 'tag-b': 2 });
-    await env.api.tag.untagResources({ tag_name: 'lb-pool', resources: [{ resource_id: String(ids[1]), resource_type: 'droplet' }] });
+    await env.api.tag.untagResources({
+      tag_name: 'lb-pool',
+      resources: [{ resource_id: String(ids[1]), resource_type: 'droplet' }],
+    });
     expect(await spread(lb.ip!, 8081, 3)).toEqual({ 'tag-a': 3 });
 
     const put = await env.api.loadBalancer.updateLoadBalancer({
@@ -164,11 +202,22 @@ describe('load balancers', () => {
       name: 'lb-tag-2',
       region: 'ams3',
       forwarding_rules: [{ entry_protocol: 'http', entry_port: 8082, target_protocol: 'http', target_port: 8080 }],
-      health_check: { protocol: 'http', port: 8080, path: '/', check_interval_seconds: 3, response_timeout_seconds: 2, healthy_threshold: 1, unhealthy_threshold: 2 },
+      health_check: {
+        protocol: 'http',
+        port: 8080,
+        path: '/',
+        check_interval_seconds: 3,
+        response_timeout_seconds: 2,
+        healthy_threshold: 1,
+        unhealthy_threshold: 2,
+      },
       tag: 'lb-pool',
     } as never);
     expect(put.data.load_balancer.name).toBe('lb-tag-2');
-    await until(async () => (await get(lb.ip!, 8082).catch(() => ({ status: 0, body: '' }))).body === 'tag-a', 'new rule forwards');
+    await until(
+      async () => (await get(lb.ip!, 8082).catch(() => ({ status: 0, body: '' }))).body === 'tag-a',
+      'new rule forwards',
+    );
     await env.api.loadBalancer.deleteLoadBalancer({ load_balancer_id: lbId });
   });
 });
@@ -206,4 +255,3 @@ describe('reserved IPs (raw API: dots-wrapper only knows floating IPs)', () => {
     expect((await raw(env.fake, 'GET', `/reserved_ips/${ip}`)).status).toBe(404);
   });
 });
-
