@@ -36,6 +36,8 @@ export interface ThirdPartyEquivalent {
   real: string;
   local: string;
   inputs: string[];
+  /** Inputs the real action requires (for validation). */
+  required?: string[];
   run(ctx: ThirdPartyContext): Promise<void>;
 }
 
@@ -118,15 +120,19 @@ export const THIRD_PARTY: Record<string, ThirdPartyEquivalent> = {
   'digitalocean/action-doctl': {
     real: 'installs doctl and authenticates it with `token`',
     local:
-      "puts test/workflow-runner/doctl-shim.mjs on PATH as `doctl`: it implements only the doctl sub-commands our examples use, against $DIGITALOCEAN_API_URL (the lab's API)",
+      "puts test/workflow-runner/doctl-shim.mjs on PATH as `doctl`: it implements only the doctl sub-commands our examples use, against the API given with --api-url (the lab's)",
     inputs: ['token', 'version'],
+    required: ['token'],
     async run(ctx) {
       if (!ctx.inputs['token']) throw new Error('digitalocean/action-doctl: token is required');
       ctx.addMask(ctx.inputs['token']);
       const bin = join(ctx.runnerTemp, 'doctl-bin');
       mkdirSync(bin, { recursive: true });
       const shim = join(bin, 'doctl');
-      writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${join(HERE, 'doctl-shim.mjs')}" "$@"\n`);
+      writeFileSync(
+        shim,
+        `#!/bin/sh\nDOCTL_SHIM_DIR='${bin}' exec '${process.execPath}' '${join(HERE, 'doctl-shim.mjs')}' "$@"\n`,
+      );
       chmodSync(shim, 0o755);
       writeFileSync(join(bin, '.token'), ctx.inputs['token'], { mode: 0o600 });
       ctx.addPath(bin);
