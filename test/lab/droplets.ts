@@ -42,6 +42,8 @@ export interface DropletSpec extends DropletCreateSpec {
   privateIpv4?: string;
   /** Wait until sshd answers before resolving (default true: "active" means SSH works). */
   waitReady?: boolean;
+  /** Host keys (/etc/ssh file name → content), over any from cloud-config `ssh_keys`. */
+  hostKeys?: Record<string, string>;
 }
 
 export interface DropletInstance {
@@ -259,7 +261,7 @@ export class DockerDropletBackend implements LabDropletBackend {
         mkdirSync(join(inst, 'ssh'), { recursive: true });
         writeFileSync(join(files, 'ddlab', 'current'), `${id}\n`);
         writeFileSync(join(inst, 'authorized_keys'), spec.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), { mode: 0o600 });
-        for (const [f, content] of Object.entries(digested.hostKeys)) {
+        for (const [f, content] of Object.entries({ ...digested.hostKeys, ...spec.hostKeys })) {
           writeFileSync(join(inst, 'ssh', f), content, { mode: 0o600 });
         }
         if (digested.script) writeFileSync(join(inst, 'user-data.sh'), digested.script, { mode: 0o700 });

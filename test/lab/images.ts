@@ -131,6 +131,8 @@ export const RECIPES: Record<'dropletTrixie' | 'dropletBookworm' | 'web' | 'serv
       'rm -f "$1"/etc/nginx/sites-enabled/default',
       'printf \'server {\\n  listen 80 default_server;\\n  location / { return 200 "ddlab nginx\\\\n"; }\\n}\\n\' > "$1"/etc/nginx/conf.d/default.conf',
       'mkdir -p "$1"/var/lib/docker-registry "$1"/var/lib/postgresql/data',
+      // PostgreSQL's JIT pulls in LLVM + z3 (~130 MB); the lab does not need JIT
+      'rm -rf "$1"/usr/lib/*-linux-gnu/libLLVM-*.so* "$1"/usr/lib/*-linux-gnu/libz3.so* "$1"/usr/lib/postgresql/15/lib/llvmjit* "$1"/usr/lib/postgresql/15/lib/bitcode',
     ],
     changes: ['ENTRYPOINT ["/usr/local/bin/lab-service"]', 'CMD []', 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
   },
