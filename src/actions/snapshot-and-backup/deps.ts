@@ -1,0 +1,48 @@
+// The real dependencies of snapshot-and-backup: DigitalOcean client, SSH pool, S3 store.
+import type { ActionIo } from '../../lib/action/core.js';
+import { ConfigurationError } from '../../lib/action/errors.js';
+import { S3Store } from '../../lib/backup/store.js';
+import { createClient, normalizeApiEndpoint } from '../../lib/digitalocean/index.js';
+import { realSleep } from '../../lib/retry.js';
+import { sshSettings } from '../../lib/ssh/inputs.js';
+import { SshPool } from '../../lib/ssh/pool.js';
+import type { Inputs } from './inputs.js';
+import type { Deps, DropletApi } from './run.js';
+
+export function realDeps(io: ActionIo, inputs: Inputs): Deps {
+  let api: DropletApi | undefined;
+  let pool: SshPool | undefined;
+  return {
+    io,
+    api() {
+      if (!inputs.token) throw new ConfigurationError('input "token" is required for this');
+      api ??= createClient({
+        token: inputs.token,
+        endpoint: normalizeApiEndpoint(inputs.apiEndpoint),
+        setSecret: (v) => io.setSecret(v),
+        logger: io.logger,
+      });
+      return api;
+    },
+    connect(target) {
+      if (!inputs.ssh) throw new ConfigurationError('the SSH inputs are required for dumps');
+      if (inputs.ssh.insecure)
+        io.logger.warn("insecure-skip-host-key-check is true: the droplet's host key is NOT verified");
+      pool ??= new SshPool(sshSettings(inputs.ssh, io.logger));
+      return pool.connect(target);
+    },
+    async closeAll() {
+      await pool?.closeAll();
+    },
+    store: (spaces) =>
+      new S3Store({
+        endpoint: spaces.endpoint,
+        bucket: spaces.bucket,
+        accessKeyId: spaces.accessKeyId,
+        secretAccessKey: spaces.secretAccessKey,
+        ...(spaces.region ? { region: spaces.region } : {}),
+      }),
+    now: () => new Date(),
+    sleep: realSleep,
+  };
+}
