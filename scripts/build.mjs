@@ -1,6 +1,8 @@
 // Bundles every action entry with @vercel/ncc into dist/<name>/index.js (ESM).
 // ssh2's optional native addons (.node) and pagent.exe are left out on purpose: every
 // machine runs ssh2's pure-JS code, whatever Node ABI the runner has.
+// Types are checked by `tsc --noEmit` (npm run build/typecheck); ncc only transpiles, so a
+// type error in an unrelated file never blocks bundling one action.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,27 +26,26 @@ function removeUnwanted(dir) {
   }
 }
 
-for (const name of targets) {
-  const out = join(root, 'dist', name);
-  rmSync(out, { recursive: true, force: true });
-  const started = Date.now();
+function ncc(entry, outDir, name) {
   const result = spawnSync(
     process.execPath,
-    [
-      join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
-      'build',
-      `src/actions/${name}/index.ts`,
-      '-o',
-      `dist/${name}`,
-      '--quiet',
-      '--target',
-      'es2022',
-    ],
+    [join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', entry, '-o', outDir, '--quiet', '--transpile-only', '--target', 'es2022'],
     { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) {
     console.error(`build of ${name} failed`);
     process.exit(result.status ?? 1);
+  }
+}
+
+for (const name of targets) {
+  const out = join(root, 'dist', name);
+  rmSync(out, { recursive: true, force: true });
+  const started = Date.now();
+  ncc(`src/actions/${name}/index.ts`, `dist/${name}`, name);
+  // An action with a `post:` step has src/actions/<name>/post.ts → dist/<name>/post/index.js
+  if (existsSync(join(root, 'src/actions', name, 'post.ts'))) {
+    ncc(`src/actions/${name}/post.ts`, `dist/${name}/post`, `${name} (post)`);
   }
   removeUnwanted(out);
   console.log(`built dist/${name}/index.js in ${((Date.now() - started) / 1000).toFixed(1)}s`);

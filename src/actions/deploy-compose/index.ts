@@ -1,8 +1,9 @@
 import '../../lib/action/esm-globals.js';
 import { coreIo } from '../../lib/action/core.js';
 import { runAction } from '../../lib/action/run-action.js';
+import { realDeps } from './deps.js';
 import { readInputs } from './inputs.js';
 import { run } from './run.js';
 
 const io = coreIo();
-await runAction('deploy-compose', () => run(readInputs(io), io));
+await runAction('deploy-compose', async () => run(readInputs(io), realDeps(io, readInputs(io))));

@@ -106,15 +106,24 @@ export async function inspectImages(
   const missing: string[] = [];
   for (const ref of refs) {
     const r = await host.run(
-      cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{join .RepoDigests ","}}', ref),
+      cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref),
       { allowFailure: true, timeoutMs: 30_000 },
     );
     if (r.code !== 0) {
       missing.push(ref);
       continue;
     }
-    const [id = '', digests = ''] = r.stdout.trim().split(' ');
-    found.set(ref, { ref, id, repoDigests: digests.split(',').filter(Boolean) });
+    const text = r.stdout.trim();
+    const space = text.indexOf(' ');
+    const id = space < 0 ? text : text.slice(0, space);
+    let repoDigests: string[] = [];
+    try {
+      const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1)) as unknown;
+      if (Array.isArray(parsed)) repoDigests = parsed.filter((d): d is string => typeof d === 'string');
+    } catch {
+      // no digests (a loaded or locally built image)
+    }
+    found.set(ref, { ref, id, repoDigests });
   }
   return { found, missing };
 }

@@ -89,12 +89,18 @@ export async function applyPrune(host: RemoteHost, paths: AppPaths, plan: PruneP
   const imagesRemoved: string[] = [];
   for (const id of plan.images) {
     // Untag every name first (an id with several tags cannot be removed by id alone).
-    const tags = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{join .RepoTags " "}}', id), {
+    const tags = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
       allowFailure: true,
       timeoutMs: 30_000,
     });
     if (tags.code !== 0) continue;
-    const names = tags.stdout.trim().split(/\s+/).filter(Boolean);
+    let names: string[] = [];
+    try {
+      const parsed = JSON.parse(tags.stdout.trim() || '[]') as unknown;
+      if (Array.isArray(parsed)) names = parsed.filter((t): t is string => typeof t === 'string');
+    } catch {
+      names = [];
+    }
     const r = await host.run(cmd('docker', 'image', 'rm', names.length ? names : [id]), {
       allowFailure: true,
       timeoutMs: 120_000,

@@ -1,0 +1,9 @@
+import '../../lib/action/esm-globals.js';
+import { coreIo } from '../../lib/action/core.js';
+import { runAction } from '../../lib/action/run-action.js';
+import { sshSettings } from '../../lib/ssh/inputs.js';
+import { SshPool } from '../../lib/ssh/pool.js';
+import { postRun } from './post-run.js';
+
+const io = coreIo();
+await runAction('deploy-compose (post)', () => postRun(io, (ssh) => new SshPool(sshSettings({ ...ssh, connectAttempts: 2 }, io.logger))));
