@@ -1,0 +1,169 @@
+// Remote commands of the rolling update, as data (rendered and quoted in src/lib/commands).
+//
+// Start-first on one droplet, per service:
+//   1. scaleUp: `compose up -d --no-deps --no-recreate --scale svc=<old+desired> svc` — Compose
+//      keeps the old containers (--no-recreate) and creates the new ones from the NEW release's
+//      files, so only the new ones carry the new config hash;
+//   2. the new containers are gated (Docker health / running);
+//   3. dropFromDns: each old container leaves every project network and joins it again at the
+//      SAME address with no aliases — Docker's DNS stops answering the service name with it,
+//      yet a proxy still holding a cached answer reaches it and gets a reply (not a connect
+//      timeout);
+//   4. optional proxy reload (`compose exec -T <proxy> <argv>`), then a wait past the proxy's
+//      resolver cache and the in-flight requests (drain-time);
+//   5. stopRemove of the old containers by id; scaleTo(desired) leaves Compose's view coherent.
+import { parse as parseShellWords } from 'shell-quote';
+
+import { ConfigurationError } from '../action/errors.js';
+import { and, cmd, type Cmd, or, redirect, type Script, seq } from '../commands/cmd.js';
+import { composeBase, type ComposeProject } from '../compose/compose.js';
+
+/** `compose config --hash '*'`: one `service hash` line per service (Compose v2 and v1.25+). */
+export function configHashes(p: ComposeProject): Cmd {
+  return cmd(composeBase(p), 'config', '--hash', '*');
+}
+
+/** Starts new containers beside the old ones: the service ends up with `total` containers. */
+export function scaleUp(p: ComposeProject, service: string, total: number): Cmd {
+  return cmd(
+    composeBase(p),
+    'up',
+    '--detach',
+    '--no-deps',
+    '--no-recreate',
+    '--no-build',
+    '--scale',
+    `${service}=${total}`,
+    service,
+  );
+}
+
+/** After the old containers are gone: the same count Compose would keep, nothing recreated. */
+export function scaleTo(p: ComposeProject, service: string, count: number): Cmd {
+  return scaleUp(p, service, count);
+}
+
+/** Recreate strategy: Compose stops the old containers and starts the new ones (a brief gap). */
+export function recreate(p: ComposeProject, service: string, count: number | undefined): Cmd {
+  return cmd(
+    composeBase(p),
+    'up',
+    '--detach',
+    '--no-deps',
+    '--no-build',
+    count === undefined ? [] : ['--scale', `${service}=${count}`],
+    service,
+  );
+}
+
+export interface NetworkAttachment {
+  network: string;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export const RECONNECT_FAILED = '__ROLLOUT_RECONNECT_FAILED__';
+
+/**
+ * Takes a container out of Docker's DNS for its service name while keeping its addresses:
+ * disconnect, then connect again at the same IPv4/IPv6 with no aliases (only the container
+ * name resolves). If connecting again fails, prints RECONNECT_FAILED (the container is then
+ * simply off the network) and goes on.
+ */
+export function dropFromDns(container: string, attachments: readonly NetworkAttachment[]): Script {
+  if (attachments.length === 0) throw new Error('dropFromDns: the container has no network');
+  return seq(
+    ...attachments.map((a) =>
+      and(
+        cmd('docker', 'network', 'disconnect', a.network, container),
+        or(
+          redirect(
+            cmd(
+              'docker',
+              'network',
+              'connect',
+              a.ipv4 ? ['--ip', a.ipv4] : [],
+              a.ipv6 ? ['--ip6', a.ipv6] : [],
+              a.network,
+              container,
+            ),
+            '2>&1',
+          ),
+          cmd('echo', `${RECONNECT_FAILED} ${a.network} ${container}`),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Graceful stop (stop_signal, then SIGKILL after `timeoutSeconds`), then remove. By id. */
+export function stopRemove(ids: readonly string[], timeoutSeconds: number): Script {
+  if (ids.length === 0) throw new Error('stopRemove: no containers');
+  return and(
+    cmd('docker', 'stop', '--time', String(Math.max(0, Math.round(timeoutSeconds))), ...ids),
+    cmd('docker', 'rm', ...ids),
+  );
+}
+
+/** `docker inspect <ids>` (the full JSON; parsed by parseNetworks). */
+export function inspectContainers(ids: readonly string[]): Cmd {
+  return cmd('docker', 'inspect', ...ids);
+}
+
+/** The proxy's reload command run inside it: `compose exec -T <service> <argv>`. */
+export function proxyReload(p: ComposeProject, service: string, argv: readonly string[]): Cmd {
+  return cmd(composeBase(p), 'exec', '-T', service, ...argv);
+}
+
+/**
+ * Splits a user's reload command (`nginx -s reload`) into argv. Only plain words are
+ * accepted: pipes, redirections and substitutions belong in a script inside the image.
+ */
+export function parseReloadCommand(inputName: string, text: string): string[] {
+  const words = parseShellWords(text.trim());
+  const argv: string[] = [];
+  for (const w of words) {
+    if (typeof w !== 'string') {
+      throw new ConfigurationError(
+        `input "${inputName}" has ${JSON.stringify(text)}: only a command and its arguments are allowed (no operators, globs or comments); put a script in the image for more`,
+      );
+    }
+    argv.push(w);
+  }
+  if (argv.length === 0) throw new ConfigurationError(`input "${inputName}" is empty`);
+  return argv;
+}
+
+/** Parses `compose config --hash '*'` output: service → hash. */
+export function parseConfigHashes(stdout: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const m = /^(\S+)\s+([0-9a-f]{16,})\s*$/.exec(line.trim());
+    if (m) map.set(m[1] as string, m[2] as string);
+  }
+  return map;
+}
+
+/** Network attachments of each container from `docker inspect` JSON: id → attachments. */
+export function parseNetworks(json: string): Map<string, NetworkAttachment[]> {
+  const out = new Map<string, NetworkAttachment[]>();
+  const raw = JSON.parse(json.trim() || '[]') as {
+    Id?: string;
+    NetworkSettings?: { Networks?: Record<string, { IPAddress?: string; GlobalIPv6Address?: string } | null> | null };
+  }[];
+  for (const c of raw) {
+    const list: NetworkAttachment[] = [];
+    for (const [network, n] of Object.entries(c.NetworkSettings?.Networks ?? {})) {
+      const a: NetworkAttachment = { network };
+      if (n?.IPAddress) a.ipv4 = n.IPAddress;
+      if (n?.GlobalIPv6Address) a.ipv6 = n.GlobalIPv6Address;
+      list.push(a);
+    }
+    if (c.Id)
+      out.set(
+        c.Id,
+        list.sort((x, y) => x.network.localeCompare(y.network)),
+      );
+  }
+  return out;
+}

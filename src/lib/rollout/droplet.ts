@@ -1,0 +1,418 @@
+// The service-by-service rollout on ONE droplet (see commands.ts for the start-first steps).
+// After each service: a gate on the new containers. On failure the new containers are
+// stopped and removed (start-first: the old ones never stopped serving) or the previous
+// release's service is started again (recreate), no further service is touched, and a
+// ServiceRolloutError names the service.
+import type { Logger } from '../action/logger.js';
+import { render } from '../commands/cmd.js';
+import type { ComposeProject } from '../compose/compose.js';
+import { readServiceStates, type ServiceState, serviceVerdict } from '../compose/state.js';
+import { containerDiagnostics } from '../health/container.js';
+import { type Check, pollUntil } from '../health/poll.js';
+import { realSleep } from '../retry.js';
+import type { RemoteHost } from '../ssh/executor.js';
+import {
+  configHashes,
+  dropFromDns,
+  inspectContainers,
+  parseConfigHashes,
+  parseNetworks,
+  proxyReload,
+  RECONNECT_FAILED,
+  recreate,
+  scaleTo,
+  scaleUp,
+  stopRemove,
+} from './commands.js';
+import type { PlannedService, Strategy } from './plan.js';
+
+export interface GateSettings {
+  /** Per service: how long the new containers get to become healthy/running. */
+  deadlineMs: number;
+  intervalMs: number;
+  /** Consecutive passing reads required (a container without healthcheck: "stays running"). */
+  successes: number;
+}
+
+export interface ProxySettings {
+  service: string;
+  reload: readonly string[];
+}
+
+export interface DropletRolloutOptions {
+  app: string;
+  /** The new release (its compose files). */
+  next: ComposeProject;
+  /** The release serving before (recreate failures bring its service back). */
+  previous?: ComposeProject;
+  services: readonly PlannedService[];
+  /** After the old containers leave DNS (and the proxy reloaded): wait this long, then stop them. */
+  drainMs: number;
+  stopTimeoutSeconds: number;
+  proxy?: ProxySettings;
+  gate: GateSettings;
+  /** Extra checks per service once its new containers are up (health-gate's kinds). */
+  checks?: ReadonlyMap<string, readonly Check[]>;
+  /** Roll a service even when its config hash did not change (default: skip it). */
+  force?: boolean;
+  logLines?: number;
+}
+
+export interface RolloutDeps {
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export type ServiceResultKind = 'updated' | 'unchanged' | 'failed' | 'not-started';
+
+export interface ServiceResult {
+  service: string;
+  strategy: Strategy;
+  result: ServiceResultKind;
+  oldContainers: string[];
+  newContainers: string[];
+  durationMs: number;
+  /** recreate: how long `up` took (the service's gap is at most this). */
+  gapMs?: number;
+  detail?: string;
+}
+
+export class ServiceRolloutError extends Error {
+  override readonly name = 'ServiceRolloutError';
+  constructor(
+    readonly host: string,
+    readonly service: string,
+    readonly reason: string,
+    readonly results: ServiceResult[],
+    readonly diagnostics?: string,
+  ) {
+    super(`on ${host}: service "${service}" failed: ${reason}`);
+  }
+}
+
+const COMPOSE_TIMEOUT_MS = 5 * 60_000;
+const HASH_LABEL = 'com.docker.compose.config-hash';
+
+function short(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+function live(states: readonly ServiceState[], service: string): ServiceState[] {
+  return states.filter(
+    (s) =>
+      s.service === service && !s.oneOff && s.status !== 'exited' && s.status !== 'dead' && s.status !== 'removing',
+  );
+}
+
+function terminal(s: ServiceState): boolean {
+  return s.health === 'unhealthy' || s.status === 'exited' || s.status === 'dead' || s.restartCount > 0;
+}
+
+interface GateOutcome {
+  ok: boolean;
+  reason?: string;
+  failing: ServiceState[];
+}
+
+/** Polls until every container in `ids` is up (healthy when it has a healthcheck) and the extra checks pass. */
+async function gateContainers(
+  host: RemoteHost,
+  app: string,
+  ids: readonly string[],
+  checks: readonly Check[],
+  settings: GateSettings,
+  deps: RolloutDeps,
+): Promise<GateOutcome> {
+  const wanted = new Set(ids);
+  const abort = new AbortController();
+  let failing: ServiceState[] = [];
+  let terminalReason: string | undefined;
+  const check: Check = async (ctx) => {
+    const t0 = performance.now();
+    const states = (await readServiceStates(host, app)).filter((s) => wanted.has(s.id));
+    const latencyMs = Math.round(performance.now() - t0);
+    failing = [];
+    const problems: string[] = [];
+    for (const id of wanted) {
+      const s = states.find((x) => x.id === id);
+      if (!s) {
+        problems.push(`${short(id)}: gone`);
+        terminalReason = `container ${short(id)} disappeared`;
+        abort.abort();
+        continue;
+      }
+      const v = serviceVerdict(s, 'healthy');
+      if (!v.ok || s.restartCount > 0) {
+        failing.push(s);
+        problems.push(`${s.container}: ${s.restartCount > 0 ? `restarted ${s.restartCount}×` : v.status}`);
+        if (terminal(s)) {
+          terminalReason = `${s.container} is ${s.restartCount > 0 && v.ok ? `restarting (${s.restartCount} restarts)` : v.status}`;
+          abort.abort();
+        }
+      }
+    }
+    if (problems.length > 0) return { ok: false, status: 'waiting', latencyMs, detail: problems.join('; ') };
+    for (const c of checks) {
+      const outcome = await c(ctx);
+      if (!outcome.ok) return outcome;
+    }
+    return { ok: true, status: 'up', latencyMs, detail: `${wanted.size} new container(s) up` };
+  };
+  const result = await pollUntil(check, {
+    deadlineMs: settings.deadlineMs,
+    intervalMs: settings.intervalMs,
+    successes: settings.successes,
+    signal: abort.signal,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  if (result.passed) return { ok: true, failing: [] };
+  const reason =
+    terminalReason ??
+    `not up within ${Math.round(settings.deadlineMs / 1000)}s: ${result.lastFailure?.detail ?? result.last?.detail ?? 'no attempt finished'}`;
+  return { ok: false, reason, failing };
+}
+
+async function run(host: RemoteHost, deps: RolloutDeps, script: Parameters<RemoteHost['run']>[0]): Promise<string> {
+  deps.logger.debug(`${host.label}: ${render(script, 'log')}`);
+  const r = await host.run(script, { timeoutMs: COMPOSE_TIMEOUT_MS });
+  return r.stdout;
+}
+
+/** Services whose running containers already carry the new config hash (and count). */
+function isUnchanged(old: readonly ServiceState[], hash: string | undefined, desired: number): boolean {
+  return hash !== undefined && old.length === desired && old.every((s) => s.labels[HASH_LABEL] === hash);
+}
+
+async function startFirst(
+  host: RemoteHost,
+  o: DropletRolloutOptions,
+  svc: PlannedService,
+  old: ServiceState[],
+  desired: number,
+  deps: RolloutDeps,
+): Promise<ServiceResult> {
+  const sleep = deps.sleep ?? realSleep;
+  const t0 = (deps.now ?? Date.now)();
+  const oldIds = new Set(old.map((s) => s.id));
+  const base: ServiceResult = {
+    service: svc.name,
+    strategy: 'start-first',
+    result: 'failed',
+    oldContainers: old.map((s) => s.container),
+    newContainers: [],
+    durationMs: 0,
+  };
+  const elapsed = (): number => (deps.now ?? Date.now)() - t0;
+
+  deps.logger.info(`${host.label}: ${svc.name}: starting ${desired} new container(s) beside ${old.length} old`);
+  let upError: unknown;
+  try {
+    await run(host, deps, scaleUp(o.next, svc.name, old.length + desired));
+  } catch (error) {
+    upError = error;
+  }
+  const after = live(await readServiceStates(host, o.app), svc.name);
+  const fresh = after.filter((s) => !oldIds.has(s.id));
+  base.newContainers = fresh.map((s) => s.container);
+  const removeFresh = async (): Promise<void> => {
+    if (fresh.length > 0)
+      await host.run(
+        stopRemove(
+          fresh.map((s) => s.id),
+          o.stopTimeoutSeconds,
+        ),
+        { allowFailure: true, timeoutMs: COMPOSE_TIMEOUT_MS },
+      );
+  };
+  if (upError !== undefined || fresh.length === 0) {
+    await removeFresh();
+    const reason = upError instanceof Error ? upError.message : 'Compose started no new container';
+    throw new ServiceRolloutError(host.label, svc.name, reason, [{ ...base, durationMs: elapsed() }]);
+  }
+
+  const gate = await gateContainers(
+    host,
+    o.app,
+    fresh.map((s) => s.id),
+    o.checks?.get(svc.name) ?? [],
+    o.gate,
+    deps,
+  );
+  if (!gate.ok) {
+    const diagnostics = gate.failing.length
+      ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
+      : undefined;
+    await removeFresh();
+    throw new ServiceRolloutError(
+      host.label,
+      svc.name,
+      `${gate.reason ?? 'gate failed'}; the new containers were removed and the ${old.length} old one(s) kept serving`,
+      [{ ...base, durationMs: elapsed(), detail: gate.reason }],
+      diagnostics,
+    );
+  }
+
+  if (old.length > 0) {
+    const networks = parseNetworks(await run(host, deps, inspectContainers(old.map((s) => s.id))));
+    let reconnectFailures = 0;
+    for (const s of old) {
+      const attachments = (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network));
+      if (attachments.length === 0) continue;
+      const out = await run(host, deps, dropFromDns(s.id, attachments));
+      if (out.includes(RECONNECT_FAILED)) reconnectFailures += 1;
+    }
+    if (reconnectFailures > 0)
+      deps.logger.warn(
+        `${host.label}: ${svc.name}: ${reconnectFailures} old container(s) could not rejoin at their address; they stop serving now`,
+      );
+    if (o.proxy) {
+      deps.logger.info(`${host.label}: reloading proxy ${o.proxy.service}`);
+      await run(host, deps, proxyReload(o.next, o.proxy.service, o.proxy.reload));
+    }
+    deps.logger.info(
+      `${host.label}: ${svc.name}: old container(s) out of DNS; draining ${Math.round(o.drainMs / 100) / 10}s`,
+    );
+    await sleep(o.drainMs);
+    await run(
+      host,
+      deps,
+      stopRemove(
+        old.map((s) => s.id),
+        o.stopTimeoutSeconds,
+      ),
+    );
+  }
+  await run(host, deps, scaleTo(o.next, svc.name, desired));
+  return { ...base, result: 'updated', durationMs: elapsed() };
+}
+
+async function recreateService(
+  host: RemoteHost,
+  o: DropletRolloutOptions,
+  svc: PlannedService,
+  old: ServiceState[],
+  desired: number,
+  deps: RolloutDeps,
+): Promise<ServiceResult> {
+  const now = deps.now ?? Date.now;
+  const t0 = now();
+  const oldIds = new Set(old.map((s) => s.id));
+  const base: ServiceResult = {
+    service: svc.name,
+    strategy: 'recreate',
+    result: 'failed',
+    oldContainers: old.map((s) => s.container),
+    newContainers: [],
+    durationMs: 0,
+  };
+  deps.logger.info(`${host.label}: ${svc.name}: recreating (${svc.reason})`);
+  const upStart = now();
+  let upError: unknown;
+  try {
+    await run(host, deps, recreate(o.next, svc.name, desired));
+  } catch (error) {
+    upError = error;
+  }
+  const gapMs = now() - upStart;
+  const fresh = live(await readServiceStates(host, o.app), svc.name).filter((s) => !oldIds.has(s.id));
+  base.newContainers = fresh.map((s) => s.container);
+  base.gapMs = gapMs;
+  const restorePrevious = async (): Promise<string> => {
+    if (!o.previous) return 'no previous release to restore';
+    const r = await host.run(recreate(o.previous, svc.name, old.length || undefined), {
+      allowFailure: true,
+      timeoutMs: COMPOSE_TIMEOUT_MS,
+    });
+    return r.code === 0
+      ? 'the previous release of the service was started again'
+      : `restoring the previous release failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
+  };
+  if (upError !== undefined || fresh.length === 0) {
+    if (upError === undefined)
+      return { ...base, result: 'unchanged', durationMs: now() - t0, detail: 'Compose recreated nothing' };
+    const restored = await restorePrevious();
+    throw new ServiceRolloutError(
+      host.label,
+      svc.name,
+      `${upError instanceof Error ? upError.message : String(upError)}; ${restored}`,
+      [{ ...base, durationMs: now() - t0 }],
+    );
+  }
+  const gate = await gateContainers(
+    host,
+    o.app,
+    fresh.map((s) => s.id),
+    o.checks?.get(svc.name) ?? [],
+    o.gate,
+    deps,
+  );
+  if (!gate.ok) {
+    const diagnostics = gate.failing.length
+      ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
+      : undefined;
+    const restored = await restorePrevious();
+    throw new ServiceRolloutError(
+      host.label,
+      svc.name,
+      `${gate.reason ?? 'gate failed'}; ${restored}`,
+      [{ ...base, durationMs: now() - t0, detail: gate.reason }],
+      diagnostics,
+    );
+  }
+  return { ...base, result: 'updated', durationMs: now() - t0 };
+}
+
+/** Rolls every planned service in order; stops at the first failure (ServiceRolloutError). */
+export async function rolloutDroplet(
+  host: RemoteHost,
+  o: DropletRolloutOptions,
+  deps: RolloutDeps,
+): Promise<ServiceResult[]> {
+  const hashes = parseConfigHashes(await run(host, deps, configHashes(o.next)));
+  const results: ServiceResult[] = [];
+  for (const [index, svc] of o.services.entries()) {
+    const old = live(await readServiceStates(host, o.app), svc.name).filter((s) => s.status === 'running');
+    const desired = svc.facts.replicas ?? Math.max(1, old.length);
+    let result: ServiceResult;
+    try {
+      if (!o.force && isUnchanged(old, hashes.get(svc.name), desired)) {
+        deps.logger.info(`${host.label}: ${svc.name}: unchanged (same configuration and image), left running`);
+        result = {
+          service: svc.name,
+          strategy: svc.strategy,
+          result: 'unchanged',
+          oldContainers: old.map((s) => s.container),
+          newContainers: [],
+          durationMs: 0,
+        };
+      } else if (svc.strategy === 'start-first') {
+        result = await startFirst(host, o, svc, old, desired, deps);
+      } else {
+        result = await recreateService(host, o, svc, old, desired, deps);
+      }
+    } catch (error) {
+      if (error instanceof ServiceRolloutError) {
+        const rest = o.services.slice(index + 1).map((s): ServiceResult => ({
+          service: s.name,
+          strategy: s.strategy,
+          result: 'not-started',
+          oldContainers: [],
+          newContainers: [],
+          durationMs: 0,
+        }));
+        throw new ServiceRolloutError(
+          error.host,
+          error.service,
+          error.reason,
+          [...results, ...error.results, ...rest],
+          error.diagnostics,
+        );
+      }
+      throw error;
+    }
+    results.push(result);
+  }
+  return results;
+}
