@@ -16,6 +16,8 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+
 const ROOT = new URL('../..', import.meta.url).pathname;
 const DIST = join(ROOT, 'dist/health-gate/index.js');
 
@@ -124,10 +126,10 @@ class SwitchableApp {
     this.server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  async listen(address = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, address, resolve));
     const { port } = this.server.address() as AddressInfo;
-    return `${this.server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${port}`;
+    return `${this.server instanceof https.Server ? 'https' : 'http'}://${address}:${port}`;
   }
 
   close(): Promise<void> {
@@ -139,14 +141,17 @@ class SwitchableApp {
 }
 
 /** Certificates for 127.0.0.1 made with openssl: self-signed valid 30 days, and one expired in 2021. */
-function makeCerts(dir: string): { valid: { key: string; cert: string }; expired: { key: string; cert: string } } {
+function makeCerts(
+  dir: string,
+  ips: readonly string[] = ['127.0.0.1'],
+): { valid: { key: string; cert: string }; expired: { key: string; cert: string } } {
   mkdirSync(dir, { recursive: true });
   const sh = (args: string[]): void => {
     const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   };
   const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'];
+  const subject = ['-subj', `/CN=${ips[0]}`, '-addext', `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}`];
   sh(['req', '-x509', ...key, '-keyout', 'valid.key', '-out', 'valid.crt', '-days', '30', ...subject]);
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '01\n');
@@ -459,5 +464,219 @@ describe('health-gate (bundled) — runner-side checks against a switchable app 
     expect(run.error).toBe(`health-gate failed: ${message}`);
     expect(app.requests).toBe(0);
     expect(run.outputs).toEqual({});
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// On a lab droplet: the same switchable app as busybox httpd CGI scripts (fixtures/health-gate)
+// in a Compose project "hgapp" published on the droplet's port 80, with a Docker healthcheck.
+
+const FIXTURES = join(ROOT, 'test/e2e/fixtures/health-gate');
+const APP_DIR = '/opt/hgapp';
+
+describe('health-gate (bundled) — against a switchable app on a lab droplet', () => {
+  const lab = useLab();
+  let d: FixtureDroplet;
+  let appUrl = '';
+  let ssh: Record<string, string> = {};
+  const certDir = mkdtempSync(join(tmpdir(), 'hg-gw-certs-'));
+  let gatewayTls: SwitchableApp | undefined;
+  let gatewayTlsUrl = '';
+
+  const sh = async (command: string, stdin?: string): Promise<string> => {
+    const r = await lab.exec(d, command, stdin !== undefined ? { stdin } : {});
+    if (r.code !== 0) throw new Error(`on the droplet: ${command} → exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const setMode = (mode: string): Promise<string> =>
+    sh(`rm -f ${APP_DIR}/www/state/flap && echo "${mode}" > ${APP_DIR}/www/mode`);
+
+  beforeAll(async () => {
+    d = await lab.createDroplet({ variant: 'trixie' });
+    const image = lab.env.LAB_APP_IMAGES.split(',').find((i) => /\/web(:|$)/.test(i));
+    if (!image) throw new Error(`no web image in LAB_APP_IMAGES=${lab.env.LAB_APP_IMAGES}`);
+    await sh(`mkdir -p ${APP_DIR}/www/cgi-bin ${APP_DIR}/www/state && chmod 777 ${APP_DIR}/www/state`);
+    for (const [file, target, mode] of [
+      ['compose.yaml', `${APP_DIR}/compose.yaml`, '644'],
+      ['health', `${APP_DIR}/www/cgi-bin/health`, '755'],
+      ['probe', `${APP_DIR}/www/cgi-bin/probe`, '755'],
+    ] as const) {
+      await sh(`cat > ${target} && chmod ${mode} ${target}`, readFileSync(join(FIXTURES, file), 'utf8'));
+    }
+    await sh(`echo APP_IMAGE=${image} > ${APP_DIR}/.env && echo ok > ${APP_DIR}/www/mode`);
+    await sh(`cd ${APP_DIR} && docker compose -p hgapp up -d --wait --wait-timeout 120`);
+    appUrl = `http://${d.publicIpv4}/cgi-bin/health`;
+    ssh = {
+      host: d.publicIpv4,
+      'ssh-private-key': lab.identity.privateKey,
+      'known-hosts': `${d.publicIpv4} ${d.hostKey}`,
+      app: 'hgapp',
+    };
+    // An https server on the lab network's gateway (this host), reachable from the droplet,
+    // with an expired certificate: for curl's TLS handling in in-droplet checks.
+    const gateway = lab.info.network.gateway;
+    const certs = makeCerts(certDir, [gateway]);
+    gatewayTls = new SwitchableApp(certs.expired);
+    gatewayTlsUrl = await gatewayTls.listen(gateway);
+  }, 300_000);
+  afterAll(async () => {
+    await gatewayTls?.close();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it('healthy after a delay (runner → droplet port 80): passes, attempts reported', async () => {
+    await sh(`echo "delay $(( $(date +%s) + 3 ))" > ${APP_DIR}/www/mode`);
+    const run = await runHealthGate({ url: appUrl, 'expect-status': '200', interval: '500ms', timeout: '60s' });
+    expect(run.code, run.log).toBe(0);
+    expect(run.outputs['passed']).toBe('true');
+    const attempts = Number(run.outputs['attempts']);
+    expect(attempts).toBeGreaterThan(1);
+    expect(reportOf(run)[0]).toMatchObject({ passed: true, attempts, passes: 1, lastStatus: '200' });
+    expect(run.log).toContain('attempt 1: fail 503');
+    expect(run.outputs['latency-p95-ms']).toMatch(/^\d+$/);
+  });
+
+  it('flapping app: successes 3 fails within the deadline', async () => {
+    await setMode('flap');
+    const run = await runHealthGate({ url: appUrl, successes: '3', interval: '300ms', timeout: '4s' });
+    expect(run.code).toBe(1);
+    expect(run.outputs['passed']).toBe('false');
+    const [report] = reportOf(run);
+    expect(Number(report?.['passes'])).toBeGreaterThan(0);
+    expect(Number(report?.['attempts'])).toBeLessThanOrEqual(Math.floor(4000 / 300) + 1);
+    expect(run.error).toContain('needed 3 passes in a row');
+  });
+
+  it('500s: fails with the status and the body excerpt', async () => {
+    await setMode('error');
+    const run = await runHealthGate({ url: appUrl, interval: '300ms', timeout: '1s' });
+    expect(run.code).toBe(1);
+    expect(run.outputs['last-status']).toBe('500');
+    expect(run.error).toContain(
+      'last status 500 (status 500 is not one of 200-299); body: "{\\"error\\":\\"db down\\"}"',
+    );
+  });
+
+  it('wrong body: fails naming the JSON path and what it was', async () => {
+    await setMode('wrongbody');
+    const run = await runHealthGate({
+      checks: `- name: app-status\n  url: ${appUrl}\n  json: {"$.status": ok}`,
+      interval: '300ms',
+      timeout: '1s',
+    });
+    expect(run.code).toBe(1);
+    expect(run.error).toContain('check "app-status" did not pass');
+    expect(run.error).toContain('JSON $.status is "degraded", expected "ok"');
+  });
+
+  it('slow responses over the latency budget fail', async () => {
+    await setMode('slow 1');
+    const run = await runHealthGate({
+      url: appUrl,
+      successes: '2',
+      interval: '200ms',
+      timeout: '30s',
+      'latency-budget': '300ms',
+    });
+    expect(run.code).toBe(1);
+    const p95 = Number(run.outputs['latency-p95-ms']);
+    expect(p95).toBeGreaterThanOrEqual(1000);
+    expect(run.error).toContain(`latency p95 ${p95}ms is over the budget of 300ms`);
+  });
+
+  it('in-droplet http (curl over SSH): passes when ok, fails with status and body, times out per attempt', async () => {
+    await setMode('ok');
+    const inside = `- name: inside\n  via: droplet\n  url: http://127.0.0.1/cgi-bin/health\n  json: {"$.status": ok}\n  headers: {X-Api-Key: "${SECRET}"}`;
+    const ok = await runHealthGate({ checks: inside, timeout: '30s', ...ssh });
+    expect(ok.code, ok.log).toBe(0);
+    expect(reportOf(ok)[0]).toMatchObject({
+      passed: true,
+      kind: 'http',
+      lastStatus: '200',
+      target: 'GET http://127.0.0.1/cgi-bin/health (from ' + d.publicIpv4 + ')',
+    });
+
+    await setMode('error');
+    const bad = await runHealthGate({ checks: inside, interval: '300ms', timeout: '2s', ...ssh });
+    expect(bad.code).toBe(1);
+    expect(bad.outputs['last-status']).toBe('500');
+    expect(bad.error).toContain('check "inside" did not pass');
+    expect(bad.error).toContain('body: "{\\"error\\":\\"db down\\"}"');
+    expect(
+      bad.log
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+    ).not.toContain(SECRET);
+
+    await setMode('slow 3');
+    const slow = await runHealthGate({
+      checks: `- name: inside-slow\n  via: droplet\n  url: http://127.0.0.1/cgi-bin/health\n  attempt-timeout: 1s`,
+      interval: '200ms',
+      timeout: '3s',
+      ...ssh,
+    });
+    expect(slow.code).toBe(1);
+    expect(slow.outputs['last-status']).toBe('timeout');
+    expect(slow.error).toContain('curl: (28)');
+  });
+
+  it('in-droplet https with an expired certificate: TLS failure; with verification off, cert-min-days reads the cert via curl', async () => {
+    const on = await runHealthGate({
+      checks: `- name: tls\n  via: droplet\n  url: ${gatewayTlsUrl}/health`,
+      interval: '300ms',
+      timeout: '1s',
+      ...ssh,
+    });
+    expect(on.code).toBe(1);
+    expect(on.outputs['last-status']).toBe('TLS');
+    expect(on.error).toContain('TLS: curl: (60)');
+
+    const off = await runHealthGate({
+      checks: `- name: tls-off\n  via: droplet\n  url: ${gatewayTlsUrl}/health\n  tls-verify: false\n  cert-min-days: 1`,
+      interval: '300ms',
+      timeout: '1s',
+      ...ssh,
+    });
+    expect(off.code).toBe(1);
+    expect(off.log).toContain('::warning::check "tls-off": TLS verification is off');
+    expect(off.error).toMatch(/certificate expired \d+ day\(s\) ago; at least 1 day\(s\) required/);
+  });
+
+  it('container check: healthy passes; an unhealthy container fails with its health log and last log lines', async () => {
+    await setMode('ok');
+    await sh(`rm -f ${APP_DIR}/www/probe-fail`);
+    const healthy = await runHealthGate({ checks: '- kind: container', timeout: '60s', ...ssh });
+    expect(healthy.code, healthy.log).toBe(0);
+    expect(reportOf(healthy)[0]).toMatchObject({ passed: true, kind: 'container', lastStatus: 'healthy' });
+
+    await sh(`touch ${APP_DIR}/www/probe-fail`);
+    // Docker marks the container unhealthy after `retries` failed probes; wait for that (bounded).
+    let health = '';
+    for (let i = 0; i < 60 && health !== 'unhealthy'; i += 1) {
+      health = (await sh("docker inspect -f '{{.State.Health.Status}}' hgapp-web-1")).trim();
+      if (health !== 'unhealthy') await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(health).toBe('unhealthy');
+    const run = await runHealthGate({
+      checks: '- kind: container\n  services: [web]\n  log-lines: 5',
+      interval: '500ms',
+      timeout: '8s',
+      ...ssh,
+    });
+    await sh(`rm -f ${APP_DIR}/www/probe-fail`);
+    expect(run.code).toBe(1);
+    expect(run.outputs['passed']).toBe('false');
+    expect(run.outputs['last-status']).toBe('unhealthy');
+    expect(run.error).toContain('check "containers of hgapp (web)" did not pass within 8s');
+    expect(run.error).toContain('last status unhealthy (web (hgapp-web-1): unhealthy)');
+    expect(run.error).toContain('service web (container hgapp-web-1, running, unhealthy):');
+    expect(run.error).toContain('health log:');
+    expect(run.error).toMatch(/exit 1 at .*: wget: server returned error: HTTP\/1\.1 500/);
+    expect(run.error).toContain('last 5 log lines:');
+    expect(run.error).toContain('url:/cgi-bin/probe');
+    const [report] = reportOf(run);
+    expect(String(report?.['diagnostics'])).toContain('health log:');
+    expect(run.summary).toContain('containers of hgapp (web): why it failed');
   });
 });
