@@ -16,6 +16,8 @@ import {
   fingerprintOfPublicKey,
   generateHostKeyPair,
   hostKeyTag,
+  hostPublicKeyTag,
+  publicKeyFromTags,
 } from './host-key.js';
 
 const USER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGkZ7GqRTTdXs3R8QwKxjgLkQWmkHc8uV1l0QzH3Xy3a ci@example';
@@ -180,5 +182,15 @@ describe('parseSizeToBytes', () => {
     ['12', undefined],
   ])('%s → %s', (value, expected) => {
     expect(parseSizeToBytes(value)).toBe(expected);
+  });
+});
+
+describe('host public key tag', () => {
+  it('records the ed25519 public key in a tag-safe form and reads it back', () => {
+    const pair = generateHostKeyPair();
+    const tag = hostPublicKeyTag(pair.publicKey);
+    expect(tag).toMatch(/^hostkey-ed25519-[0-9a-f]{64}$/);
+    expect(publicKeyFromTags(['shop', tag, hostKeyTag(pair.fingerprint)])).toBe(pair.publicKey);
+    expect(publicKeyFromTags(['shop'])).toBeUndefined();
   });
 });

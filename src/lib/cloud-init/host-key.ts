@@ -101,3 +101,24 @@ export function fingerprintFromTags(tags: readonly string[]): string | undefined
   if (found.length !== 1) return undefined;
   return fingerprintFromHex((found[0] as string).slice(HOST_KEY_TAG_PREFIX.length));
 }
+
+/** Tag recording a droplet's ed25519 host public key itself: `hostkey-ed25519-<64 hex>` (the raw 32-byte key). */
+export const HOST_PUBLIC_KEY_TAG_PREFIX = 'hostkey-ed25519-';
+
+export function hostPublicKeyTag(publicKeyLine: string): string {
+  const [type, data = ''] = publicKeyLine.trim().split(/\s+/);
+  const blob = Buffer.from(data, 'base64');
+  if (type !== 'ssh-ed25519' || blob.length !== 51) throw new Error('hostPublicKeyTag needs an ssh-ed25519 public key');
+  return `${HOST_PUBLIC_KEY_TAG_PREFIX}${blob.subarray(19).toString('hex')}`;
+}
+
+/** The ed25519 host public key line recorded in a droplet's tags, if exactly one is. */
+export function publicKeyFromTags(tags: readonly string[]): string | undefined {
+  const found = tags.filter(
+    (t) =>
+      t.startsWith(HOST_PUBLIC_KEY_TAG_PREFIX) && /^[0-9a-f]{64}$/.test(t.slice(HOST_PUBLIC_KEY_TAG_PREFIX.length)),
+  );
+  if (found.length !== 1) return undefined;
+  const raw = Buffer.from((found[0] as string).slice(HOST_PUBLIC_KEY_TAG_PREFIX.length), 'hex');
+  return `ssh-ed25519 ${ed25519Blob(raw).toString('base64')}`;
+}

@@ -306,18 +306,16 @@ describe('DigitalOceanClient', () => {
       },
     });
     // the page-2 request goes to the same path; the queue gives page 2 then page 3
-    replies
-      .get('GET /v2/droplets')
-      ?.push(
-        {
-          status: 200,
-          body: {
-            droplets: [droplet(2, 'b')],
-            links: { pages: { next: `${base}/v2/droplets?page=3&per_page=200&tag_name=app` } },
-          },
+    replies.get('GET /v2/droplets')?.push(
+      {
+        status: 200,
+        body: {
+          droplets: [droplet(2, 'b')],
+          links: { pages: { next: `${base}/v2/droplets?page=3&per_page=200&tag_name=app` } },
         },
-        { status: 200, body: { droplets: [droplet(3, 'c')], links: { pages: {} } } },
-      );
+      },
+      { status: 200, body: { droplets: [droplet(3, 'c')], links: { pages: {} } } },
+    );
     const all = await client().listDropletsByTag('app');
     expect(all.map((d) => d.id)).toEqual([1, 2, 3]);
     expect(seen.map((s) => s.url)).toEqual([

@@ -123,15 +123,20 @@ export class DigitalOceanClient {
   }
 
   /**
-   * Creates one or more droplets in one request (POST /droplets with `names`). Not retried
-   * on 5xx (it may have created them): callers re-list by tag before trying again.
+   * Creates one droplet (`name`) or several (`names`) in one request. Not retried on 5xx
+   * (it may have created them): callers re-list by tag before trying again.
    */
   async createDroplets(request: CreateDropletsRequest): Promise<CreatedDroplets> {
+    if ((request.name === undefined) === (request.names === undefined)) {
+      throw new Error('createDroplets needs exactly one of name and names');
+    }
     const body = await data<{
-      droplets: Droplet[];
+      droplet?: Droplet;
+      droplets?: Droplet[];
       links?: { actions?: { id: number; rel: string }[] };
     }>(this.http.post('/droplets', request));
-    return { droplets: body.droplets, actionIds: (body.links?.actions ?? []).map((a) => a.id) };
+    const droplets = body.droplets ?? (body.droplet ? [body.droplet] : []);
+    return { droplets, actionIds: (body.links?.actions ?? []).map((a) => a.id) };
   }
 
   /** Deletes a droplet; an already-deleted one (404) counts as deleted. */
@@ -246,8 +251,9 @@ export class DigitalOceanClient {
 
   /** One account key by numeric id or MD5 fingerprint. */
   async getSshKey(idOrFingerprint: number | string): Promise<SshKey> {
-    return (await data<{ ssh_key: SshKey }>(this.http.get(`/account/keys/${encodeURIComponent(String(idOrFingerprint))}`)))
-      .ssh_key;
+    return (
+      await data<{ ssh_key: SshKey }>(this.http.get(`/account/keys/${encodeURIComponent(String(idOrFingerprint))}`))
+    ).ssh_key;
   }
 
   async createSshKey(name: string, publicKey: string): Promise<SshKey> {

@@ -47,8 +47,10 @@ export interface Action {
   region_slug?: string | null;
 }
 
+/** POST /droplets: `name` creates one droplet, `names` several sharing everything else. */
 export interface CreateDropletsRequest {
-  names: string[];
+  name?: string;
+  names?: string[];
   region: string;
   size: string;
   image: string | number;
