@@ -191,7 +191,8 @@ export function md5Fingerprint(publicKey: string): string {
 export class ApiFake {
   readonly token: string;
   readonly faults: Faults;
-  readonly spec: SpecValidator | undefined;
+  readonly spec: SpecValidator;
+  private readonly validating: boolean;
   private server: Server | undefined;
   baseUrl = '';
   private readonly tallyState: Tally = { requests: 0, responses: 0, violations: [] };
@@ -220,7 +221,9 @@ export class ApiFake {
   constructor(private readonly opts: ApiFakeOptions) {
     this.token = opts.token ?? `dop_v1_lab_${randomUUID().replace(/-/g, '')}`;
     this.faults = new Faults((f) => this.passthrough(f));
-    this.spec = opts.validate === false ? undefined : (opts.spec ?? new SpecValidator());
+    // The spec also routes requests (operation match), so it is loaded even without validation.
+    this.spec = opts.spec ?? new SpecValidator();
+    this.validating = opts.validate !== false;
     for (const img of PUBLIC_IMAGES) {
       this.images.set(img.id, {
         id: img.id,
@@ -287,7 +290,7 @@ export class ApiFake {
 
   /** Validation overhead figures. */
   stats(): Json {
-    const t = this.spec?.timings;
+    const t = this.spec.timings;
     return {
       specLoadMs: round(t?.loadMs ?? 0),
       compiled: t?.compiled ?? 0,
@@ -409,7 +412,7 @@ export class ApiFake {
       }
     }
 
-    const op = this.spec?.match(method, path);
+    const op = this.spec.match(method, path);
     const violations: Violation[] = [];
     let body: unknown;
     let reply: Reply;
@@ -421,7 +424,7 @@ export class ApiFake {
           throw new ApiError(400, 'bad_request', 'unexpected end of JSON input');
         }
       }
-      if (this.spec) {
+      if (this.validating) {
         this.tallyState.requests++;
         if (!op) {
           violations.push({
@@ -454,7 +457,7 @@ export class ApiFake {
       if (fault.error?.kind === 'server_error') {
         throw new ApiError(fault.error.status ?? 500, 'server_error', 'Server was unable to give you a response.');
       }
-      if (!op && !this.spec) throw notFound();
+      if (!op) throw notFound();
       reply = await this.route(method, path, query, body, op);
     } catch (e) {
       if (e instanceof ApiError) {
@@ -466,7 +469,7 @@ export class ApiFake {
     }
     if (this.opts.responseHook) reply = this.opts.responseHook(op?.id, reply);
     const outHeaders = { ...headers, ...(reply.headers ?? {}) };
-    if (this.spec && op) {
+    if (this.validating && op) {
       this.tallyState.responses++;
       const rv = this.spec.validateResponse(op, path, reply.status, outHeaders, reply.body);
       if (rv.length) {
@@ -659,6 +662,13 @@ export class ApiFake {
         const t = this.findTag(p.tag_id!);
         const resources: Json[] = body?.resources ?? [];
         for (const r of resources) {
+          if (r.resource_type === 'image') {
+            // droplet snapshots are images (snapshot-and-backup tags the snapshots it makes)
+            const img = this.findImage(String(r.resource_id));
+            if (method === 'POST' && !img.tags.includes(t)) img.tags.push(t);
+            if (method === 'DELETE') img.tags = img.tags.filter((x) => x !== t);
+            continue;
+          }
           if (r.resource_type !== 'droplet')
             throw unprocessable(`resource type ${r.resource_type} is not supported by the lab`);
           const d = this.findDroplet(String(r.resource_id));
