@@ -78,7 +78,34 @@ export interface Deps {
   now(): number;
   newToken(): string;
   sleep?: (ms: number) => Promise<void>;
+  /** Replaces `up -d` + wait (step 4); rolling-update passes its rollout here. */
+  startRelease?: (ctx: StartContext) => Promise<StartOutcome>;
 }
+
+/** What a replacement for step 4 (`up -d` + wait) is given: rolling-update's service-by-service rollout. */
+export interface StartContext {
+  host: RemoteHost;
+  target: HostTarget;
+  log: Logger;
+  flavor: ComposeFlavor;
+  /** The release being started (pinned images). */
+  project: ComposeProject;
+  manifest: ReleaseManifest;
+  /** The release serving before, if any (pinned images). */
+  previous?: ComposeProject;
+  previousManifest?: ReleaseManifest;
+  action: 'deploy' | 'rollback';
+}
+
+export type StartOutcome =
+  | { ok: true; states: ServiceState[] }
+  | {
+      ok: false;
+      reason: string;
+      diagnostics?: string;
+      /** true: the starter left the previous release serving (nothing to restore). */
+      previousServing: boolean;
+    };
 
 export const STATE_LOCKS = 'locks';
 
@@ -519,28 +546,56 @@ async function deployLocked(
     if (created) await host.run(cmd('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
   };
 
-  log.info(`starting release ${manifest.id}`);
-  const up = await host.run(upDetached(project), { allowFailure: true, onLine: stream, timeoutMs: inputs.timeoutMs });
-  if (up.code !== 0) {
-    const reason = tail(up.stderr || up.stdout) || `exit ${up.code}`;
-    const outcome = await restore();
-    await recordFailure(reason);
-    await cleanupFailed();
-    fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
-  }
-  const waited: WaitResult = await waitForServices(host, {
-    app: inputs.app,
-    services,
-    deadlineMs: inputs.waitTimeoutMs,
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    onProgress: (d) => log.info(d),
-  });
-  if (!waited.ok) {
-    const reason = waited.problem ?? 'services did not come up';
-    const outcome = await restore();
-    await recordFailure(reason);
-    await cleanupFailed();
-    fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited.diagnostics);
+  let waited: WaitResult;
+  if (deps.startRelease) {
+    const previousProject = previousManifest
+      ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
+      : undefined;
+    const startedRelease = await deps.startRelease({
+      host,
+      target,
+      log,
+      flavor,
+      project,
+      manifest,
+      ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
+      action,
+    });
+    if (!startedRelease.ok) {
+      const outcome = startedRelease.previousServing
+        ? current
+          ? `Release ${current} kept serving.`
+          : 'No release was serving before.'
+        : await restore();
+      await recordFailure(startedRelease.reason);
+      await cleanupFailed();
+      return fail('rollout', startedRelease.reason, `Release ${manifest.id} was not switched in. ${outcome}`, startedRelease.diagnostics);
+    }
+    waited = { ok: true, states: startedRelease.states, elapsedMs: 0 };
+  } else {
+    log.info(`starting release ${manifest.id}`);
+    const up = await host.run(upDetached(project), { allowFailure: true, onLine: stream, timeoutMs: inputs.timeoutMs });
+    if (up.code !== 0) {
+      const reason = tail(up.stderr || up.stdout) || `exit ${up.code}`;
+      const outcome = await restore();
+      await recordFailure(reason);
+      await cleanupFailed();
+      fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
+    }
+    waited = await waitForServices(host, {
+      app: inputs.app,
+      services,
+      deadlineMs: inputs.waitTimeoutMs,
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      onProgress: (d) => log.info(d),
+    });
+    if (!waited.ok) {
+      const reason = waited.problem ?? 'services did not come up';
+      const outcome = await restore();
+      await recordFailure(reason);
+      await cleanupFailed();
+      fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited.diagnostics);
+    }
   }
 
   // 5. switch current, log, prune
