@@ -31,7 +31,8 @@ export const COMPOSE_V1: ComposeFlavor = { command: ['docker-compose'], version:
 export function parseDetect(stdout: string, usedPlugin: boolean): ComposeFlavor {
   const version = stdout.trim().split('\n').pop()?.trim().replace(/^v/, '') ?? '';
   const major = Number(version.split('.')[0]);
-  if (!version || !Number.isFinite(major)) throw new Error(`could not read the Compose version from ${JSON.stringify(stdout.trim())}`);
+  if (!version || !Number.isFinite(major))
+    throw new Error(`could not read the Compose version from ${JSON.stringify(stdout.trim())}`);
   return { command: usedPlugin ? ['docker', 'compose'] : ['docker-compose'], version, major };
 }
 
@@ -42,7 +43,10 @@ export function detectCompose(host: RemoteHost): Promise<ComposeFlavor> {
   let flavor = detected.get(host);
   if (!flavor) {
     flavor = (async () => {
-      const plugin = await host.run(cmd('docker', 'compose', 'version', '--short'), { allowFailure: true, timeoutMs: 30_000 });
+      const plugin = await host.run(cmd('docker', 'compose', 'version', '--short'), {
+        allowFailure: true,
+        timeoutMs: 30_000,
+      });
       if (plugin.code === 0 && plugin.stdout.trim()) return parseDetect(plugin.stdout, true);
       const standalone = await host.run(cmd('docker-compose', 'version', '--short'), {
         allowFailure: true,

@@ -82,6 +82,7 @@ const INSPECT = JSON.stringify([
     Name: '/shop_migrate_run_1',
     Image: 'sha256:2222',
     State: { Status: 'exited', ExitCode: 3 },
+    HostConfig: { RestartPolicy: { Name: 'no' } },
     Config: {
       Image: 'lab/app:2',
       Labels: {
@@ -167,6 +168,12 @@ describe('serviceVerdict', () => {
     { container: 'shop_migrate_run_1', require: 'running', ok: false, status: 'exited (3)' },
   ] as const)('$container with $require → $status', ({ container, require, ok, status }) => {
     expect(serviceVerdict(byName(container), require)).toEqual({ ok, status });
+  });
+  it('a one-shot container that exited 0 is completed; with a restart policy it is down', () => {
+    const job = { ...byName('shop_migrate_run_1'), exitCode: 0 };
+    expect(serviceVerdict({ ...job, restartPolicy: 'no' })).toEqual({ ok: true, status: 'completed' });
+    expect(serviceVerdict({ ...job, restartPolicy: '' })).toEqual({ ok: true, status: 'completed' });
+    expect(serviceVerdict({ ...job, restartPolicy: 'always' })).toEqual({ ok: false, status: 'exited (0)' });
   });
   it('starting and restarting are not up', () => {
     expect(serviceVerdict({ ...byName('shop-web-1'), health: 'starting' })).toEqual({ ok: false, status: 'starting' });

@@ -34,6 +34,8 @@ export interface ServiceState {
   failingStreak: number;
   exitCode: number;
   restartCount: number;
+  /** HostConfig.RestartPolicy.Name: no, always, unless-stopped, on-failure ('' = no). */
+  restartPolicy: string;
   startedAt: string;
   /** `docker compose run` containers (label com.docker.compose.oneoff=True). */
   oneOff: boolean;
@@ -86,6 +88,7 @@ interface RawInspect {
     };
   };
   Config?: { Image?: string; Labels?: Record<string, string> | null };
+  HostConfig?: { RestartPolicy?: { Name?: string } };
 }
 
 /** Parses `docker inspect` JSON (an array of containers) into ServiceStates, sorted by service then number. */
@@ -122,6 +125,7 @@ export function parseInspect(json: string): ServiceState[] {
       failingStreak: health?.FailingStreak ?? 0,
       exitCode: c.State?.ExitCode ?? 0,
       restartCount: c.RestartCount ?? 0,
+      restartPolicy: c.HostConfig?.RestartPolicy?.Name ?? '',
       startedAt: c.State?.StartedAt ?? '',
       oneOff: (labels['com.docker.compose.oneoff'] ?? '').toLowerCase() === 'true',
       number: Number(labels['com.docker.compose.container-number'] ?? '0') || 0,
@@ -167,8 +171,16 @@ export interface ServiceVerdict {
 /**
  * Whether one container is up: with `healthy` a container that has a healthcheck must be
  * healthy, one without must be running; with `running` it only has to be running.
+ * A one-shot container (restart policy "no") that exited 0 has done its job: "completed".
  */
 export function serviceVerdict(state: ServiceState, require: ServiceRequirement = 'healthy'): ServiceVerdict {
+  if (
+    state.status === 'exited' &&
+    state.exitCode === 0 &&
+    (state.restartPolicy === '' || state.restartPolicy === 'no')
+  ) {
+    return { ok: true, status: 'completed' };
+  }
   if (state.status !== 'running') {
     const status =
       state.status === 'exited' || state.status === 'dead' ? `${state.status} (${state.exitCode})` : state.status;

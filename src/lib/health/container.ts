@@ -10,8 +10,10 @@ import {
   type ServiceState,
   serviceVerdict,
 } from '../compose/state.js';
+import type { Logger } from '../action/logger.js';
+import { formatDuration } from '../action/parsers.js';
 import type { RemoteHost } from '../ssh/executor.js';
-import type { AttemptContext, CheckOutcome } from './poll.js';
+import { type AttemptContext, type CheckOutcome, type PollResult, pollUntil } from './poll.js';
 
 export interface ContainerProbeOptions {
   app: string;
@@ -61,10 +63,11 @@ export function containerProbe(host: RemoteHost, options: ContainerProbeOptions)
         const status = missing.length > 0 ? 'missing' : first ? serviceVerdict(first, require).status : 'down';
         return { ok: false, status, latencyMs, detail: problems.join('; ') };
       }
-      const healthy = states.filter((s) => s.health === 'healthy').length;
+      const statuses = states.map((s) => serviceVerdict(s, require).status);
+      const allHealthy = statuses.every((st) => st === 'healthy' || st === 'completed') && statuses.includes('healthy');
       return {
         ok: true,
-        status: healthy === states.length ? 'healthy' : 'running',
+        status: allHealthy ? 'healthy' : 'running',
         latencyMs,
         detail: `${states.length} container(s) up`,
       };
@@ -98,4 +101,76 @@ export async function containerDiagnostics(
     parts.push(lines.join('\n'));
   }
   return parts.join('\n');
+}
+
+export interface WaitForServicesOptions extends ContainerProbeOptions {
+  timeoutMs: number;
+  /** Default 1s. */
+  intervalMs?: number;
+  /** Consecutive passes (default 1). */
+  successes?: number;
+  /** Log lines per failing container in the diagnostics (default 30). */
+  logLines?: number;
+  logger?: Logger;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface WaitForServicesResult {
+  passed: boolean;
+  poll: PollResult;
+  /** Every container at the last attempt. */
+  states: ServiceState[];
+  /** Containers not up at the last attempt. */
+  failing: ServiceState[];
+  /** On failure: one line naming the services and their state. */
+  message?: string;
+  /** On failure: health log and last log lines of each failing container. */
+  diagnostics?: string;
+}
+
+/**
+ * Waits until the Compose services of `app` on one droplet are up (healthy when they have a
+ * healthcheck, running otherwise, one-shot containers completed) — for deploy-compose and
+ * rolling-update after `up -d`. Never throws for a service that does not come up: the
+ * result says so, with diagnostics ready for an error message.
+ */
+export async function waitForServices(
+  host: RemoteHost,
+  options: WaitForServicesOptions,
+): Promise<WaitForServicesResult> {
+  const probe = containerProbe(host, options);
+  const poll = await pollUntil(probe.attempt, {
+    deadlineMs: options.timeoutMs,
+    intervalMs: options.intervalMs ?? 1000,
+    successes: options.successes ?? 1,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    onAttempt: (r) => {
+      if (!r.ok)
+        options.logger?.debug(
+          `${host.label}: services of ${options.app} not up yet (attempt ${r.attempt}): ${r.detail ?? r.status}`,
+        );
+    },
+  });
+  const result: WaitForServicesResult = {
+    passed: poll.passed,
+    poll,
+    states: probe.lastStates(),
+    failing: probe.failing(),
+  };
+  if (!poll.passed) {
+    const last = poll.last;
+    result.message =
+      `on ${host.label}: services of ${options.app} were not up within ${formatDuration(options.timeoutMs)}` +
+      (last ? `: ${last.detail ?? last.status}` : '');
+    if (result.failing.length > 0) {
+      try {
+        result.diagnostics = await containerDiagnostics(host, result.failing, options.logLines ?? 30);
+      } catch (error) {
+        result.diagnostics = `(could not read diagnostics: ${error instanceof Error ? error.message : String(error)})`;
+      }
+    }
+  }
+  return result;
 }
