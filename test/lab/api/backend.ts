@@ -34,7 +34,8 @@ export interface DropletBackend {
   create(spec: DropletCreateSpec): Promise<DropletHandle>;
   /** True while the container runs (the API then reports the droplet `active`). */
   isRunning(container: string): Promise<boolean>;
-  powerOff(container: string): Promise<void>;
+  /** Hard power off; `graceful` (the `shutdown` action) lets the droplet stop cleanly. */
+  powerOff(container: string, opts?: { graceful?: boolean }): Promise<void>;
   powerOn(container: string): Promise<void>;
   reboot(container: string): Promise<void>;
   destroy(container: string): Promise<void>;
@@ -173,8 +174,8 @@ export class MemoryBackend implements DropletBackend {
     return this.droplets.get(container)?.running ?? false;
   }
 
-  async powerOff(container: string): Promise<void> {
-    this.calls.push(`powerOff ${container}`);
+  async powerOff(container: string, opts: { graceful?: boolean } = {}): Promise<void> {
+    this.calls.push(opts.graceful ? `shutdown ${container}` : `powerOff ${container}`);
     await this.delay();
     const d = this.get(container);
     d.running = false;

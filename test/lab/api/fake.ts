@@ -655,6 +655,7 @@ export class ApiFake {
         this.tags.delete(t);
         for (const d of this.droplets.values()) d.tags = d.tags.filter((x) => x !== t);
         for (const f of this.firewalls.values()) f.tags = f.tags.filter((x) => x !== t);
+        for (const i of this.images.values()) i.tags = i.tags.filter((x) => x !== t);
         return { status: 204 };
       }
       case 'POST /v2/tags/{tag_id}/resources':
@@ -991,13 +992,17 @@ export class ApiFake {
 
   private tagJson(name: string): Json {
     const ds = [...this.droplets.values()].filter((d) => !d.deleted && d.tags.includes(name));
+    const imgs = [...this.images.values()].filter((i) => i.tags.includes(name));
     const lastDroplet = ds.length ? `/v2/droplets/${ds[ds.length - 1]!.id}` : '';
+    const lastImage = imgs.length ? `/v2/images/${imgs[imgs.length - 1]!.id}` : '';
     const none = { count: 0, last_tagged_uri: '' };
+    // (the spec names the per-type image counter `imgages`; the fake leaves that typo out and counts
+    // tagged images in the total only)
     return {
       name,
       resources: {
-        count: ds.length,
-        last_tagged_uri: lastDroplet,
+        count: ds.length + imgs.length,
+        last_tagged_uri: lastDroplet || lastImage,
         droplets: { count: ds.length, last_tagged_uri: lastDroplet },
         volumes: none,
         volume_snapshots: none,
@@ -1457,7 +1462,8 @@ export class ApiFake {
         }
         case 'power_off':
         case 'shutdown':
-          await b.powerOff(c);
+          // power_off = pull the plug; shutdown = graceful (the backend may stop inner containers first)
+          await b.powerOff(c, { graceful: a.type === 'shutdown' });
           d.status = 'off';
           break;
         case 'power_on':

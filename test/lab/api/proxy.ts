@@ -196,7 +196,12 @@ export class LoadBalancerRuntime {
             port: rule.target_port,
             method: req.method,
             path: req.url,
-            headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+            headers: {
+              ...req.headers,
+              'x-forwarded-for': req.socket.remoteAddress ?? '',
+              'x-forwarded-proto': 'http',
+              'x-forwarded-port': String(rule.entry_port),
+            },
             agent: false,
           },
           (ures) => {

@@ -284,6 +284,42 @@ describe('actions and snapshots', () => {
   });
 });
 
+describe('tags on snapshots (images) and shutdown', () => {
+  it('tags a snapshot image; /v2/snapshots and /v2/images?tag_name show it; deleting the tag removes it; shutdown is graceful', async () => {
+    const d = (await env.api.droplet.createDroplet({ ...base, name: 'img-tag-src' })).data.droplet;
+    await activeDroplet(d.id);
+    const act = (await env.api.droplet.snapshotDroplet({ droplet_id: d.id, name: 'tagged-snap' })).data.action;
+    await until(
+      async () => (await env.api.action.getAction({ action_id: act.id })).data.action.status === 'completed',
+      'snapshot',
+    );
+    const snap = (await env.api.droplet.listDropletSnapshots({ droplet_id: d.id })).data.snapshots[0]!;
+    await env.api.tag.createTag({ name: 'backup' });
+    await env.api.tag.tagResources({
+      tag_name: 'backup',
+      resources: [{ resource_id: String(snap.id), resource_type: 'image' }],
+    });
+    const listed = (await env.api.snapshot.listSnapshots({ resource_type: 'droplet' } as never)).data.snapshots;
+    expect(listed.find((x) => x.id === String(snap.id))!.tags).toEqual(['backup']);
+    const byTag = (await env.api.image.listImages({ tag_name: 'backup' } as never)).data.images;
+    expect(byTag.map((i) => i.id)).toEqual([snap.id]);
+    expect((await env.api.tag.getTag({ tag_name: 'backup' })).data.tag.resources.count).toBe(1);
+    await env.api.tag.deleteTag({ tag_name: 'backup' });
+    expect((await env.api.snapshot.getSnapshot({ snapshot_id: String(snap.id) } as never)).data.snapshot.tags).toEqual(
+      [],
+    );
+
+    const c = env.fake.dropletInfo(d.id).container!;
+    const sd = (await env.api.droplet.shutdownDroplet({ droplet_id: d.id })).data.action;
+    await until(
+      async () => (await env.api.action.getAction({ action_id: sd.id })).data.action.status === 'completed',
+      'shutdown',
+    );
+    expect(env.backend.calls).toContain(`shutdown ${c}`);
+    expect((await env.api.droplet.getDroplet({ droplet_id: d.id })).data.droplet.status).toBe('off');
+  });
+});
+
 describe('tags', () => {
   it('create, tag/untag droplets (droplet.tags in sync), get counts, list, delete', async () => {
     const d = (await env.api.droplet.createDroplet({ ...base, name: 'tagged-1' })).data.droplet;
