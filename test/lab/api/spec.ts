@@ -262,9 +262,16 @@ export class SpecValidator {
       ];
     }
     const out: Violation[] = [];
-    for (const h of Object.keys(resp.headers ?? {})) {
-      if (headers[h.toLowerCase()] === undefined)
-        out.push({ ...base, where: 'response.headers', message: `missing header ${h}` });
+    for (const [h, def] of Object.entries<Json>(resp.headers ?? {})) {
+      const value = headers[h.toLowerCase()];
+      const type = this.deref1(def)?.schema?.type;
+      if (value === undefined) out.push({ ...base, where: 'response.headers', message: `missing header ${h}` });
+      else if (type === 'integer' && !/^-?\d+$/.test(String(value)))
+        out.push({
+          ...base,
+          where: 'response.headers',
+          message: `header ${h} must be an integer, got ${String(value)}`,
+        });
     }
     const media = resp.content?.['application/json'];
     if (!media) {

@@ -223,6 +223,16 @@ describe('spec fidelity', () => {
     );
     const noHeaders = v.validateResponse(op, '/v2/actions/1', 200, {}, { action: {} });
     expect(noHeaders.some((x) => x.where === 'response.headers')).toBe(true);
+    const badHeader = v.validateResponse(
+      op,
+      '/v2/actions/1',
+      200,
+      { 'ratelimit-limit': 'many', 'ratelimit-remaining': '1', 'ratelimit-reset': '1' },
+      { action: {} },
+    );
+    expect(badHeader.find((x) => x.where === 'response.headers')?.message).toMatch(
+      /ratelimit-limit must be an integer/,
+    );
     // a property the spec's own examples omit stays optional: droplet.gpu_info
     const droplet = v.tightenedResponseSchema('GET', '/v2/droplets/{droplet_id}', 200).properties.droplet;
     expect(droplet.required).toContain('vpc_uuid');
