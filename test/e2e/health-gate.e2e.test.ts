@@ -488,23 +488,31 @@ describe('health-gate (bundled) — against a switchable app on a lab droplet', 
     if (r.code !== 0) throw new Error(`on the droplet: ${command} → exit ${r.code}: ${r.stderr}`);
     return r.stdout;
   };
+  /** Puts the app's files on a droplet and starts it with the given Compose command. */
+  const installApp = async (target: FixtureDroplet, up: string): Promise<void> => {
+    const on = async (command: string, stdin?: string): Promise<void> => {
+      const r = await lab.exec(target, command, stdin !== undefined ? { stdin } : {});
+      if (r.code !== 0) throw new Error(`on ${target.name}: ${command} → exit ${r.code}: ${r.stderr}`);
+    };
+    const image = lab.env.LAB_APP_IMAGES.split(',').find((i) => /\/web(:|$)/.test(i));
+    if (!image) throw new Error(`no web image in LAB_APP_IMAGES=${lab.env.LAB_APP_IMAGES}`);
+    await on(`mkdir -p ${APP_DIR}/www/cgi-bin ${APP_DIR}/www/state && chmod 777 ${APP_DIR}/www/state`);
+    for (const [file, path, mode] of [
+      ['compose.yaml', `${APP_DIR}/compose.yaml`, '644'],
+      ['health', `${APP_DIR}/www/cgi-bin/health`, '755'],
+      ['probe', `${APP_DIR}/www/cgi-bin/probe`, '755'],
+    ] as const) {
+      await on(`cat > ${path} && chmod ${mode} ${path}`, readFileSync(join(FIXTURES, file), 'utf8'));
+    }
+    await on(`echo APP_IMAGE=${image} > ${APP_DIR}/.env && echo ok > ${APP_DIR}/www/mode`);
+    await on(`cd ${APP_DIR} && ${up}`);
+  };
   const setMode = (mode: string): Promise<string> =>
     sh(`rm -f ${APP_DIR}/www/state/flap && echo "${mode}" > ${APP_DIR}/www/mode`);
 
   beforeAll(async () => {
     d = await lab.createDroplet({ variant: 'trixie' });
-    const image = lab.env.LAB_APP_IMAGES.split(',').find((i) => /\/web(:|$)/.test(i));
-    if (!image) throw new Error(`no web image in LAB_APP_IMAGES=${lab.env.LAB_APP_IMAGES}`);
-    await sh(`mkdir -p ${APP_DIR}/www/cgi-bin ${APP_DIR}/www/state && chmod 777 ${APP_DIR}/www/state`);
-    for (const [file, target, mode] of [
-      ['compose.yaml', `${APP_DIR}/compose.yaml`, '644'],
-      ['health', `${APP_DIR}/www/cgi-bin/health`, '755'],
-      ['probe', `${APP_DIR}/www/cgi-bin/probe`, '755'],
-    ] as const) {
-      await sh(`cat > ${target} && chmod ${mode} ${target}`, readFileSync(join(FIXTURES, file), 'utf8'));
-    }
-    await sh(`echo APP_IMAGE=${image} > ${APP_DIR}/.env && echo ok > ${APP_DIR}/www/mode`);
-    await sh(`cd ${APP_DIR} && docker compose -p hgapp up -d --wait --wait-timeout 120`);
+    await installApp(d, 'docker compose -p hgapp up -d --wait --wait-timeout 120');
     appUrl = `http://${d.publicIpv4}/cgi-bin/health`;
     ssh = {
       host: d.publicIpv4,
@@ -678,5 +686,42 @@ describe('health-gate (bundled) — against a switchable app on a lab droplet', 
     const [report] = reportOf(run);
     expect(String(report?.['diagnostics'])).toContain('health log:');
     expect(run.summary).toContain('containers of hgapp (web): why it failed');
+  });
+
+  it('container check on Compose v1 (bookworm droplet, docker-compose 1.29): state read from Docker works the same', async () => {
+    const v1 = await lab.createDroplet({ variant: 'bookworm' });
+    try {
+      await installApp(v1, 'docker-compose -p hgapp -f compose.yaml up -d');
+      const target = {
+        host: v1.publicIpv4,
+        'ssh-private-key': lab.identity.privateKey,
+        'known-hosts': `${v1.publicIpv4} ${v1.hostKey}`,
+        app: 'hgapp',
+      };
+      // the container starts "starting": the check polls until Docker says healthy
+      const healthy = await runHealthGate({
+        checks: '- kind: container\n  services: [web]',
+        interval: '500ms',
+        timeout: '60s',
+        ...target,
+      });
+      expect(healthy.code, healthy.log).toBe(0);
+      expect(reportOf(healthy)[0]).toMatchObject({ passed: true, lastStatus: 'healthy' });
+
+      const r = await lab.exec(v1, `cd ${APP_DIR} && docker-compose -p hgapp -f compose.yaml stop web`);
+      expect(r.code, r.stderr).toBe(0);
+      const stopped = await runHealthGate({
+        checks: '- kind: container\n  log-lines: 3',
+        interval: '300ms',
+        timeout: '1s',
+        ...target,
+      });
+      expect(stopped.code).toBe(1);
+      expect(stopped.error).toMatch(/last status exited \(\d+\) \(web \(hgapp_web_1\): exited \(\d+\)\)/);
+      expect(stopped.error).toContain('service web (container hgapp_web_1, exited');
+      expect(stopped.error).toContain('last 3 log lines:');
+    } finally {
+      await lab.destroy(v1);
+    }
   });
 });
