@@ -25,6 +25,7 @@ import {
   type AppPaths,
   appPaths,
   type DeployLogEntry,
+  envLine,
   MANIFEST_FILE,
   PINNED_FILE,
   type PinnedImage,
@@ -319,13 +320,8 @@ function buildEnv(inputs: Inputs, deps: Deps): string {
     parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
   }
   const entries = new Map<string, string>([...inputs.env, ...inputs.secrets]);
-  for (const [k, v] of entries) parts.push(`${envLineFor(k, v)}\n`);
+  for (const [k, v] of entries) parts.push(`${envLine(k, v)}\n`);
   return parts.join('');
-}
-
-function envLineFor(key: string, value: string): string {
-  if (!value.includes("'") && !value.includes('\n')) return `${key}='${value}'`;
-  return `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
 interface HostJob {

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+
+import { FakeHost } from '../../../test/support/fake-host.js';
+import { acquireLock, type LockHolder, LockTimeoutError, releaseLockByToken } from './lock.js';
+
+const holder: LockHolder = {
+  repo: 'acme/shop',
+  runId: '42',
+  runAttempt: '1',
+  actor: 'alice',
+  sha: '3f2a1c9e',
+  time: '2026-11-22T02:00:00.000Z',
+  token: 'tok-alice',
+  action: 'deploy-compose',
+};
+const other: LockHolder = { ...holder, actor: 'bob', runId: '41', token: 'tok-bob', sha: 'aaaaaaa1' };
+
+function clock() {
+  let t = 0;
+  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+}
+
+describe('deploy lock', () => {
+  it('takes a free lock with one mkdir and writes the holder', async () => {
+    const host = new FakeHost();
+    const lock = await acquireLock(host, { dir: '/opt/shop/.lock', holder, timeoutMs: 0, staleAfterMs: 60_000 });
+    expect(host.commands()).toEqual(['mkdir /opt/shop/.lock']);
+    expect(JSON.parse(host.files.get('/opt/shop/.lock/holder.json')?.content ?? '')).toEqual(holder);
+    expect(await lock.release()).toBe(true);
+    expect(host.commands().at(-1)).toBe('grep -qF tok-alice /opt/shop/.lock/holder.json && rm -rf /opt/shop/.lock');
+  });
+
+  it('waits for a held lock, then fails naming the holder', async () => {
+    const c = clock();
+    const host = new FakeHost()
+      .on('mkdir /opt/shop/.lock', { code: 1, stderr: "mkdir: cannot create directory '/opt/shop/.lock': File exists" })
+      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
+      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
+      .on('date +%s', { stdout: '1010\n' });
+    const waits: string[] = [];
+    const error = await acquireLock(host, {
+      dir: '/opt/shop/.lock',
+      holder,
+      timeoutMs: 10_000,
+      staleAfterMs: 60_000,
+      intervalMs: 2000,
+      onWait: (h) => waits.push(h?.actor ?? '?'),
+      ...c,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect((error as Error).message).toBe(
+      '/opt/shop/.lock is held by bob (deploy-compose run 41.1 of acme/shop, sha aaaaaaa, since 2026-11-22T02:00:00.000Z); ' +
+        'waited 10s ("lock-timeout"). Another deploy is running; try again when it is done, or raise "lock-timeout".',
+    );
+    expect(waits.length).toBe(5);
+  });
+
+  it('proceeds when the holder releases while we wait', async () => {
+    const c = clock();
+    const host = new FakeHost()
+      .on('mkdir /opt/shop/.lock', { code: 1, stderr: 'File exists' }, 2)
+      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
+      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
+      .on('date +%s', { stdout: '1001\n' });
+    const lock = await acquireLock(host, { dir: '/opt/shop/.lock', holder, timeoutMs: 60_000, staleAfterMs: 60_000, ...c });
+    expect(lock.token).toBe('tok-alice');
+    expect(host.commands().filter((x) => x === 'mkdir /opt/shop/.lock')).toHaveLength(3);
+    await lock.release();
+  });
+
+  it('takes over a stale lock only if it still holds the stale token', async () => {
+    const host = new FakeHost()
+      .on('mkdir /opt/shop/.lock', { code: 1, stderr: 'File exists' }, 1)
+      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
+      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
+      .on('date +%s', { stdout: '5000\n' });
+    const stale: string[] = [];
+    const lock = await acquireLock(host, {
+      dir: '/opt/shop/.lock',
+      holder,
+      timeoutMs: 0,
+      staleAfterMs: 600_000,
+      onStaleTakeover: (h, age) => stale.push(`${h?.actor} ${age}`),
+    });
+    expect(stale).toEqual(['bob 4000']);
+    expect(host.commands()).toContain(
+      'grep -qF tok-bob /opt/shop/.lock/holder.json && mv -T /opt/shop/.lock /opt/shop/.lock.stale-tok-alice-1 && rm -rf /opt/shop/.lock.stale-tok-alice-1',
+    );
+    await lock.release();
+  });
+
+  it('the post step releases only its own lock', async () => {
+    const host = new FakeHost().on(/grep -qF tok-alice/, { code: 1 });
+    expect(await releaseLockByToken(host, '/opt/shop/.lock', 'tok-alice')).toBe(false);
+  });
+});
