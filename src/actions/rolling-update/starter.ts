@@ -1,0 +1,99 @@
+// rolling-update's replacement for deploy-compose's step 4: instead of `up -d` + wait, the
+// release's services are rolled one by one (src/lib/rollout/droplet.ts). When a service
+// fails, the services already rolled on this droplet are rolled back (start-first too), so
+// the droplet stays on the previous release and deploy-compose does not switch `current`.
+import { errorMessage } from '../../lib/action/errors.js';
+import { type ComposeProject, configResolved } from '../../lib/compose/compose.js';
+import { readServiceStates } from '../../lib/compose/state.js';
+import { rolloutDroplet, ServiceRolloutError, type ServiceResult } from '../../lib/rollout/droplet.js';
+import { parseServiceFacts, type PlannedService, planServices } from '../../lib/rollout/plan.js';
+import type { RemoteHost } from '../../lib/ssh/executor.js';
+import type { StartContext, StartOutcome } from '../deploy-compose/run.js';
+import type { Inputs } from './inputs.js';
+
+export interface StarterRecord {
+  services: ServiceResult[];
+  rolledBack?: ServiceResult[];
+}
+
+async function plan(host: RemoteHost, project: ComposeProject, inputs: Inputs): Promise<PlannedService[]> {
+  // The resolved config holds interpolated secrets: parsed here, never logged.
+  const resolved = await host.run(configResolved(project), { timeoutMs: 120_000 });
+  return planServices(parseServiceFacts(resolved.stdout), inputs.services, inputs.strategies);
+}
+
+export function makeStarter(
+  inputs: Inputs,
+  records: Map<string, StarterRecord>,
+  sleep?: (ms: number) => Promise<void>,
+): (ctx: StartContext) => Promise<StartOutcome> {
+  return async (ctx) => {
+    const options = (
+      project: ComposeProject,
+      previous: ComposeProject | undefined,
+      services: PlannedService[],
+      force: boolean,
+    ) => ({
+      app: inputs.deploy.app,
+      next: project,
+      ...(previous ? { previous } : {}),
+      services,
+      drainMs: inputs.drainMs,
+      stopTimeoutSeconds: inputs.stopTimeoutSeconds,
+      ...(inputs.proxy && inputs.proxy.reload.length > 0 ? { proxy: inputs.proxy } : {}),
+      gate: {
+        deadlineMs: inputs.healthTimeoutMs,
+        intervalMs: inputs.healthIntervalMs,
+        successes: inputs.healthSuccesses,
+      },
+      force,
+    });
+    const deps = { logger: ctx.log, ...(sleep ? { sleep } : {}) };
+    let services: PlannedService[];
+    try {
+      services = await plan(ctx.host, ctx.project, inputs);
+    } catch (error) {
+      return { ok: false, reason: `planning the rollout failed: ${errorMessage(error)}`, previousServing: true };
+    }
+    ctx.log.info(`rolling ${services.map((s) => `${s.name} (${s.strategy})`).join(', ')}`);
+    try {
+      const results = await rolloutDroplet(ctx.host, options(ctx.project, ctx.previous, services, inputs.force), deps);
+      records.set(ctx.target.label, { services: results });
+      return { ok: true, states: await readServiceStates(ctx.host, inputs.deploy.app) };
+    } catch (error) {
+      if (!(error instanceof ServiceRolloutError)) {
+        return { ok: false, reason: errorMessage(error), previousServing: false };
+      }
+      const record: StarterRecord = { services: error.results };
+      records.set(ctx.target.label, record);
+      const rolled = error.results.filter((r) => r.result === 'updated').map((r) => r.service);
+      if (rolled.length === 0)
+        return {
+          ok: false,
+          reason: error.message,
+          ...(error.diagnostics ? { diagnostics: error.diagnostics } : {}),
+          previousServing: true,
+        };
+      if (!ctx.previous) return { ok: false, reason: error.message, previousServing: false };
+      ctx.log.warn(`rolling ${rolled.join(', ')} back to the previous release`);
+      try {
+        const back = (await plan(ctx.host, ctx.previous, { ...inputs, services: [...rolled].reverse() })).filter((s) =>
+          rolled.includes(s.name),
+        );
+        record.rolledBack = await rolloutDroplet(ctx.host, options(ctx.previous, undefined, back, true), deps);
+        return {
+          ok: false,
+          reason: `${error.message}; ${rolled.join(', ')} rolled back`,
+          ...(error.diagnostics ? { diagnostics: error.diagnostics } : {}),
+          previousServing: true,
+        };
+      } catch (backError) {
+        return {
+          ok: false,
+          reason: `${error.message}; rolling ${rolled.join(', ')} back failed too: ${errorMessage(backError)}`,
+          previousServing: false,
+        };
+      }
+    }
+  };
+}
