@@ -312,6 +312,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<Outputs> {
         await api.waitForAction(t.actionId, {
           timeoutMs: Math.max(0, deadline - deps.now()),
           label: `droplet ${t.droplet.name}`,
+          intervalMs: 1000,
+          maxIntervalMs: 5000,
         });
       } catch (error) {
         if (error instanceof ActionTimeoutError) {

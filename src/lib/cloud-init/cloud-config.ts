@@ -115,7 +115,8 @@ function userConfig(userData: string, inputName: string, deployUser: string): Co
       `input "${inputName}" must be a cloud-config document (first line "#cloud-config") or a script (first line "#!...")`,
     );
   }
-  const doc = parseDocument(text);
+  // cloud-init reads YAML 1.1 (PyYAML): parse and write in that dialect so `yes`, `0644` keep their meaning.
+  const doc = parseDocument(text, { version: '1.1' });
   if (doc.errors.length > 0) {
     throw new ConfigurationError(`input "${inputName}" is not valid YAML: ${doc.errors[0]?.message ?? ''}`);
   }
@@ -165,7 +166,7 @@ export function buildCloudConfig(options: CloudConfigOptions): string {
       merged[key] = value;
     }
   }
-  const text = `#cloud-config\n${stringify(merged, { lineWidth: 0 })}`;
+  const text = `#cloud-config\n${stringify(merged, { lineWidth: 0, version: '1.1' })}`;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_USER_DATA_BYTES) {
     throw new ConfigurationError(
