@@ -1,0 +1,105 @@
+// The example workflows, run end to end on the lab through the local workflow runner, with the
+// actions bundled from the current sources: deploy-on-push (droplet created, app up), a changed
+// app deployed again under load, scheduled-backup (snapshot + dump in the lab's S3), rollback.yml
+// (the previous release serves again — checked over HTTP — with the data intact), destroy.yml
+// (refused without the right confirmation, then the droplets are gone).
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildActionRepo, type ActionRepo } from '../workflow-runner/bundle.js';
+import type { WorkflowRun } from '../workflow-runner/runner.js';
+import {
+  appDroplets,
+  appState,
+  backup,
+  changeApp,
+  cleanupScenario,
+  deploy,
+  destroy,
+  prepareScenario,
+  rollback,
+  type Scenario,
+  sha,
+  stepOutputs,
+} from '../workflow-runner/scenario.js';
+
+const ACTIONS = [
+  'provision-droplet',
+  'deploy-compose',
+  'db-migrate',
+  'rolling-update',
+  'health-gate',
+  'snapshot-and-backup',
+];
+const lines: string[] = [];
+let repo: ActionRepo;
+let s: Scenario;
+
+function explain(r: WorkflowRun): string {
+  const steps = Object.values(r.jobs).flatMap((j) =>
+    j.steps.map((st) => `${j.id}/${st.name}: ${st.outcome}${st.error ? ` (${st.error})` : ''}`),
+  );
+  return `${r.name}: ${r.conclusion}\n${steps.join('\n')}\n--- last log lines ---\n${lines.slice(-60).join('\n')}`;
+}
+
+beforeAll(async () => {
+  repo = await buildActionRepo(ACTIONS);
+  s = prepareScenario(inject('lab'), { actionRepo: repo.dir, onLog: (l) => lines.push(l) });
+}, 600_000);
+
+afterAll(async () => {
+  if (s) await cleanupScenario(s);
+  repo?.cleanup();
+});
+
+describe.sequential('example workflows on the lab', () => {
+  const v1 = sha();
+  const v2 = sha();
+
+  it('deploy-on-push creates the droplet and deploys the sample app', async () => {
+    const r = await deploy(s, v1);
+    expect(r.run.conclusion, explain(r.run)).toBe('success');
+    expect(stepOutputs(r.run, 'deploy', 'droplet')['created-count']).toBe('1');
+    const state = await appState(s);
+    expect(state.version).toBe(v1);
+    expect(state.visits).toBeGreaterThan(0);
+  });
+
+  it('a changed app (new migration) deploys again under load, the data survives', async () => {
+    const before = await appState(s);
+    changeApp(s);
+    const r = await deploy(s, v2, { underLoad: true });
+    expect(r.run.conclusion, explain(r.run)).toBe('success');
+    expect(stepOutputs(r.run, 'deploy', 'droplet')['created-count']).toBe('0');
+    const after = await appState(s);
+    expect(after.version).toBe(v2);
+    expect(after.visits).toBeGreaterThan(before.visits);
+    console.log(`deploy under load: ${JSON.stringify(r.load)}`);
+    expect(r.load!.total).toBeGreaterThan(0);
+  });
+
+  it('scheduled-backup snapshots the droplet and puts a verified dump into the lab S3', async () => {
+    const r = await backup(s);
+    expect(r.conclusion, explain(r)).toBe('success');
+    const out = stepOutputs(r, 'backup', 'backup');
+    expect(out['snapshot-ids']).toMatch(/\d/);
+    expect(out['backup-keys']).toContain(s.app);
+  });
+
+  it('rollback.yml brings the previous release back (checked over HTTP) with the data intact', async () => {
+    const before = await appState(s);
+    const r = await rollback(s);
+    expect(r.conclusion, explain(r)).toBe('success');
+    const after = await appState(s);
+    expect(after.version).toBe(v1);
+    expect(after.visits).toBeGreaterThan(before.visits);
+  });
+
+  it('destroy.yml refuses a wrong confirmation, then deletes the droplets', async () => {
+    const refused = await destroy(s, 'not-the-app');
+    expect(refused.conclusion).toBe('failure');
+    expect(refused.annotations.map((a) => a.message).join('\n')).toMatch(/nothing was deleted/);
+    expect(await appDroplets(s)).toHaveLength(1);
+    const r = await destroy(s, s.app);
+    expect(r.conclusion, explain(r)).toBe('success');
+    expect(await appDroplets(s)).toHaveLength(0);
+  });
+});
