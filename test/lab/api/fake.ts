@@ -65,6 +65,11 @@ export interface ApiFakeOptions {
   spec?: SpecValidator;
   /** How often the fake polls the backend while droplets boot (ms, default 200). */
   pollMs?: number;
+  /**
+   * Ports besides 22/80/443 every droplet publishes on its public address (DigitalOcean droplets
+   * expose every port; the lab publishes a list). Load balancer / reserved IP targets must be in it.
+   */
+  dropletExtraPorts?: number[];
   /** Account email shown by GET /v2/account. */
   email?: string;
   /**
@@ -1333,6 +1338,7 @@ export class ApiFake {
       variant: d.variant,
       userData: d.userData,
       authorizedKeys: d.authorizedKeys,
+      ...(this.opts.dropletExtraPorts?.length ? { extraPorts: this.opts.dropletExtraPorts } : {}),
       fromSnapshot,
       dropletId: d.id,
     };
