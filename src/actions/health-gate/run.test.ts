@@ -264,4 +264,22 @@ describe('run', () => {
     expect(outputs['report']).toContain('"excerpt":"*** ***"');
     expect(outputs['report']).not.toContain('pw-9876');
   });
+
+  it('an SSH connection failure fails the gate with outputs saying no check ran', async () => {
+    const { io, outputs } = fakeIo({
+      checks: '- kind: container',
+      host: '127.0.10.9',
+      'ssh-private-key': privateKey,
+      'host-fingerprints': FP,
+      app: 'shop',
+    });
+    const fake = fakeConnector({});
+    const error = await run(readInputs(io), io, { openConnector: () => fake.connector }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HealthGateFailure);
+    expect((error as Error).message).toBe(
+      'could not reach the droplet(s) for the in-droplet checks, no check ran: no fake for 127.0.10.9',
+    );
+    expect(outputs).toEqual({ passed: 'false', attempts: '0', 'last-status': 'ssh connection failed' });
+    expect(fake.closed()).toBe(1);
+  });
 });

@@ -65,8 +65,19 @@ export async function run(inputs: Inputs, io: ActionIo, deps: Deps): Promise<Out
     if (inputs.ssh) {
       connector = deps.openConnector(inputs.ssh);
       const open = connector;
-      const connected = await Promise.all(inputs.ssh.targets.map((t: HostTarget) => open.connect(t)));
-      hosts.push(...connected);
+      try {
+        const connected = await Promise.all(inputs.ssh.targets.map((t: HostTarget) => open.connect(t)));
+        hosts.push(...connected);
+      } catch (error) {
+        // No check ran: say so in the outputs too, so a following step reading them sees a failed gate.
+        io.setOutput('passed', 'false');
+        io.setOutput('attempts', '0');
+        io.setOutput('last-status', 'ssh connection failed');
+        throw new HealthGateFailure(
+          `could not reach the droplet(s) for the in-droplet checks, no check ran: ${redact(error instanceof Error ? error.message : String(error), secrets)}`,
+          { cause: error },
+        );
+      }
     }
     const checks = buildChecks(inputs.checks, { hosts, logger, ...(deps.now ? { now: deps.now } : {}) });
     logger.info(

@@ -169,11 +169,26 @@ describe('serviceVerdict', () => {
   ] as const)('$container with $require → $status', ({ container, require, ok, status }) => {
     expect(serviceVerdict(byName(container), require)).toEqual({ ok, status });
   });
-  it('a one-shot container that exited 0 is completed; with a restart policy it is down', () => {
+  it('with oneShotOk, a container that exited 0 without a restart policy is completed', () => {
     const job = { ...byName('shop_migrate_run_1'), exitCode: 0 };
-    expect(serviceVerdict({ ...job, restartPolicy: 'no' })).toEqual({ ok: true, status: 'completed' });
-    expect(serviceVerdict({ ...job, restartPolicy: '' })).toEqual({ ok: true, status: 'completed' });
-    expect(serviceVerdict({ ...job, restartPolicy: 'always' })).toEqual({ ok: false, status: 'exited (0)' });
+    const oneShotOk = { oneShotOk: true };
+    expect(serviceVerdict({ ...job, restartPolicy: 'no' }, 'healthy', oneShotOk)).toEqual({
+      ok: true,
+      status: 'completed',
+    });
+    expect(serviceVerdict({ ...job, restartPolicy: '' }, 'running', oneShotOk)).toEqual({
+      ok: true,
+      status: 'completed',
+    });
+    expect(serviceVerdict({ ...job, restartPolicy: 'always' }, 'healthy', oneShotOk)).toEqual({
+      ok: false,
+      status: 'exited (0)',
+    });
+    expect(serviceVerdict({ ...job, exitCode: 1, restartPolicy: 'no' }, 'healthy', oneShotOk)).toEqual({
+      ok: false,
+      status: 'exited (1)',
+    });
+    expect(serviceVerdict({ ...job, restartPolicy: 'no' })).toEqual({ ok: false, status: 'exited (0)' });
   });
   it('starting and restarting are not up', () => {
     expect(serviceVerdict({ ...byName('shop-web-1'), health: 'starting' })).toEqual({ ok: false, status: 'starting' });

@@ -171,10 +171,17 @@ export interface ServiceVerdict {
 /**
  * Whether one container is up: with `healthy` a container that has a healthcheck must be
  * healthy, one without must be running; with `running` it only has to be running.
- * A one-shot container (restart policy "no") that exited 0 has done its job: "completed".
+ * With `oneShotOk`, a container with restart policy "no" that exited 0 has done its job
+ * ("completed") — for checks over every service of a project, where one-shot jobs
+ * (migrations, seeders) would otherwise fail the check (the `up --wait` trap).
  */
-export function serviceVerdict(state: ServiceState, require: ServiceRequirement = 'healthy'): ServiceVerdict {
+export function serviceVerdict(
+  state: ServiceState,
+  require: ServiceRequirement = 'healthy',
+  options: { oneShotOk?: boolean } = {},
+): ServiceVerdict {
   if (
+    options.oneShotOk &&
     state.status === 'exited' &&
     state.exitCode === 0 &&
     (state.restartPolicy === '' || state.restartPolicy === 'no')

@@ -51,8 +51,11 @@ export function containerProbe(host: RemoteHost, options: ContainerProbeOptions)
       if (states.length === 0 && missing.length === 0) {
         return { ok: false, status: 'no containers', latencyMs, detail: `project "${options.app}" has no containers` };
       }
+      // One-shot jobs (exited 0, no restart policy) are fine when checking "every service";
+      // a service named in `services` must be up.
+      const verdict = (s: ServiceState) => serviceVerdict(s, require, { oneShotOk: !wanted.includes(s.service) });
       for (const s of states) {
-        const v = serviceVerdict(s, require);
+        const v = verdict(s);
         if (!v.ok) {
           failing.push(s);
           problems.push(`${s.service} (${s.container}): ${v.status}`);
@@ -60,10 +63,10 @@ export function containerProbe(host: RemoteHost, options: ContainerProbeOptions)
       }
       if (problems.length > 0) {
         const first = failing[0];
-        const status = missing.length > 0 ? 'missing' : first ? serviceVerdict(first, require).status : 'down';
+        const status = missing.length > 0 ? 'missing' : first ? verdict(first).status : 'down';
         return { ok: false, status, latencyMs, detail: problems.join('; ') };
       }
-      const statuses = states.map((s) => serviceVerdict(s, require).status);
+      const statuses = states.map((s) => verdict(s).status);
       const allHealthy = statuses.every((st) => st === 'healthy' || st === 'completed') && statuses.includes('healthy');
       return {
         ok: true,

@@ -269,6 +269,32 @@ describe('container checks through buildChecks / waitForServices', () => {
     expect(ran.at(-1)).toBe('docker logs --tail 2 shop-web-1 2>&1');
   });
 
+  it('a one-shot job that exited 0 does not fail a check over every service, but does when named', async () => {
+    const c = clock();
+    const { logger } = recordingLogger();
+    const job = {
+      ...container('migrate', 'exited'),
+      State: { Status: 'exited', ExitCode: 0 },
+      HostConfig: { RestartPolicy: { Name: 'no' } },
+    };
+    const states = [[container('web', 'running', 'healthy'), job]];
+    const all = buildChecks(parseCheckList('- kind: container', defaults), {
+      hosts: [dockerHost(states).host],
+      logger,
+    });
+    const named = buildChecks(parseCheckList('- kind: container\n  services: [web, migrate]', defaults), {
+      hosts: [dockerHost(states).host],
+      logger,
+    });
+    const r = await runGate([...all, ...named], { logger, secrets: [], now: c.now, sleep: c.sleep });
+    expect(r.checks[0]).toMatchObject({ passed: true, lastStatus: 'healthy' });
+    expect(r.checks[1]).toMatchObject({
+      passed: false,
+      lastStatus: 'exited (0)',
+      lastDetail: 'migrate (shop-migrate-1): exited (0)',
+    });
+  });
+
   it('waitForServices: no containers at all is not "up"', async () => {
     const c = clock();
     const { host } = dockerHost([[]]);
