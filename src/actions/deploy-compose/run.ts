@@ -251,6 +251,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
     time: new Date(deps.now()).toISOString(),
     token,
     action: 'deploy-compose',
+    staleAfterSeconds: Math.round(inputs.lockStaleAfterMs / 1000),
   };
   const paths = appPaths(inputs.app, inputs.baseDir);
   const lockedHosts: HostTarget[] = [];

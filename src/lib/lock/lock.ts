@@ -20,6 +20,8 @@ export interface LockHolder {
   token: string;
   /** e.g. "deploy-compose" */
   action: string;
+  /** The holder's own stale-after: it heartbeats at a third of it; waiters judge staleness by it. */
+  staleAfterSeconds?: number;
 }
 
 export interface LockOptions {
@@ -28,7 +30,10 @@ export interface LockOptions {
   holder: LockHolder;
   /** How long to wait for another holder before failing. 0: fail at once. */
   timeoutMs: number;
-  /** A lock whose last heartbeat is older than this is stale and taken over. */
+  /**
+   * A lock whose last heartbeat is older than this is stale and taken over (the holder's own
+   * value, written in its holder.json, wins: it is the one that promised the heartbeats).
+   */
   staleAfterMs: number;
   /** Time between checks while waiting. */
   intervalMs?: number;
@@ -102,6 +107,7 @@ export function parseHolder(text: string): LockHolder | undefined {
       time: String(value.time ?? ''),
       token: value.token,
       action: String(value.action ?? ''),
+      ...(typeof value.staleAfterSeconds === 'number' ? { staleAfterSeconds: value.staleAfterSeconds } : {}),
     };
   } catch {
     return undefined;
@@ -149,7 +155,8 @@ export async function acquireLock(host: RemoteHost, options: LockOptions): Promi
     lastHolder = await readHolder(host, options.dir);
     const age = await lockAgeSeconds(host, options.dir);
     if (age === undefined) continue; // released between our two commands: try again at once
-    if (age * 1000 > options.staleAfterMs) {
+    const staleAfterMs = lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
+    if (age * 1000 > staleAfterMs) {
       options.onStaleTakeover?.(lastHolder, age);
       await host.run(takeOverScript(options.dir, lastHolder?.token, `${options.holder.token}-${attempt}`), {
         allowFailure: true,
