@@ -258,7 +258,15 @@ export class ApiFake {
   // lifecycle
 
   async listen(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        // never let one broken request take the lab process down
+        console.error('[api-fake] request failed:', e);
+        if (res.writableEnded || res.destroyed) return;
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(errorBody('server_error', 'internal error in the lab API fake')));
+      });
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
     const port = (this.server.address() as AddressInfo).port;
     this.baseUrl = `http://127.0.0.1:${port}`;

@@ -205,13 +205,20 @@ export class LoadBalancerRuntime {
             agent: false,
           },
           (ures) => {
+            ures.on('error', () => res.destroy());
             res.writeHead(ures.statusCode ?? 502, ures.headers);
             ures.pipe(res);
           },
         );
         up.on('error', () => {
+          if (res.writableEnded || res.destroyed) return;
           if (!res.headersSent) res.writeHead(503, { connection: 'close' });
           res.end();
+        });
+        req.on('error', () => up.destroy());
+        res.on('error', () => up.destroy());
+        res.on('close', () => {
+          if (!res.writableFinished) up.destroy();
         });
         req.pipe(up);
       });
