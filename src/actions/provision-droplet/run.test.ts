@@ -82,82 +82,85 @@ class FakeApi {
   }
 
   api(): ProvisionApi {
-    const self = this;
-    const api: Partial<ProvisionApi> = {
-      async listDropletsByTag(tag: string) {
-        self.calls.push(`list ${tag}`);
-        return self.droplets.filter((d) => d.tags.includes(tag));
-      },
-      async getDroplet(id: number) {
-        const d = self.droplets.find((x) => x.id === id);
-        if (!d) throw new DigitalOceanApiError('GET', `/droplets/${id}`, 404, 'not_found', 'nope', 'r', 1);
-        if (!self.neverActive.has(d.name)) {
-          d.status = 'active';
-          d.networks.v4 = [
-            { ip_address: `203.0.113.${d.id - 99}`, netmask: '255.255.255.0', gateway: '203.0.113.1', type: 'public' },
-            { ip_address: `10.0.0.${d.id - 99}`, netmask: '255.255.0.0', gateway: '10.0.0.1', type: 'private' },
-          ];
-        }
-        return structuredClone(d);
-      },
-      async createDroplets(req: CreateDropletsRequest) {
-        self.calls.push(`create ${req.name}`);
-        self.requests.push(req);
-        const failure = self.createFailures.shift();
-        if (failure && !self.createButFail) throw failure;
-        const d = self.droplet(req.name as string, req.tags ?? []);
-        self.droplets.push(d);
-        if (failure) throw failure;
-        return { droplets: [structuredClone(d)], actionIds: [d.id * 10] };
-      },
-      async deleteDroplet(id: number) {
-        self.calls.push(`delete ${id}`);
-        self.droplets = self.droplets.filter((d) => d.id !== id);
-      },
-      async waitForAction(id: number, options: { timeoutMs: number; label?: string }): Promise<Action> {
-        const d = self.droplets.find((x) => x.id * 10 === id);
-        if (d && self.neverActive.has(d.name)) {
-          throw new ActionTimeoutError(id, 'create', options.label ?? '', 'in-progress', options.timeoutMs);
-        }
-        return { id, status: 'completed', type: 'create' };
-      },
-      async listSshKeys() {
-        return self.sshKeys;
-      },
-      async createSshKey(name: string, publicKey: string) {
-        self.calls.push(`create key ${name}`);
-        const k = { id: 7, name, public_key: publicKey, fingerprint: md5Fingerprint(publicKey) };
-        self.sshKeys.push(k);
-        return k;
-      },
-      async listSizes(): Promise<Size[]> {
-        return [{ slug: 's-1vcpu-1gb', memory: 1024, vcpus: 1, disk: 25, available: true, regions: ['nyc3', 'fra1'] }];
-      },
-      async tagDroplets(tag: string, ids: readonly number[]) {
-        self.calls.push(`tag ${tag} ${ids.join(',')}`);
-        for (const d of self.droplets) if (ids.includes(d.id)) d.tags.push(tag);
-      },
-      async listFirewalls() {
-        return self.firewalls;
-      },
-      async createFirewall(req: FirewallRequest) {
-        self.calls.push(`create firewall ${req.name}`);
-        const f: Firewall = { id: 'fw1', droplet_ids: [], tags: [], ...req };
-        self.firewalls.push(f);
-        return f;
-      },
-      async updateFirewall(id: string, req: FirewallRequest) {
-        self.calls.push(`update firewall ${id}`);
-        const f: Firewall = { id, droplet_ids: [], tags: [], ...req };
-        self.firewalls = [f];
-        return f;
-      },
-      async addTagsToFirewall(id: string, tags: readonly string[]) {
-        self.calls.push(`tag firewall ${id} ${tags.join(',')}`);
-      },
-    };
-    return api as ProvisionApi;
+    return apiOf(this);
   }
+}
+
+function apiOf(self: FakeApi): ProvisionApi {
+  const api: Partial<ProvisionApi> = {
+    async listDropletsByTag(tag: string) {
+      self.calls.push(`list ${tag}`);
+      return self.droplets.filter((d) => d.tags.includes(tag));
+    },
+    async getDroplet(id: number) {
+      const d = self.droplets.find((x) => x.id === id);
+      if (!d) throw new DigitalOceanApiError('GET', `/droplets/${id}`, 404, 'not_found', 'nope', 'r', 1);
+      if (!self.neverActive.has(d.name)) {
+        d.status = 'active';
+        d.networks.v4 = [
+          { ip_address: `203.0.113.${d.id - 99}`, netmask: '255.255.255.0', gateway: '203.0.113.1', type: 'public' },
+          { ip_address: `10.0.0.${d.id - 99}`, netmask: '255.255.0.0', gateway: '10.0.0.1', type: 'private' },
+        ];
+      }
+      return structuredClone(d);
+    },
+    async createDroplets(req: CreateDropletsRequest) {
+      self.calls.push(`create ${req.name}`);
+      self.requests.push(req);
+      const failure = self.createFailures.shift();
+      if (failure && !self.createButFail) throw failure;
+      const d = self.droplet(req.name as string, req.tags ?? []);
+      self.droplets.push(d);
+      if (failure) throw failure;
+      return { droplets: [structuredClone(d)], actionIds: [d.id * 10] };
+    },
+    async deleteDroplet(id: number) {
+      self.calls.push(`delete ${id}`);
+      self.droplets = self.droplets.filter((d) => d.id !== id);
+    },
+    async waitForAction(id: number, options: { timeoutMs: number; label?: string }): Promise<Action> {
+      const d = self.droplets.find((x) => x.id * 10 === id);
+      if (d && self.neverActive.has(d.name)) {
+        throw new ActionTimeoutError(id, 'create', options.label ?? '', 'in-progress', options.timeoutMs);
+      }
+      return { id, status: 'completed', type: 'create' };
+    },
+    async listSshKeys() {
+      return self.sshKeys;
+    },
+    async createSshKey(name: string, publicKey: string) {
+      self.calls.push(`create key ${name}`);
+      const k = { id: 7, name, public_key: publicKey, fingerprint: md5Fingerprint(publicKey) };
+      self.sshKeys.push(k);
+      return k;
+    },
+    async listSizes(): Promise<Size[]> {
+      return [{ slug: 's-1vcpu-1gb', memory: 1024, vcpus: 1, disk: 25, available: true, regions: ['nyc3', 'fra1'] }];
+    },
+    async tagDroplets(tag: string, ids: readonly number[]) {
+      self.calls.push(`tag ${tag} ${ids.join(',')}`);
+      for (const d of self.droplets) if (ids.includes(d.id)) d.tags.push(tag);
+    },
+    async listFirewalls() {
+      return self.firewalls;
+    },
+    async createFirewall(req: FirewallRequest) {
+      self.calls.push(`create firewall ${req.name}`);
+      const f: Firewall = { id: 'fw1', droplet_ids: [], tags: [], ...req };
+      self.firewalls.push(f);
+      return f;
+    },
+    async updateFirewall(id: string, req: FirewallRequest) {
+      self.calls.push(`update firewall ${id}`);
+      const f: Firewall = { id, droplet_ids: [], tags: [], ...req };
+      self.firewalls = [f];
+      return f;
+    },
+    async addTagsToFirewall(id: string, tags: readonly string[]) {
+      self.calls.push(`tag firewall ${id} ${tags.join(',')}`);
+    },
+  };
+  return api as ProvisionApi;
 }
 
 /** A droplet that answers like a finished cloud-init with Compose v2. */
