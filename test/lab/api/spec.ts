@@ -27,10 +27,13 @@ const Ajv = ((AjvImport as unknown as { default?: unknown }).default ?? AjvImpor
 const addFormats = ((addFormatsImport as unknown as { default?: unknown }).default ??
   addFormatsImport) as typeof addFormatsImport;
 
-export const SPEC_PATH = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/digitalocean-openapi/DigitalOcean-public.v2.json',
-);
+/** The OpenAPI document: $LAB_DO_OPENAPI, else ../shared/digitalocean-openapi/ beside the repository. */
+export const SPEC_PATH =
+  process.env.LAB_DO_OPENAPI ??
+  resolve(
+    dirname(fileURLToPath(import.meta.url)),
+    '../../../../shared/digitalocean-openapi/DigitalOcean-public.v2.json',
+  );
 
 export interface Violation {
   /** operationId, or `METHOD path` when no operation matched */
