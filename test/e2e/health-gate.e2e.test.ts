@@ -544,6 +544,17 @@ describe('health-gate (bundled) — against a switchable app on a lab droplet', 
     expect(run.outputs['latency-p95-ms']).toMatch(/^\d+$/);
   });
 
+  it('{host} in a runner-side url runs the check once per droplet address (no SSH needed)', async () => {
+    await setMode('ok');
+    const run = await runHealthGate({ url: 'http://{host}/cgi-bin/health', hosts: d.publicIpv4, timeout: '20s' });
+    expect(run.code, run.log).toBe(0);
+    expect(reportOf(run)[0]).toMatchObject({
+      name: `http http://{host}/cgi-bin/health @ ${d.publicIpv4}`,
+      target: `GET ${appUrl}`,
+      passed: true,
+    });
+  });
+
   it('flapping app: successes 3 fails within the deadline', async () => {
     await setMode('flap');
     const run = await runHealthGate({ url: appUrl, successes: '3', interval: '300ms', timeout: '4s' });

@@ -9,6 +9,7 @@ import {
   shorthandDefinition,
 } from '../../lib/health/definitions.js';
 import { runsOnDroplet } from '../../lib/health/gate.js';
+import { usesHostPlaceholder } from '../../lib/health/definitions.js';
 import { type HostKeyPolicy, parseKnownHosts } from '../../lib/ssh/host-keys.js';
 import { normalizePrivateKey } from '../../lib/ssh/keys.js';
 import { endpointLabel, type HostTarget, parseEndpoint } from '../../lib/ssh/target.js';
@@ -21,6 +22,8 @@ export interface SshInputs {
 
 export interface Inputs {
   checks: CheckDefinition[];
+  /** Droplets from input host/hosts (for in-droplet checks and runner checks written with {host}). */
+  targets: HostTarget[];
   /** Overall deadline (input `timeout`). */
   timeoutMs: number;
   /** Present when a check runs on droplets (container, or http with via: droplet). */
@@ -31,23 +34,32 @@ export interface Inputs {
   secretUrls: string[];
 }
 
-function readSsh(r: InputReader, checks: readonly CheckDefinition[]): SshInputs | undefined {
-  const droplet = checks.filter(runsOnDroplet);
-  const hostSpecs = [...r.list('host'), ...r.list('hosts')];
+function readTargets(r: InputReader): HostTarget[] {
   if (r.has('host') && r.has('hosts'))
     throw new ConfigurationError('inputs "host" and "hosts" cannot be used together; give only one');
+  const name = r.has('host') ? 'host' : 'hosts';
+  const user = r.string('user', 'root');
+  return r.list(name).map((spec): HostTarget => {
+    const e = parseEndpoint(name, spec, user);
+    return { ...e, label: endpointLabel(e) };
+  });
+}
+
+function readSsh(r: InputReader, checks: readonly CheckDefinition[], targets: HostTarget[]): SshInputs | undefined {
+  const droplet = checks.filter(runsOnDroplet);
+  const templated = checks.find(usesHostPlaceholder);
+  if (templated && targets.length === 0) {
+    throw new ConfigurationError(
+      `${templated.where} ("${templated.name}") uses {host}, so input "host" (or "hosts") is required`,
+    );
+  }
   if (droplet.length === 0) return undefined;
   const first = droplet[0] as CheckDefinition;
-  if (hostSpecs.length === 0) {
+  if (targets.length === 0) {
     throw new ConfigurationError(
       `${first.where} ("${first.name}") runs on the droplet, so input "host" (or "hosts") is required`,
     );
   }
-  const user = r.string('user', 'root');
-  const targets = hostSpecs.map((spec): HostTarget => {
-    const e = parseEndpoint(r.has('host') ? 'host' : 'hosts', spec, user);
-    return { ...e, label: endpointLabel(e) };
-  });
   if (!r.has('ssh-private-key'))
     throw new ConfigurationError(
       `${first.where} ("${first.name}") runs on the droplet, so input "ssh-private-key" is required`,
@@ -115,12 +127,13 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
         if (cred) secrets.push(cred[1] as string);
       }
     }
-    const password = new URL(c.url).password;
+    const password = new URL(c.url.split('{host}').join('127.0.0.1')).password;
     if (password) {
       secretUrls.push(c.url);
       secrets.push(decodeURIComponent(password));
     }
   }
-  const ssh = readSsh(r, checks);
-  return { checks, timeoutMs, ...(ssh ? { ssh } : {}), secrets, secretUrls };
+  const targets = readTargets(r);
+  const ssh = readSsh(r, checks, targets);
+  return { checks, targets, timeoutMs, ...(ssh ? { ssh } : {}), secrets, secretUrls };
 }

@@ -73,6 +73,10 @@ describe('readInputs: configuration errors before anything runs', () => {
       message: 'inputs "host" and "hosts" cannot be used together',
     },
     {
+      inputs: { url: 'http://{host}/healthz' },
+      message: 'url ("http http://{host}/healthz") uses {host}, so input "host" (or "hosts") is required',
+    },
+    {
       inputs: { checks: '- kind: container\n  app: shop', host: 'bad host!', 'ssh-private-key': 'KEY' },
       message: 'input "host" has "bad host!": not a host name or IP address',
     },

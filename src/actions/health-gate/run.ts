@@ -79,7 +79,12 @@ export async function run(inputs: Inputs, io: ActionIo, deps: Deps): Promise<Out
         );
       }
     }
-    const checks = buildChecks(inputs.checks, { hosts, logger, ...(deps.now ? { now: deps.now } : {}) });
+    const checks = buildChecks(inputs.checks, {
+      hosts,
+      targets: inputs.targets.map((t) => ({ label: t.label, address: t.host })),
+      logger,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
     logger.info(
       `health-gate: ${checks.length} check(s), overall deadline ${formatDuration(inputs.timeoutMs)}: ${checks.map((c) => c.name).join(', ')}`,
     );

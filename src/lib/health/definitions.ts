@@ -205,12 +205,28 @@ function pollSettings(f: Fields, defaults: DefinitionDefaults): PollSettings {
   };
 }
 
+/** `{host}` in a URL or tcp host: replaced by each droplet's address (input host/hosts). */
+export const HOST_PLACEHOLDER = '{host}';
+
+/** Replaces `{host}` with an address (IPv6 addresses bracketed when `inUrl`). */
+export function fillHost(text: string, address: string, inUrl = true): string {
+  const a = inUrl && address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+  return text.split(HOST_PLACEHOLDER).join(a);
+}
+
+/** Whether a definition is a template run once per droplet address. */
+export function usesHostPlaceholder(def: CheckDefinition): boolean {
+  if (def.kind === 'http') return def.url.includes(HOST_PLACEHOLDER);
+  if (def.kind === 'tcp') return def.host === HOST_PLACEHOLDER;
+  return false;
+}
+
 /** A URL for display: password replaced. */
 export function displayUrl(url: string): string {
   try {
-    const u = new URL(url);
+    const u = new URL(url.split(HOST_PLACEHOLDER).join('placeholder.invalid'));
     if (u.password) u.password = '***';
-    return u.toString();
+    return u.toString().split('placeholder.invalid').join(HOST_PLACEHOLDER);
   } catch {
     return url;
   }
@@ -236,7 +252,7 @@ function httpDefinition(f: Fields, defaults: DefinitionDefaults): HttpDefinition
   const url = f.required('url', 'for an http check');
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(fillHost(url, '127.0.0.1'));
   } catch {
     throw f.fail('url', displayUrl(url), 'not a valid URL');
   }

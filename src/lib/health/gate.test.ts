@@ -212,6 +212,28 @@ describe('container checks through buildChecks / waitForServices', () => {
     );
   });
 
+  it('runner checks written with {host} run once per droplet address', () => {
+    const defs = parseCheckList(
+      '- url: http://{host}:8080/health\n  name: api\n- {kind: tcp, host: "{host}", port: 5432}',
+      defaults,
+    );
+    const { logger } = recordingLogger();
+    const targets = [
+      { label: 'web-1', address: '127.0.10.2' },
+      { label: 'web-2', address: '::1' },
+    ];
+    const checks = buildChecks(defs, { hosts: [], targets, logger });
+    expect(checks.map((c) => [c.name, c.target])).toEqual([
+      ['api @ web-1', 'GET http://127.0.10.2:8080/health'],
+      ['api @ web-2', 'GET http://[::1]:8080/health'],
+      ['tcp {host}:5432 @ web-1', '127.0.10.2:5432'],
+      ['tcp {host}:5432 @ web-2', '::1:5432'],
+    ]);
+    expect(() => buildChecks(defs, { hosts: [], logger })).toThrow(
+      'checks[0] ("api") uses {host} but no droplet address was given',
+    );
+  });
+
   it('a container that turns healthy passes; missing services and unhealthy ones are named', async () => {
     const c = clock();
     const { logger } = recordingLogger();

@@ -8,7 +8,7 @@ import { redact } from '../action/secrets.js';
 import type { RemoteHost } from '../ssh/executor.js';
 import type { HealthCheck } from './check.js';
 import { containerDiagnostics, containerProbe } from './container.js';
-import { type CheckDefinition, displayUrl } from './definitions.js';
+import { type CheckDefinition, displayUrl, fillHost, usesHostPlaceholder } from './definitions.js';
 import { dropletHttpAttempt } from './http-droplet.js';
 import { runnerHttpAttempt } from './http-runner.js';
 import { type CheckOutcome, p50, p95, pollUntil } from './poll.js';
@@ -22,6 +22,8 @@ export function runsOnDroplet(def: CheckDefinition): boolean {
 export interface BuildDeps {
   /** Connected droplets; droplet-side checks get one copy per host. */
   hosts: readonly RemoteHost[];
+  /** Droplet addresses (input host/hosts) for runner-side checks written with `{host}`. */
+  targets?: readonly { label: string; address: string }[];
   logger: Logger;
   now?: () => number;
 }
@@ -35,6 +37,34 @@ export function buildChecks(defs: readonly CheckDefinition[], deps: BuildDeps): 
       deps.logger.warn(
         `check "${def.name}": TLS verification is off (tls-verify: false); the certificate is not checked, so anyone in the path could answer`,
       );
+    }
+    if (!runsOnDroplet(def) && usesHostPlaceholder(def)) {
+      const targets = deps.targets ?? [];
+      if (targets.length === 0)
+        throw new Error(`${def.where} ("${def.name}") uses {host} but no droplet address was given`);
+      for (const t of targets) {
+        const name = `${def.name} @ ${t.label}`;
+        if (def.kind === 'http') {
+          const copy = { ...def, url: fillHost(def.url, t.address), name };
+          checks.push({
+            name,
+            kind: 'http',
+            target: `${copy.method} ${displayUrl(copy.url)}`,
+            poll: def.poll,
+            attempt: runnerHttpAttempt(copy, { now }),
+          });
+        } else if (def.kind === 'tcp') {
+          const copy = { ...def, host: t.address, name };
+          checks.push({
+            name,
+            kind: 'tcp',
+            target: `${t.address}:${def.port}`,
+            poll: def.poll,
+            attempt: tcpAttempt(copy),
+          });
+        }
+      }
+      continue;
     }
     if (!runsOnDroplet(def)) {
       if (def.kind === 'http') {
@@ -62,12 +92,13 @@ export function buildChecks(defs: readonly CheckDefinition[], deps: BuildDeps): 
     for (const host of deps.hosts) {
       const name = deps.hosts.length > 1 ? `${def.name} @ ${host.label}` : def.name;
       if (def.kind === 'http') {
+        const copy = { ...def, url: fillHost(def.url, host.address), name };
         checks.push({
           name,
           kind: 'http',
-          target: `${def.method} ${displayUrl(def.url)} (from ${host.label})`,
+          target: `${copy.method} ${displayUrl(copy.url)} (from ${host.label})`,
           poll: def.poll,
-          attempt: dropletHttpAttempt(def, host, { now }),
+          attempt: dropletHttpAttempt(copy, host, { now }),
         });
       } else if (def.kind === 'container') {
         const probe = containerProbe(host, { app: def.app, services: def.services, require: def.require });
