@@ -123,7 +123,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await labControl('DELETE', '/_lab/faults');
-  for (const d of await api.listDropletsByTag(app)) await api.deleteDroplet(d.id);
+  const mine = await api.listDropletsByTag(app);
+  for (const r of await api.listReservedIps()) {
+    if (r.droplet && mine.some((d) => d.id === r.droplet?.id)) await api.http.delete(`/reserved_ips/${r.ip}`);
+  }
+  for (const d of mine) await api.deleteDroplet(d.id);
   for (const f of await api.listFirewalls())
     if (f.name === `droplet-deploy-${app}`) await api.http.delete(`/firewalls/${f.id}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -259,6 +263,47 @@ describe('provision-droplet (bundled) on the lab', () => {
     expect(fault?.hits).toBe(5);
     expect(r.outputs['created-count']).toBe('1');
     expect(r.log.match(/DigitalOcean API POST \/droplets: HTTP 429; retrying in 1s/g)).toHaveLength(5);
+  });
+
+  it('a 5xx on droplet creation is reconciled: exactly one droplet, no duplicate', async () => {
+    const { id } = (await labControl('POST', '/_lab/faults', {
+      kind: 'server_error',
+      count: 1,
+      status: 503,
+      method: 'POST',
+      path: '/droplets$',
+    })) as { id: number };
+    const r = await provision({ app, name: `${app}-flaky`, swap: 'off' });
+    await labControl('DELETE', `/_lab/faults/${id}`);
+    expect(r.exitCode, r.log).toBe(0);
+    expect(r.outputs['created-count']).toBe('1');
+    expect(r.log).toMatch(
+      /create failed \(DigitalOcean API POST \/droplets failed: HTTP 503 .*\); nothing was created, trying again|the create request failed .* but the droplet exists/,
+    );
+    expect((await api.listDropletsByTag(app)).filter((d) => d.name === `${app}-flaky`)).toHaveLength(1);
+  });
+
+  it('reserved IP on a Debian 12 droplet (Compose v1): assigned, in known_hosts, reused on re-run', async () => {
+    const inputs = { app, name: `${app}-rip`, image: 'debian-12-x64', 'reserved-ip': 'create', swap: '512M' };
+    const r = await provision(inputs);
+    expect(r.exitCode, r.log).toBe(0);
+    const ip = r.outputs['reserved-ip'] ?? '';
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const dropletId = Number(r.outputs['ids']);
+    expect((await api.getReservedIp(ip)).droplet?.id).toBe(dropletId);
+    const lines = (r.outputs['known-hosts'] ?? '').split('\n');
+    const publicIp = r.outputs['public-ips'] ?? '';
+    expect(lines.map((l) => l.split(' ')[0])).toEqual([publicIp, ip]);
+    expect(r.log).toMatch(/docker-compose version 1\.29/);
+    const viaDroplet = opensshAsDeploy(publicIp, lines[0] as string, 'docker-compose version --short; ls -l /swapfile');
+    expect(viaDroplet.code, viaDroplet.out).toBe(0);
+    expect(viaDroplet.out).toMatch(/1\.29\.\d/);
+    expect(viaDroplet.out).toMatch(/536870912 .* \/swapfile/);
+    const again = await provision(inputs);
+    expect(again.exitCode, again.log).toBe(0);
+    expect(again.outputs['created-count']).toBe('0');
+    expect(again.outputs['reserved-ip']).toBe(ip);
+    expect(again.outputs['known-hosts']).toBe(r.outputs['known-hosts']);
   });
 
   it('a droplet that never becomes active: clear timeout error, and nothing left behind', async () => {
