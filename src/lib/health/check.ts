@@ -35,3 +35,14 @@ export function daysUntil(notAfter: string, now: number): number | undefined {
   if (Number.isNaN(t)) return undefined;
   return (t - now) / 86_400_000;
 }
+
+/** The least time an attempt gets, even when it starts right at the deadline. */
+export const MIN_ATTEMPT_MS = 500;
+
+/**
+ * Time one attempt may take: its own timeout, capped by what is left before the deadline
+ * (but at least MIN_ATTEMPT_MS), so a gate never runs much past its `timeout`.
+ */
+export function attemptBudget(attemptTimeoutMs: number, remainingMs: number): number {
+  return Math.max(1, Math.min(attemptTimeoutMs, Math.max(remainingMs, MIN_ATTEMPT_MS)));
+}

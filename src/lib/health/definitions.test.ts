@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigurationError } from '../action/errors.js';
+import { attemptBudget } from './check.js';
 import {
   type ContainerDefinition,
   type DefinitionDefaults,
@@ -302,5 +303,16 @@ describe('judgeResponse', () => {
     });
     expect(v.ok).toBe(ok);
     expect(v.reason).toBe(reason);
+  });
+});
+
+describe('attemptBudget', () => {
+  it.each([
+    { timeout: 10_000, remaining: 60_000, budget: 10_000 },
+    { timeout: 10_000, remaining: 3_000, budget: 3_000 },
+    { timeout: 10_000, remaining: 0, budget: 500 },
+    { timeout: 200, remaining: 0, budget: 200 },
+  ])('timeout $timeout, $remaining ms left → $budget', ({ timeout, remaining, budget }) => {
+    expect(attemptBudget(timeout, remaining)).toBe(budget);
   });
 });

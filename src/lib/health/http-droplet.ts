@@ -4,7 +4,7 @@
 
 import { cmd, type Script } from '../commands/cmd.js';
 import type { RemoteHost } from '../ssh/executor.js';
-import { daysUntil, defaultContentType, hasHeader } from './check.js';
+import { attemptBudget, daysUntil, defaultContentType, hasHeader } from './check.js';
 import type { HttpDefinition } from './definitions.js';
 import { excerpt, judgeResponse } from './expect.js';
 import type { AttemptContext, CheckOutcome } from './poll.js';
@@ -99,7 +99,7 @@ export interface DropletHttpDeps {
 export function dropletHttpAttempt(def: HttpDefinition, host: RemoteHost, deps: DropletHttpDeps = {}) {
   const now = deps.now ?? Date.now;
   return async (ctx: AttemptContext): Promise<CheckOutcome> => {
-    const timeoutMs = Math.max(1, Math.min(def.attemptTimeoutMs, ctx.remainingMs || def.attemptTimeoutMs));
+    const timeoutMs = attemptBudget(def.attemptTimeoutMs, ctx.remainingMs);
     const started = performance.now();
     const result = await host.run(curlScript(), {
       stdin: curlConfig(def, timeoutMs),

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 
-import { daysUntil, defaultContentType, hasHeader } from './check.js';
+import { attemptBudget, daysUntil, defaultContentType, hasHeader } from './check.js';
 import type { HttpDefinition } from './definitions.js';
 import { excerpt, judgeResponse } from './expect.js';
 import type { AttemptContext, CheckOutcome } from './poll.js';
@@ -111,7 +111,7 @@ export interface RunnerHttpDeps {
 export function runnerHttpAttempt(def: HttpDefinition, deps: RunnerHttpDeps = {}) {
   const now = deps.now ?? Date.now;
   return async (ctx: AttemptContext): Promise<CheckOutcome> => {
-    const timeoutMs = Math.max(1, Math.min(def.attemptTimeoutMs, ctx.remainingMs || def.attemptTimeoutMs));
+    const timeoutMs = attemptBudget(def.attemptTimeoutMs, ctx.remainingMs);
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     let url = new URL(def.url);

@@ -2,13 +2,14 @@
 
 import * as net from 'node:net';
 
+import { attemptBudget } from './check.js';
 import type { TcpDefinition } from './definitions.js';
 import type { AttemptContext, CheckOutcome } from './poll.js';
 
 export function tcpAttempt(def: TcpDefinition) {
   return (ctx: AttemptContext): Promise<CheckOutcome> =>
     new Promise((resolve) => {
-      const timeoutMs = Math.max(1, Math.min(def.attemptTimeoutMs, ctx.remainingMs || def.attemptTimeoutMs));
+      const timeoutMs = attemptBudget(def.attemptTimeoutMs, ctx.remainingMs);
       const started = performance.now();
       const elapsed = (): number => Math.round(performance.now() - started);
       const socket = net.connect({ host: def.host, port: def.port });
