@@ -182,3 +182,31 @@ describe('provision-droplet inputs', () => {
     }
   });
 });
+
+describe('action.yml', () => {
+  it('documents exactly the inputs inputs.ts reads, and every output run.ts writes', async () => {
+    const { readFileSync: read } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const yml = parse(read(new URL('../../../actions/provision-droplet/action.yml', import.meta.url), 'utf8')) as {
+      inputs: Record<string, { description: string; required?: boolean; default?: string }>;
+      outputs: Record<string, { description: string }>;
+    };
+    const asked = new Set<string>();
+    const all: Record<string, string> = {
+      token: 't',
+      name: 'web',
+      'ssh-private-key': KEY.privateKey,
+      'ssh-public-key': KEY.publicKey,
+      firewall: 'true',
+      'ssh-allow': '1.2.3.4',
+      'firewall-ports': '8080',
+      'user-data': '#cloud-config',
+    };
+    readInputs({ getInput: (n) => (asked.add(n), all[n] ?? '') });
+    expect([...asked].sort()).toEqual(Object.keys(yml.inputs).sort());
+    for (const [name, spec] of Object.entries(yml.inputs)) expect(spec.description.length, name).toBeGreaterThan(15);
+    expect(Object.keys(yml.outputs).sort()).toEqual(
+      ['created-count', 'droplets', 'firewall-id', 'ids', 'known-hosts', 'public-ips', 'reserved-ip'].sort(),
+    );
+  });
+});
