@@ -5,7 +5,7 @@ import { applyRetention, resolveBackup } from '../../lib/backup/catalog.js';
 import { decryptCommandHint } from '../../lib/backup/encryption.js';
 import { type KindContext, prepareDump, restoreDump, verifyDump, type VerifyResult } from '../../lib/backup/kinds.js';
 import type { BackupManifest } from '../../lib/backup/manifest.js';
-import { checkStoredBackup, describe, openBackup, streamBackup } from '../../lib/backup/pipeline.js';
+import { describe, openBackup, streamBackup, validateBackup } from '../../lib/backup/pipeline.js';
 import { hasRetention } from '../../lib/backup/retention.js';
 import type { DumpSpec } from '../../lib/backup/spec.js';
 import type { BackupStore } from '../../lib/backup/store.js';
@@ -260,9 +260,9 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
         } else {
           await log.group(`restore ${spec.name} from ${manifest.key}`, async () => {
             log.info(
-              `checking ${manifest.key} against its manifest (${manifest.size} bytes, sha256 ${manifest.sha256})`,
+              `checking ${manifest.key} end to end before touching live data (${manifest.size} bytes, sha256 ${manifest.sha256})`,
             );
-            await checkStoredBackup(store, manifest);
+            await validateBackup(store, manifest, inputs.passphrase);
             log.info(
               `restoring ${manifest.kind} dump "${spec.name}" from ${manifest.key} (made ${manifest.createdAt}${manifest.releaseId ? `, release ${manifest.releaseId}` : ''})`,
             );
@@ -335,6 +335,7 @@ async function runVerify(
   failures: string[],
 ): Promise<VerifyResult> {
   try {
+    await validateBackup(store, manifest, passphrase);
     const result = await verifyDump(ctx, spec, await openBackup(store, manifest, passphrase));
     ctx.logger.info(`verify ${spec.name}: ${result.ok ? 'ok' : 'FAILED'}: ${result.summary}`);
     for (const line of result.details) ctx.logger.info(`  ${line}`);

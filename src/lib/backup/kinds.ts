@@ -191,6 +191,9 @@ async function withStopped<T>(ctx: KindContext, ids: readonly string[], fn: () =
 }
 
 async function runWithStdin(ctx: KindContext, script: Script, stdin: Readable, what: string): Promise<string> {
+  // a stream that failed before the command starts would never end the command's stdin
+  if (stdin.errored || stdin.destroyed)
+    throw new Error(`${what}: the backup stream failed before it started: ${stdin.errored?.message ?? 'destroyed'}`);
   const result = await ctx.host.run(script, { stdin, allowFailure: true, timeoutMs: 24 * 3_600_000 });
   if (result.code !== 0) {
     const tail = lines(result.stderr || result.stdout)
@@ -314,11 +317,13 @@ export async function verifyDump(ctx: KindContext, spec: DumpSpec, data: Readabl
 
 async function verifyPostgres(ctx: KindContext, spec: PostgresDump, data: Readable): Promise<VerifyResult> {
   let image = spec.image ?? 'postgres:17-alpine';
-  let command: string[] = [];
+  let command: string[] = ['postgres'];
   if (spec.service) {
     const id = await oneContainer(ctx, spec.service);
     image = await imageOf(ctx, id);
-    command = JSON.parse((await ctx.host.run(c.inspect(id, '{{json .Config.Cmd}}'))).stdout.trim() || '[]') as string[];
+    const cmdLine = JSON.parse((await ctx.host.run(c.inspect(id, '{{json .Config.Cmd}}'))).stdout.trim() || 'null') as
+      string[] | null;
+    if (cmdLine?.length) command = cmdLine;
   }
   const name = `dd-verify-${ctx.app}-${randomBytes(4).toString('hex')}`;
   const password = randomBytes(18).toString('base64url');
@@ -330,6 +335,14 @@ async function verifyPostgres(ctx: KindContext, spec: PostgresDump, data: Readab
     for (let i = 0; ; i += 1) {
       const probe = await ctx.host.run(c.psqlInService(name, target, 'SELECT 1', '127.0.0.1'), { allowFailure: true });
       if (probe.code === 0 && probe.stdout.trim() === '1') break;
+      const state = (
+        await ctx.host.run(c.inspect(name, '{{.State.Running}} {{.State.ExitCode}}'), { allowFailure: true })
+      ).stdout.trim();
+      if (state.startsWith('false')) {
+        throw new Error(
+          `the throwaway PostgreSQL (${image} ${command.join(' ')}) exited (code ${state.split(' ')[1] ?? '?'}) before accepting connections`,
+        );
+      }
       if (Date.now() > deadline || i > 10_000)
         throw new Error(
           `the throwaway PostgreSQL (${image}) did not accept connections within ${Math.round(ctx.waitTimeoutMs / 1000)}s`,

@@ -244,14 +244,30 @@ export async function openBackup(store: BackupStore, manifest: BackupManifest, p
   return out;
 }
 
-/** Reads a whole stored backup once and checks its size and SHA-256 (before a destructive restore). */
-export async function checkStoredBackup(store: BackupStore, manifest: BackupManifest): Promise<void> {
+/**
+ * Reads a whole stored backup once through the full chain — size and SHA-256 against the
+ * manifest, decryption (a wrong passphrase fails here), decompression — and discards it.
+ * Run before anything is fed to a restore, so a bad download or passphrase never reaches
+ * live data.
+ */
+export async function validateBackup(store: BackupStore, manifest: BackupManifest, passphrase?: string): Promise<void> {
+  if (manifest.encryption && !passphrase) {
+    throw new BackupFailedError(
+      `backup ${manifest.key} is encrypted: give the passphrase (input "encryption-passphrase")`,
+    );
+  }
   const source = await store.getStream(manifest.key);
-  await pipeline(
-    source,
-    new ChecksumGate(manifest.sha256, manifest.size, manifest.key),
-    new Writable({ write: (_chunk, _enc, callback) => callback() }),
-  );
+  const stages: Transform[] = [new ChecksumGate(manifest.sha256, manifest.size, manifest.key)];
+  if (manifest.encryption && passphrase) stages.push(createDecryptStream(passphrase, manifest.encryption.iterations));
+  if (manifest.compression === 'gzip') stages.push(createGunzip());
+  try {
+    await pipeline([source, ...stages, new Writable({ write: (_chunk, _enc, callback) => callback() })] as unknown as [
+      Readable,
+      ...Transform[],
+    ]);
+  } catch (error) {
+    throw new BackupFailedError(`backup ${manifest.key} cannot be used: ${describe(error)}`);
+  }
 }
 
 class ChecksumGate extends Meter {
