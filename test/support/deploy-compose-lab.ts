@@ -2,6 +2,7 @@
 // v1/v2 (busybox httpd + a version file) pushed to the lab registry under ONE moving tag,
 // and a helper that runs the bundled action against a fixture droplet.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ export function buildWebImage(baseImage: string, name: string, version: string, 
     if (extraBytes > 0) {
       mkdirSync(join(dir, 'blob'));
       // incompressible, different per version: a layer of known size
-      writeFileSync(join(dir, 'blob', 'payload.bin'), execFileSync('head', ['-c', String(extraBytes), '/dev/urandom']));
+      writeFileSync(join(dir, 'blob', 'payload.bin'), randomBytes(extraBytes));
       dockerfile += 'COPY blob/payload.bin /payload.bin\n';
     }
     writeFileSync(join(dir, 'Dockerfile'), dockerfile);
