@@ -444,3 +444,13 @@ describe('nextPageUrl', () => {
     expect(nextPageUrl(endpoint, next)).toBe(expected);
   });
 });
+
+describe('error hints', () => {
+  it.each([
+    [401, 'Check the API token (input "token")'],
+    [403, 'lacks the scope for this call'],
+  ])('HTTP %i says what to do', async (status, text) => {
+    on('GET', '/v2/droplets/9', { status, body: { id: 'unauthorized', message: 'Unable to authenticate you' } });
+    await expect(client().getDroplet(9)).rejects.toThrow(text);
+  });
+});

@@ -23,12 +23,18 @@ export class DigitalOceanApiError extends Error {
     const what = status ? `HTTP ${status}${errorId ? ` ${errorId}` : ''}` : 'no response';
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     const rid = requestId ? ` (request_id ${requestId})` : '';
-    super(`DigitalOcean API ${method} ${path} failed${tries}: ${what}: ${apiMessage}${rid}`);
+    super(`DigitalOcean API ${method} ${path} failed${tries}: ${what}: ${apiMessage}${rid}${hint(status)}`);
   }
 
   get isNotFound(): boolean {
     return this.status === 404;
   }
+}
+
+function hint(status: number): string {
+  if (status === 401) return '. Check the API token (input "token"): it is missing, mistyped, revoked or expired';
+  if (status === 403) return '. The API token lacks the scope for this call: give it read and write access';
+  return '';
 }
 
 export function isNotFound(error: unknown): boolean {
