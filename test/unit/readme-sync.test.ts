@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionFiles, renderActionDocs, ROOT, syncReadme } from '../../scripts/readme-sync.js';
+import { formatDiagnostics, validateWorkflow } from '../workflow-runner/validate.js';
 
 const actions = Object.fromEntries(Object.entries(actionFiles()).map(([n, f]) => [n, readFileSync(f, 'utf8')]));
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -74,4 +75,20 @@ outputs:
     expect(doc).toContain('| `a` | yes | `` x`y `` | first \\| line same paragraph<br><br>second paragraph |');
     expect(doc).toContain('| `o` | out |');
   });
+});
+
+describe("README.md's workflow snippets", () => {
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^on:/m.test(b));
+
+  it('there is a complete workflow in the quick start', () => {
+    expect(blocks.length).toBeGreaterThan(0);
+  });
+
+  it.each(blocks.map((b, i) => [i, b] as const))(
+    'workflow snippet %i has 0 diagnostics with our action.yml files',
+    async (_i, block) => {
+      const diagnostics = await validateWorkflow(join(ROOT, 'README.md.workflow.yml'), block);
+      expect(formatDiagnostics(diagnostics)).toBe('');
+    },
+  );
 });
