@@ -287,12 +287,14 @@ describe('API fake with real droplets', () => {
       requests: number;
       responses: number;
       violations: unknown[];
+      warnings?: unknown[];
       stats: Record<string, number>;
     }>('GET', '/_lab/tally');
     console.log(
-      `[lab-api e2e] spec tally: ${JSON.stringify({ requests: tally.requests, responses: tally.responses, violations: tally.violations.length, ...tally.stats })}`,
+      `[lab-api e2e] spec tally: ${JSON.stringify({ requests: tally.requests, responses: tally.responses, violations: tally.violations.length, warnings: tally.warnings?.length ?? 0, ...tally.stats })}`,
     );
     if (tally.violations.length) console.log(JSON.stringify(tally.violations, null, 2));
+    if (tally.warnings?.length) console.log(`[lab-api e2e] request warnings: ${JSON.stringify(tally.warnings)}`);
     expect(tally.requests).toBeGreaterThan(0);
     expect(tally.violations).toEqual([]);
   });

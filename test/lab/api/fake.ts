@@ -83,6 +83,8 @@ export interface Tally {
   requests: number;
   responses: number;
   violations: Violation[];
+  /** Not failures: request body properties the spec does not declare (DigitalOcean ignores them). */
+  warnings: Violation[];
 }
 
 interface ImageRec {
@@ -201,7 +203,7 @@ export class ApiFake {
   private readonly compileMsAtStart: number;
   private server: Server | undefined;
   baseUrl = '';
-  private readonly tallyState: Tally = { requests: 0, responses: 0, violations: [] };
+  private readonly tallyState: Tally = { requests: 0, responses: 0, violations: [], warnings: [] };
   /** Time spent in validation per validated request (incl. first-use compiles), ms. */
   private readonly overhead = { requests: 0, ms: 0, compileMs: 0 };
 
@@ -295,6 +297,7 @@ export class ApiFake {
       requests: this.tallyState.requests,
       responses: this.tallyState.responses,
       violations: [...this.tallyState.violations],
+      warnings: [...this.tallyState.warnings],
     };
   }
 
@@ -302,6 +305,7 @@ export class ApiFake {
     this.tallyState.requests = 0;
     this.tallyState.responses = 0;
     this.tallyState.violations = [];
+    this.tallyState.warnings = [];
   }
 
   /** Validation overhead figures. */
@@ -456,7 +460,9 @@ export class ApiFake {
           });
         } else {
           const v0 = performance.now();
-          violations.push(...this.spec.validateRequest(op, path, query, body, rawBody.length > 0));
+          violations.push(
+            ...this.spec.validateRequest(op, path, query, body, rawBody.length > 0, this.tallyState.warnings),
+          );
           this.overhead.ms += performance.now() - v0;
         }
       }

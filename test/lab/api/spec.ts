@@ -201,6 +201,7 @@ export class SpecValidator {
     query: Record<string, string | string[]>,
     body: unknown,
     hasBody: boolean,
+    warnings?: Violation[],
   ): Violation[] {
     const out: Violation[] = [];
     const base = { operation: op.id, method: op.method, path };
@@ -231,7 +232,20 @@ export class SpecValidator {
         if (rb.required) out.push({ ...base, where: 'request.body', message: 'request body is required' });
       } else {
         const fn = this.compile(`${op.id}:req:body`, () => this.deref(media.schema));
-        if (fn) for (const e of this.run(fn, body)) out.push({ ...base, where: 'request.body', message: fmt(e) });
+        const errors = fn ? this.run(fn, body) : [];
+        for (const e of errors) out.push({ ...base, where: 'request.body', message: fmt(e) });
+        if (!errors.length && warnings) {
+          // valid as published; properties the spec does not declare are ignored by the real API:
+          // reported as warnings (a misspelt field is a silent bug against DigitalOcean)
+          const closed = this.compile(`${op.id}:req:body:closed`, () => closeObjects(this.deref(media.schema)));
+          const extra = closed ? this.run(closed, body) : [];
+          if (extra.length)
+            warnings.push({
+              ...base,
+              where: 'request.body',
+              message: `undeclared properties (ignored by DigitalOcean): ${extra.map(fmt).join('; ')}`,
+            });
+        }
       }
     } else if (hasBody && body !== undefined && op.method !== 'DELETE') {
       out.push({ ...base, where: 'request.body', message: 'operation takes no JSON request body' });
@@ -437,7 +451,7 @@ function collectNodeExamples(node: Json, presence: Map<Json, Presence>, seen = n
   }
 }
 
-function applyTightening(node: Json, presence: Map<Json, Presence>, seen = new Set<Json>()): void {
+function applyTightening(node: Json, presence: Map<Json, Presence> | undefined, seen = new Set<Json>()): void {
   if (!node || typeof node !== 'object' || seen.has(node)) return;
   seen.add(node);
   if (Array.isArray(node)) {
@@ -445,10 +459,13 @@ function applyTightening(node: Json, presence: Map<Json, Presence>, seen = new S
     return;
   }
   if (isObjectSchema(node)) {
-    const p = presence.get(node);
+    // presence undefined = close objects only (request bodies), no new required properties
     const req = new Set<string>(node.required ?? []);
-    for (const k of Object.keys(node.properties)) {
-      if (!p || p.seen === 0 || p.present.get(k) === p.seen) req.add(k);
+    if (presence) {
+      const p = presence.get(node);
+      for (const k of Object.keys(node.properties)) {
+        if (!p || p.seen === 0 || p.present.get(k) === p.seen) req.add(k);
+      }
     }
     node.required = [...req];
     const hasResidual = COMBINATORS.some((c) => node[c]) || node.allOf;
@@ -467,6 +484,13 @@ function applyTightening(node: Json, presence: Map<Json, Presence>, seen = new S
 }
 
 /** Test-only: forbid undeclared properties and require declared ones the spec's examples never omit. */
+/** Test-only, for request bodies: forbid undeclared properties (nothing more becomes required). */
+export function closeObjects(schema: Json): Json {
+  const s = normalize(schema);
+  applyTightening(s, undefined);
+  return s;
+}
+
 export function tighten(schema: Json, examples: unknown[]): Json {
   const s = normalize(schema);
   const presence = new Map<Json, Presence>();

@@ -10,6 +10,11 @@ beforeAll(async () => {
 afterAll(async () => {
   const t = env.fake.tally();
   await env.close();
+  if (t.warnings.length)
+    console.log(
+      `[${'droplets'}] request warnings:`,
+      JSON.stringify(t.warnings.map((w) => `${w.operation}: ${w.message}`)),
+    );
   expect(t.violations).toEqual([]);
 });
 

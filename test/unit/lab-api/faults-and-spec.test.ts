@@ -31,6 +31,11 @@ beforeAll(async () => {
 afterAll(async () => {
   const t = env.fake.tally();
   await env.close();
+  if (t.warnings.length)
+    console.log(
+      `[${'faults-and-spec'}] request warnings:`,
+      JSON.stringify(t.warnings.map((w) => `${w.operation}: ${w.message}`)),
+    );
   expect(t.violations).toEqual([]);
 });
 
@@ -238,6 +243,14 @@ describe('spec fidelity', () => {
     expect(droplet.required).toContain('vpc_uuid');
     expect(droplet.required).not.toContain('gpu_info');
     expect(droplet.additionalProperties).toBe(false);
+  });
+
+  it('request properties the spec does not declare pass (DigitalOcean ignores them) but are reported as warnings', async () => {
+    const r = await raw(env.fake, 'POST', '/tags', { name: 'warned', colour: 'red' });
+    expect(r.status).toBe(201);
+    const w = env.fake.tally().warnings.find((x) => x.operation === 'tags_create');
+    expect(w?.message).toMatch(/undeclared properties.*colour/);
+    expect(env.fake.tally().violations).toEqual([]);
   });
 
   it('an undocumented route is a violation', async () => {
