@@ -32,6 +32,8 @@ export interface LoadStats {
   durationMs: number;
   /** Achieved start rate. */
   rate: number;
+  /** Failed and slow requests: ms since the load started (at the request's start), latency, outcome. */
+  incidents: { atMs: number; latencyMs: number; outcome: string }[];
 }
 
 export interface LoadRun {
@@ -64,7 +66,9 @@ export function startLoad(options: LoadOptions): LoadRun {
   let slow = 0;
   let maxLatency = 0;
   const inFlight = new Set<Promise<void>>();
+  const incidents: LoadStats['incidents'] = [];
   const started = Date.now();
+  const startedPerf = performance.now();
   let stopped = false;
 
   const fail = (reason: string): void => {
@@ -82,13 +86,19 @@ export function startLoad(options: LoadOptions): LoadRun {
         done = true;
         clearTimeout(timer);
         const latency = performance.now() - t0;
+        const at = Math.round(t0 - startedPerf);
         if (error) fail(error);
         else if (status === undefined || status < 200 || status > 299) fail(String(status));
-        else {
+        if (error || status === undefined || status < 200 || status > 299) {
+          if (incidents.length < 500) incidents.push({ atMs: at, latencyMs: Math.round(latency), outcome: error ?? String(status) });
+        } else {
           ok += 1;
           latencies.push(latency);
           if (latency > maxLatency) maxLatency = latency;
-          if (latency > options.slowMs) slow += 1;
+          if (latency > options.slowMs) {
+            slow += 1;
+            if (incidents.length < 500) incidents.push({ atMs: at, latencyMs: Math.round(latency), outcome: 'slow' });
+          }
           const key = (body ?? '').split('\n')[0]?.trim() ?? '';
           bodies[key] = (bodies[key] ?? 0) + 1;
         }
@@ -152,6 +162,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         failures,
         bodies,
         durationMs,
+        incidents,
         rate: Math.round((total / Math.max(1, durationMs)) * 10000) / 10,
       };
     },

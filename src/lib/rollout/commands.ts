@@ -96,6 +96,27 @@ export function dropFromDns(container: string, attachments: readonly NetworkAtta
   );
 }
 
+/**
+ * With a proxy to reload: every old container leaves every network (out of DNS), then at
+ * once, in the same shell, the proxy reloads — its new workers start with an empty resolver
+ * cache, so no cached answer keeps pointing at the old containers' (now gone) addresses.
+ * `docker exec` by container id: much quicker than `compose exec`, which keeps the window short.
+ */
+export function leaveThenReload(
+  old: readonly { id: string; attachments: readonly NetworkAttachment[] }[],
+  proxyIds: readonly string[],
+  reload: readonly string[],
+): Script {
+  const leave = old.flatMap((c) =>
+    c.attachments.map((a) => or(cmd('docker', 'network', 'disconnect', a.network, c.id), cmd('true'))),
+  );
+  const reloads = proxyIds.map((id) => cmd('docker', 'exec', id, ...reload));
+  if (leave.length === 0 && reloads.length === 0) throw new Error('leaveThenReload: nothing to do');
+  if (reloads.length === 0) return seq(...leave);
+  if (leave.length === 0) return and(...reloads);
+  return and(seq(...leave), and(...reloads));
+}
+
 /** Graceful stop (stop_signal, then SIGKILL after `timeoutSeconds`), then remove. By id. */
 export function stopRemove(ids: readonly string[], timeoutSeconds: number): Script {
   if (ids.length === 0) throw new Error('stopRemove: no containers');

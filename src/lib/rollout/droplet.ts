@@ -17,7 +17,7 @@ import {
   inspectContainers,
   parseConfigHashes,
   parseNetworks,
-  proxyReload,
+  leaveThenReload,
   RECONNECT_FAILED,
   recreate,
   scaleTo,
@@ -256,20 +256,47 @@ async function startFirst(
 
   if (old.length > 0) {
     const networks = parseNetworks(await run(host, deps, inspectContainers(old.map((s) => s.id))));
-    let reconnectFailures = 0;
-    for (const s of old) {
-      const attachments = (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network));
-      if (attachments.length === 0) continue;
-      const out = await run(host, deps, dropFromDns(s.id, attachments));
-      if (out.includes(RECONNECT_FAILED)) reconnectFailures += 1;
+    const withNets = old.map((s) => ({
+      s,
+      id: s.id,
+      attachments: (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network)),
+    }));
+    const proxyIds = o.proxy
+      ? live(await readServiceStates(host, o.app), o.proxy.service)
+          .filter((p) => p.status === 'running')
+          .map((p) => p.id)
+      : [];
+    if (o.proxy && proxyIds.length === 0) {
+      deps.logger.warn(`${host.label}: proxy-service ${o.proxy.service} has no running container; not reloading it`);
     }
-    if (reconnectFailures > 0)
-      deps.logger.warn(
-        `${host.label}: ${svc.name}: ${reconnectFailures} old container(s) could not rejoin at their address; they stop serving now`,
+    if (o.proxy && proxyIds.length > 0) {
+      // leave DNS and reload the proxy in one go: its new workers resolve afresh
+      deps.logger.info(
+        `${host.label}: ${svc.name}: old container(s) leave the network; reloading proxy ${o.proxy.service}`,
       );
-    if (o.proxy) {
-      deps.logger.info(`${host.label}: reloading proxy ${o.proxy.service}`);
-      await run(host, deps, proxyReload(o.next, o.proxy.service, o.proxy.reload));
+      await run(host, deps, leaveThenReload(withNets, proxyIds, o.proxy.reload));
+    } else {
+      // no proxy to reload: leave DNS but stay reachable at the same address where Docker
+      // allows it, so a proxy's cached answer still reaches a live container until it expires
+      let reconnectFailures = 0;
+      for (const { s, attachments } of withNets) {
+        if (attachments.length === 0) continue;
+        const out = await run(host, deps, dropFromDns(s.id, attachments));
+        if (out.includes(RECONNECT_FAILED)) {
+          reconnectFailures += 1;
+          deps.logger.debug(
+            `${host.label}: ${svc.name}: ${s.container} could not rejoin at its address: ${out
+              .trim()
+              .split('\n')
+              .filter((l) => !l.includes(RECONNECT_FAILED))
+              .join(' ')}`,
+          );
+        }
+      }
+      if (reconnectFailures > 0)
+        deps.logger.info(
+          `${host.label}: ${svc.name}: ${reconnectFailures} old container(s) left the network (Docker keeps the address only on networks with a configured subnet)`,
+        );
     }
     deps.logger.info(
       `${host.label}: ${svc.name}: old container(s) out of DNS; draining ${Math.round(o.drainMs / 100) / 10}s`,

@@ -5,6 +5,7 @@ import { COMPOSE_V1, COMPOSE_V2, type ComposeProject } from '../../../src/lib/co
 import {
   configHashes,
   dropFromDns,
+  leaveThenReload,
   parseConfigHashes,
   parseNetworks,
   parseReloadCommand,
@@ -48,6 +49,23 @@ describe('rollout command builders', () => {
       "{ docker network disconnect shop_default c1 && { { docker network connect --ip 172.19.0.5 shop_default c1 2>&1; } || echo '__ROLLOUT_RECONNECT_FAILED__ shop_default c1'; }; }" +
         ' ; ' +
         "{ docker network disconnect shop_back c1 && { { docker network connect --ip 172.20.0.3 --ip6 fd00\\:\\:3 shop_back c1 2>&1; } || echo '__ROLLOUT_RECONNECT_FAILED__ shop_back c1'; }; }",
+    );
+  });
+
+  it('leaves every network then reloads the proxy, in one shell', () => {
+    const script = leaveThenReload(
+      [
+        { id: 'c1', attachments: [{ network: 'shop_default', ipv4: '172.19.0.5' }] },
+        { id: 'c2', attachments: [{ network: 'shop_default' }, { network: 'shop_back' }] },
+      ],
+      ['p1'],
+      ['nginx', '-s', 'reload'],
+    );
+    expect(render(script)).toBe(
+      '{ { docker network disconnect shop_default c1 || true; } ; { docker network disconnect shop_default c2 || true; } ; { docker network disconnect shop_back c2 || true; }; } && docker exec p1 nginx -s reload',
+    );
+    expect(render(leaveThenReload([{ id: 'c1', attachments: [{ network: 'n' }] }], [], ['x']))).toBe(
+      'docker network disconnect n c1 || true',
     );
   });
 
