@@ -270,6 +270,15 @@ async function buildBusybox(r: BusyboxRecipe, tag: string, dir: string): Promise
   await docker(['import', ...r.changes.flatMap((c) => ['--change', c]), tar, tag]);
 }
 
+/** Removes older builds of an image (rmi without -f: images still in use stay). */
+async function removeStaleTags(repo: string, keep: string): Promise<void> {
+  const tags = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', repo], { allowFail: true })).stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== keep);
+  for (const t of tags) await docker(['rmi', t], { allowFail: true });
+}
+
 /** Builds one image unless its tag exists already. */
 export async function ensureImage(key: ImageKey): Promise<BuildResult> {
   const r = RECIPES[key];
@@ -289,6 +298,7 @@ export async function ensureImage(key: ImageKey): Promise<BuildResult> {
     }
     const seconds = (Date.now() - started) / 1000;
     log(`built ${tag} in ${seconds.toFixed(1)} s`);
+    await removeStaleTags(`ddlab/${r.name}`, tag);
     return { tag, built: true, seconds };
   });
 }

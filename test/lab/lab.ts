@@ -8,7 +8,18 @@ import type { LabEnv } from './contract.js';
 import { ensureHostReady } from './setup.js';
 import { ensureImages, type LabImages } from './images.js';
 import { DockerDropletBackend, cleanupDisks } from './droplets.js';
-import { createNetwork, pushAppImages, removeByPrefix, startPostgres, startRegistry, startS3, type LabNetwork, type LabS3 } from './services.js';
+import {
+  createNetwork,
+  pushAppImages,
+  registrySeedVolume,
+  removeByPrefix,
+  saveRegistrySeed,
+  startPostgres,
+  startRegistry,
+  startS3,
+  type LabNetwork,
+  type LabS3,
+} from './services.js';
 import { startApiFake, type ApiFakeHandle } from './api/index.js';
 import { docker, log, sleep } from './util.js';
 
@@ -90,6 +101,7 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
   const t0 = Date.now();
   const mark = (k: string, since: number): void => {
     timings[k] = Math.round((Date.now() - since) / 100) / 10;
+    log(`lab ${id}: ${k} ${timings[k]} s`);
   };
   const state: LabState = { status: 'starting', info: { id, prefix, dir, pid: process.pid }, updatedAt: '' };
   writeState(state, dir);
@@ -113,10 +125,11 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
     writeState(state, dir);
 
     t = Date.now();
+    const seed = registrySeedVolume([images.web, images.services]);
     const [registry, pg, s3started] = await Promise.all([
-      startRegistry(prefix, network, images.services),
-      startPostgres(prefix, network, images.services, join(dir, 'secrets')),
-      startS3(join(dataDir, 's3')),
+      startRegistry(prefix, network, images.services, seed).then((r) => (mark('registry', t), r)),
+      startPostgres(prefix, network, images.services, join(dir, 'secrets')).then((r) => (mark('postgres', t), r)),
+      startS3(join(dataDir, 's3')).then((r) => (mark('s3', t), r)),
     ]);
     s3 = s3started;
     mark('services', t);
@@ -124,7 +137,8 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
     state.info.insecureRegistries = [registry.forDroplets];
     writeState(state, dir);
     t = Date.now();
-    const appImages = await pushAppImages(registry, { web: images.web, services: images.services });
+    const appImages = await pushAppImages(registry, { web: images.web, services: images.services }, { push: !registry.seeded });
+    if (!registry.seeded) await saveRegistrySeed(prefix, images.services, seed);
     mark('push', t);
     state.info.appImages = appImages;
     writeState(state, dir);
