@@ -3,9 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 // The inlined @actions/* packages ship source maps without sources; Vite warns once per file.
 const logger = createLogger();
-const warn = logger.warn.bind(logger);
-logger.warn = (msg, options) => {
-  if (!msg.includes('points to missing source files')) warn(msg, options);
+const warnOnce = logger.warnOnce.bind(logger);
+logger.warnOnce = (msg, options) => {
+  if (!msg.includes('points to missing source files')) warnOnce(msg, options);
 };
 
 // Unit tests: fast, no network, no Docker. Everything named *.e2e.test.ts is excluded.
