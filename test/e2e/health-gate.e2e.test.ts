@@ -6,7 +6,7 @@
 //   - the lab (see the droplet part further down).
 // Every outcome is asserted from the action's exit code, outputs, summary and error text.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { runAction } from '../support/run-action.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const DIST = join(ROOT, 'dist/health-gate/index.js');
 
-export interface ActionRun {
-  code: number;
+interface ActionRun {
+  code: number | null;
   /** Everything the action printed (workflow commands included). */
   log: string;
   outputs: Record<string, string>;
@@ -31,55 +31,13 @@ export interface ActionRun {
   error: string;
 }
 
-function parseOutputFile(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const m = /^([^<=]+)<<(.+)$/.exec(lines[i] as string);
-    if (!m) continue;
-    const [, name, delimiter] = m;
-    const value: string[] = [];
-    for (i += 1; i < lines.length && lines[i] !== delimiter; i += 1) value.push(lines[i] as string);
-    outputs[name as string] = value.join('\n');
-  }
-  return outputs;
+/** Runs the bundled action like the runner (test/support/run-action.ts): async, so servers in this process keep answering. */
+async function runHealthGate(inputs: Record<string, string>): Promise<ActionRun> {
+  const r = await runAction('health-gate', { inputs, timeoutMs: 180_000 });
+  return { code: r.exitCode, log: r.log, outputs: r.outputs, summary: r.summary, error: r.errors.join('\n') };
 }
 
-const decodeCommand = (s: string): string => s.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
-
-/** Runs the bundled action like the runner: async, so servers in this process keep answering. */
-export async function runHealthGate(inputs: Record<string, string>): Promise<ActionRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'hg-run-'));
-  const outputFile = join(dir, 'output');
-  const summaryFile = join(dir, 'summary');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env['PATH'],
-    HOME: dir,
-    RUNNER_TEMP: dir,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_ACTIONS: 'true',
-  };
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-  const child = spawn(process.execPath, [DIST], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
-  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
-  const summary = readFileSync(summaryFile, 'utf8');
-  rmSync(dir, { recursive: true, force: true });
-  const error = log
-    .split('\n')
-    .filter((l) => l.startsWith('::error::'))
-    .map((l) => decodeCommand(l.slice('::error::'.length)))
-    .join('\n');
-  return { code, log, outputs, summary, error };
-}
-
-export function reportOf(run: ActionRun): Record<string, unknown>[] {
+function reportOf(run: ActionRun): Record<string, unknown>[] {
   return JSON.parse(run.outputs['report'] ?? '[]') as Record<string, unknown>[];
 }
 
