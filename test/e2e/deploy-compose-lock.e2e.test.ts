@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
-import { baseInputs, buildBundle, deploy, httpGet, type LabApp, prepareApp } from '../support/deploy-compose-lab.js';
+import { baseInputs, buildBundle, bundleRoot, deploy, httpGet, type LabApp, prepareApp } from '../support/deploy-compose-lab.js';
 import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
@@ -65,7 +65,7 @@ describe('deploy lock', () => {
     expect(await lockExists()).toBe(true);
     expect(JSON.parse(killed.state['locks'] ?? '{}').hosts).toHaveLength(1);
 
-    const post = await runAction('deploy-compose', { entry: 'post', inputs, state: killed.state });
+    const post = await runAction('deploy-compose', { distRoot: bundleRoot(), entry: 'post', inputs, state: killed.state });
     expect(post.exitCode, post.log).toBe(0);
     expect(post.log).toContain(`released the deploy lock /opt/${appName}/.lock on ${d.publicIpv4}`);
     expect(await lockExists()).toBe(false);
@@ -94,7 +94,7 @@ describe('deploy lock', () => {
     const inputs = baseInputs(lab, d, app, appName);
     const main = await deploy(inputs);
     expect(main.exitCode).toBe(0);
-    const post = await runAction('deploy-compose', { entry: 'post', inputs, state: main.state });
+    const post = await runAction('deploy-compose', { distRoot: bundleRoot(), entry: 'post', inputs, state: main.state });
     expect(post.exitCode).toBe(0);
     expect(post.log).toContain('no deploy lock left to release');
   });

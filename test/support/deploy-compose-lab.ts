@@ -3,7 +3,7 @@
 // and a helper that runs the bundled action against a fixture droplet.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,9 +13,23 @@ import { type ActionRunOptions, type ActionRunResult, REPO_ROOT, runAction } fro
 export const DOCKER = '/usr/bin/docker';
 export const FIXTURE_DIR = 'test/e2e/fixtures/deploy-compose';
 
+/**
+ * Where the bundle under test lives: a private copy of dist/deploy-compose, so another
+ * build of dist/ running at the same time cannot pull it away mid-test.
+ */
+let distRoot: string | undefined;
+
+export function bundleRoot(): string {
+  if (!distRoot) throw new Error('call buildBundle() first');
+  return distRoot;
+}
+
 export function buildBundle(): void {
   const r = spawnSync(process.execPath, ['scripts/build.mjs', 'deploy-compose'], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+  distRoot ??= mkdtempSync(join(tmpdir(), 'ddlab-dc-dist-'));
+  rmSync(join(distRoot, 'deploy-compose'), { recursive: true, force: true });
+  cpSync(join(REPO_ROOT, 'dist', 'deploy-compose'), join(distRoot, 'deploy-compose'), { recursive: true });
 }
 
 export function docker(args: string[], input?: string): string {
@@ -101,6 +115,7 @@ export function deploy(
 ): Promise<ActionRunResult> {
   runCounter += 1;
   return runAction('deploy-compose', {
+    distRoot: bundleRoot(),
     ...options,
     inputs,
     env: {

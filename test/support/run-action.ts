@@ -23,6 +23,8 @@ export interface ActionRunOptions {
   /** Which file to run: dist/<name>/index.js (main) or dist/<name>/post/index.js (post). */
   entry?: 'main' | 'post';
   timeoutMs?: number;
+  /** Folder holding <name>/index.js (default: the repository's dist/). */
+  distRoot?: string;
 }
 
 export interface ActionRunResult {
@@ -94,8 +96,8 @@ export async function runAction(name: string, options: ActionRunOptions = {}): P
   };
   for (const [k, v] of Object.entries(options.inputs ?? {})) env[inputEnvName(k)] = v;
   for (const [k, v] of Object.entries(options.state ?? {})) env[`STATE_${k}`] = v;
-  const script =
-    options.entry === 'post' ? join(REPO_ROOT, 'dist', name, 'post', 'index.js') : join(REPO_ROOT, 'dist', name, 'index.js');
+  const dist = options.distRoot ?? join(REPO_ROOT, 'dist');
+  const script = options.entry === 'post' ? join(dist, name, 'post', 'index.js') : join(dist, name, 'index.js');
   const started = Date.now();
   const child = spawn(process.execPath, [script], {
     cwd: options.cwd ?? REPO_ROOT,

@@ -11,7 +11,6 @@ import { cmd } from '../../lib/commands/cmd.js';
 import {
   type ComposeFlavor,
   type ComposeProject,
-  configQuiet,
   configResolved,
   detectCompose,
   down,
@@ -81,6 +80,30 @@ export interface Deps {
   sleep?: (ms: number) => Promise<void>;
   /** Replaces `up -d` + wait (step 4); rolling-update passes its rollout here. */
   startRelease?: (ctx: StartContext) => Promise<StartOutcome>;
+  /**
+   * Stage mode (db-migrate): after the release is uploaded, validated and its images pinned,
+   * run this under the deploy lock instead of steps 4–5; nothing is started or switched.
+   */
+  stage?: StageWork;
+}
+
+/** Work done on a staged release under the lock (db-migrate's migration). */
+export interface StageWork {
+  /** The step name used in errors, e.g. "migrate". */
+  step: string;
+  /** Throws a StageFailure (or any error) to fail; the staged release is then removed. */
+  run(ctx: StartContext): Promise<void>;
+}
+
+/** A stage step failed with output worth showing under the error. */
+export class StageFailure extends Error {
+  override readonly name = 'StageFailure';
+  constructor(
+    message: string,
+    readonly diagnostics?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** What a replacement for step 4 (`up -d` + wait) is given: rolling-update's service-by-service rollout. */
@@ -131,7 +154,7 @@ export class DeployStepError extends Error {
   }
 }
 
-interface ServiceReport {
+export interface ServiceReport {
   host: string;
   name: string;
   image: string;
@@ -140,7 +163,7 @@ interface ServiceReport {
   health: string;
 }
 
-interface HostOutcome {
+export interface HostOutcome {
   target: HostTarget;
   release: string;
   previous: string | undefined;
@@ -210,7 +233,7 @@ function tail(text: string, lines = 8): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
-export async function run(inputs: Inputs, deps: Deps): Promise<void> {
+export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   const { io } = deps;
   const started = deps.now();
   for (const value of inputs.secrets.values()) maskSecret((v) => io.setSecret(v), value);
@@ -295,6 +318,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
     await deps.connector.closeAll();
   }
 
+  if (deps.stage) return outcomes;
   const first = outcomes[0] as HostOutcome;
   io.setOutput('release-id', first.release);
   io.setOutput('previous-release-id', first.previous ?? '');
@@ -312,6 +336,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
     if (o.pruned.length) summary.text(`Pruned releases: ${o.pruned.join(', ')}`);
   }
   await io.writeSummary(summary.build());
+  return outcomes;
 }
 
 function buildEnv(inputs: Inputs, deps: Deps): string {
@@ -422,9 +447,16 @@ async function deployLocked(
   } else {
     const dirs = await listReleaseDirs(host, paths);
     const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
-    const id = uniqueId(base, dirs);
-    if (id !== base) log.info(`release ${base} already exists on this droplet; this one is ${id}`);
+    // A release id already on the droplet is staged again in place unless it is serving
+    // (db-migrate stages the release that rolling-update / deploy-compose then start).
+    const restage = dirs.includes(base) && base !== current;
+    const id = restage ? base : uniqueId(base, dirs);
+    if (id !== base) log.info(`release ${base} is serving on this droplet; this one is ${id}`);
     const dir = paths.release(id);
+    if (restage) {
+      log.info(`release ${id} is on the droplet but not serving: staging it again`);
+      await host.run(cmd('rm', '-rf', dir), { timeoutMs: 60_000 });
+    }
     const composeFiles = job.files.filter((f) => f.compose).map((f) => f.path);
     const envFile = posix.join(posix.dirname(composeFiles[0] as string), '.env');
     manifest = {
@@ -455,8 +487,7 @@ async function deployLocked(
       for (const f of job.files) await host.upload(posix.join(dir, f.path), f.content, f.mode);
       await host.upload(posix.join(dir, envFile), job.envText, 0o600);
       const project = projectFor(flavor, inputs.app, dir, manifest, false);
-      const check = await host.run(configQuiet(project), { allowFailure: true, timeoutMs: 120_000 });
-      if (check.code !== 0) fail('compose config', tail(check.stderr || check.stdout) || `exit ${check.code}`);
+      // validates and resolves in one go; its stdout holds interpolated secrets: parsed, never logged
       const resolved = await host.run(configResolved(project), { allowFailure: true, timeoutMs: 120_000 });
       if (resolved.code !== 0) fail('compose config', tail(resolved.stderr) || `exit ${resolved.code}`);
       let services: Map<string, string>;
@@ -542,6 +573,26 @@ async function deployLocked(
   const cleanupFailed = async (): Promise<void> => {
     if (created) await host.run(cmd('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
   };
+
+  if (deps.stage) {
+    try {
+      await deps.stage.run({ host, target, log, flavor, project, manifest, action });
+    } catch (error) {
+      await cleanupFailed();
+      const diagnostics = error instanceof StageFailure ? error.diagnostics : undefined;
+      return fail(deps.stage.step, errorMessage(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
+    }
+    return {
+      target,
+      release: manifest.id,
+      previous: current,
+      services: [],
+      durationMs: deps.now() - started,
+      action,
+      pruned: [],
+      composeVersion: flavor.version,
+    };
+  }
 
   let waited: WaitResult;
   if (deps.startRelease) {

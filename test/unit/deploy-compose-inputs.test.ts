@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { readInputs } from '../../src/actions/deploy-compose/inputs.js';
+import { servicesFromConfig } from '../../src/actions/deploy-compose/run.js';
+import { ConfigurationError } from '../../src/lib/action/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dc-inputs-'));
+execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 't', '-f', join(dir, 'k')]);
+const key = readFileSync(join(dir, 'k'), 'utf8');
+const hostKey = readFileSync(join(dir, 'k.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base: Record<string, string> = {
+  hosts: '203.0.113.7',
+  'ssh-private-key': key,
+  'known-hosts': `203.0.113.7 ${hostKey}`,
+  app: 'shop',
+};
+
+const read = (inputs: Record<string, string>) =>
+  readInputs({ getInput: (name) => inputs[name] ?? '' }, { GITHUB_SHA: '3f2a1c9e00', GITHUB_REPOSITORY: 'acme/shop' });
+
+describe('deploy-compose inputs', () => {
+  it('defaults', () => {
+    const i = read(base);
+    expect(i.targets).toEqual({ kind: 'hosts', hosts: [{ host: '203.0.113.7', port: 22, user: 'root' }] });
+    expect(i.images).toBe('registry');
+    expect(i.keepReleases).toBe(5);
+    expect(i.lockTimeoutMs).toBe(300_000);
+    expect(i.lockStaleAfterMs).toBe(900_000);
+    expect(i.baseDir).toBe('/opt');
+    expect(i.context.sha).toBe('3f2a1c9e00');
+    expect(i.rollbackTo).toBeUndefined();
+  });
+
+  it('hosts with ports and users; ssh-port applies to hosts given without one', () => {
+    const i = read({ ...base, hosts: '203.0.113.7\ndeploy@203.0.113.8:2200', 'ssh-port': '2222' });
+    expect(i.targets).toEqual({
+      kind: 'hosts',
+      hosts: [
+        { host: '203.0.113.7', port: 2222, user: 'root' },
+        { host: '203.0.113.8', port: 2200, user: 'deploy' },
+      ],
+    });
+  });
+
+  it.each([
+    [{ hosts: '' }, /one of the inputs "hosts", "droplet-tag", "droplet-ids" is required/],
+    [{ 'droplet-tag': 'web' }, /inputs "hosts" and "droplet-tag" cannot be used together/],
+    [{ hosts: '', 'droplet-tag': 'web' }, /input "token" is required with "droplet-tag"/],
+    [{ hosts: '', 'droplet-ids': '12,abc', token: 't' }, /input "droplet-ids" has "abc": expected a whole number/],
+    [{ app: 'My App' }, /input "app" has "My App"/],
+    [{ images: 'ftp' }, /input "images" has "ftp": expected one of registry, transfer, none/],
+    [{ 'registry-username': 'u' }, /"registry-username" and "registry-password" go together/],
+    [{ 'docr-login': 'true' }, /"docr-login" needs "token"/],
+    [{ 'rollback-to': '../x' }, /input "rollback-to" has "..\/x"/],
+    [{ 'keep-releases': '0' }, /input "keep-releases" has "0": must be at least 1/],
+    [{ 'compose-files': '/etc/passwd' }, /input "compose-files" has "\/etc\/passwd": give a path inside the working directory/],
+    [{ files: '../secrets' }, /input "files" has "..\/secrets"/],
+    [{ 'known-hosts': '', 'host-fingerprints': '' }, /host keys are verified: give "known-hosts"/],
+    [{ 'insecure-skip-host-key-check': 'true' }, /is true but "known-hosts"\/"host-fingerprints" are given too/],
+    [{ 'host-fingerprints': 'md5:aa' }, /input "host-fingerprints" has "md5:aa"/],
+    [{ 'jump-host': 'bastion:99999' }, /input "jump-host" has "bastion:99999": port must be 1-65535/],
+    [{ secrets: 'NOT A PAIR' }, /input "secrets" has \(value hidden\): line 1 is not KEY=value/],
+    [{ 'lock-timeout': 'soon' }, /input "lock-timeout" has "soon"/],
+  ])('%j is refused', (patch, message) => {
+    expect(() => read({ ...base, ...patch })).toThrow(ConfigurationError);
+    expect(() => read({ ...base, ...patch })).toThrow(message);
+  });
+
+  it('a secret value never appears in an input error', () => {
+    try {
+      read({ ...base, secrets: 'hunter2-very-secret' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('servicesFromConfig', () => {
+  it('maps services to images, honouring profiles', () => {
+    const yaml = 'services:\n  web:\n    image: a/web:1\n  debug:\n    image: a/dbg:1\n    profiles: [debug]\n';
+    expect([...servicesFromConfig(yaml, [])]).toEqual([['web', 'a/web:1']]);
+    expect([...servicesFromConfig(yaml, ['debug'])]).toEqual([
+      ['web', 'a/web:1'],
+      ['debug', 'a/dbg:1'],
+    ]);
+  });
+
+  it('refuses a service without an image', () => {
+    expect(() => servicesFromConfig('services:\n  web:\n    build: .\n', [])).toThrow(
+      'service "web" has no image: deploy-compose runs images, it does not build them',
+    );
+  });
+});
