@@ -149,7 +149,7 @@ describe('provision-droplet (bundled) on the lab', () => {
   it('provisions two droplets that are usable as deploy with the pinned host keys', async () => {
     first = await provision(fleet);
     expect(first.exitCode, first.log).toBe(0);
-    console.log(`first run: ${(first.durationMs / 1000).toFixed(1)} s`);
+    console.log(`first run: ${(first.durationMs / 1000).toFixed(1)} s\n${first.summary}`);
     expect(first.outputs['created-count']).toBe('2');
     const droplets = JSON.parse(first.outputs['droplets'] ?? '[]') as DropletOut[];
     expect(droplets.map((d) => [d.name, d.created, d.status, d.region, d.size])).toEqual([
@@ -172,6 +172,10 @@ describe('provision-droplet (bundled) on the lab', () => {
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out).toMatch(/^deploy\n.*\bdocker\b/m);
       expect(ok.out).toContain('Docker Compose version');
+      // pinned from birth: the only host key the droplet offers is the one generated for it
+      const scan = spawnSync('ssh-keyscan', ['-T', '10', d.public_ipv4], { encoding: 'utf8' });
+      const offered = scan.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+      expect(offered).toEqual([line]);
       // a wrong known_hosts (another key for the same address): refused
       const wrong = `${d.public_ipv4} ${generateKeyPair('impostor').publicKey.split(' ').slice(0, 2).join(' ')}`;
       const refused = opensshAsDeploy(d.public_ipv4, wrong, 'true');
