@@ -100,9 +100,13 @@ runcmd:
     }
     // a different expected host key is refused
     const other = generateKeyPair('other');
-    await expect(sshConnect({ host: a.publicIpv4, privateKey: lab.identity.privateKey, hostKey: other.publicKey })).rejects.toThrow();
+    await expect(
+      sshConnect({ host: a.publicIpv4, privateKey: lab.identity.privateKey, hostKey: other.publicKey }),
+    ).rejects.toThrow();
     // a key that is not authorized is refused
-    await expect(sshConnect({ host: a.publicIpv4, privateKey: other.privateKey, hostKey: a.hostKey })).rejects.toThrow();
+    await expect(
+      sshConnect({ host: a.publicIpv4, privateKey: other.privateKey, hostKey: a.hostKey }),
+    ).rejects.toThrow();
     // droplets reach each other on the private network
     const ping = await lab.exec(a, `nc -z -w 3 ${c.privateIpv4} 22 && echo reachable`);
     expect(ping.stdout.trim()).toBe('reachable');
@@ -124,21 +128,35 @@ runcmd:
   it('runs a two-service Compose app from the lab registry, reachable on the public address', async () => {
     const images = lab.env.LAB_APP_IMAGES.split(',');
     expect(images.every((i) => i.startsWith(`${lab.env.LAB_REGISTRY}/`))).toBe(true);
-    const up = await lab.exec(a, 'mkdir -p /opt/app && cat > /opt/app/compose.yaml && cd /opt/app && docker compose up -d --wait', {
-      stdin: composeApp(images),
-    });
+    const up = await lab.exec(
+      a,
+      'mkdir -p /opt/app && cat > /opt/app/compose.yaml && cd /opt/app && docker compose up -d --wait',
+      {
+        stdin: composeApp(images),
+      },
+    );
     expect(up.code, up.stderr).toBe(0);
     expect(await httpGet(`http://${a.publicIpv4}/`)).toBe('200 hello-from-compose\n');
-    const ping = await lab.exec(a, 'cd /opt/app && docker compose exec -T cache redis-cli ping && docker compose exec -T web wget -qO- http://cache:6379 >/dev/null 2>&1; docker compose ps --format json | head -c 20 >/dev/null');
+    const ping = await lab.exec(
+      a,
+      'cd /opt/app && docker compose exec -T cache redis-cli ping && docker compose exec -T web wget -qO- http://cache:6379 >/dev/null 2>&1; docker compose ps --format json | head -c 20 >/dev/null',
+    );
     expect(ping.stdout).toContain('PONG');
     // Compose v1 on bookworm runs the same file
-    const v1 = await lab.exec(c, 'mkdir -p /opt/app && cat > /opt/app/docker-compose.yml && cd /opt/app && docker-compose up -d', {
-      stdin: composeApp(images).replace('depends_on:\n      cache:\n        condition: service_healthy\n', 'depends_on: [cache]\n'),
-    });
-    expect(v1.code, v1.stderr).toBe(0);
-    await expect.poll(() => httpGet(`http://${c.publicIpv4}/`).catch((e: Error) => e.message), { timeout: 20_000 }).toBe(
-      '200 hello-from-compose\n',
+    const v1 = await lab.exec(
+      c,
+      'mkdir -p /opt/app && cat > /opt/app/docker-compose.yml && cd /opt/app && docker-compose up -d',
+      {
+        stdin: composeApp(images).replace(
+          'depends_on:\n      cache:\n        condition: service_healthy\n',
+          'depends_on: [cache]\n',
+        ),
+      },
     );
+    expect(v1.code, v1.stderr).toBe(0);
+    await expect
+      .poll(() => httpGet(`http://${c.publicIpv4}/`).catch((e: Error) => e.message), { timeout: 20_000 })
+      .toBe('200 hello-from-compose\n');
   });
 
   it('snapshot → a new droplet from it has the same files and images', async () => {
@@ -185,7 +203,12 @@ runcmd:
     expect(lines[9]).toBe('-rw-------');
     expect(files.stdout).toMatch(/lab_warnings:[\s\S]*packages jq/);
     // the deploy user logs in with its own key, uses docker without sudo, and has sudo
-    const ssh = await sshConnect({ host: b.publicIpv4, username: 'deploy', privateKey: deployKey.privateKey, hostKey: cloudHostKey.publicKey });
+    const ssh = await sshConnect({
+      host: b.publicIpv4,
+      username: 'deploy',
+      privateKey: deployKey.privateKey,
+      hostKey: cloudHostKey.publicKey,
+    });
     try {
       const r = await ssh.execCommand('docker info --format "{{.ServerVersion}}" && sudo -n true && echo sudo-ok');
       expect(r.code, r.stderr).toBe(0);
@@ -217,9 +240,9 @@ runcmd:
     // restart: unless-stopped is not set in the test file, so bring the app up again
     const up = await lab.exec(c, 'cd /opt/app && docker-compose up -d');
     expect(up.code, up.stderr).toBe(0);
-    await expect.poll(() => httpGet(`http://${c.publicIpv4}/`).catch((e: Error) => e.message), { timeout: 20_000 }).toBe(
-      '200 hello-from-compose\n',
-    );
+    await expect
+      .poll(() => httpGet(`http://${c.publicIpv4}/`).catch((e: Error) => e.message), { timeout: 20_000 })
+      .toBe('200 hello-from-compose\n');
   });
 
   it('fault: sshd down for N seconds, then back (open sessions survive)', async () => {
@@ -229,15 +252,23 @@ runcmd:
     expect(await sshBanner(a.publicIpv4, 22, 1000)).toBeUndefined();
     const during = await lab.exec(a, 'echo session-alive'); // the fixture's open connection
     expect(during.stdout.trim()).toBe('session-alive');
-    await expect.poll(() => sshBanner(a.publicIpv4, 22, 1000), { timeout: 15_000, interval: 500 }).toMatch(/^SSH-2\.0-/);
+    await expect
+      .poll(() => sshBanner(a.publicIpv4, 22, 1000), { timeout: 15_000, interval: 500 })
+      .toMatch(/^SSH-2\.0-/);
   });
 
   it('fault: disk full makes writes to the data disk fail with ENOSPC until freed', async () => {
     await lab.backend.diskFull(a.container, true);
-    const w = await lab.exec(a, 'dd if=/dev/zero of=/opt/app/big bs=1M count=5 2>&1; df --output=avail -B1 /var/lib/docker | tail -1');
+    const w = await lab.exec(
+      a,
+      'dd if=/dev/zero of=/opt/app/big bs=1M count=5 2>&1; df --output=avail -B1 /var/lib/docker | tail -1',
+    );
     expect(w.stdout).toMatch(/No space left on device/);
     await lab.backend.diskFull(a.container, false);
-    const ok = await lab.exec(a, 'dd if=/dev/zero of=/opt/app/big bs=1M count=5 2>/dev/null && rm /opt/app/big && echo written');
+    const ok = await lab.exec(
+      a,
+      'dd if=/dev/zero of=/opt/app/big bs=1M count=5 2>/dev/null && rm /opt/app/big && echo written',
+    );
     expect(ok.stdout.trim()).toBe('written');
   });
 });

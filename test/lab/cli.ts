@@ -140,7 +140,13 @@ async function main(): Promise<void> {
     case 'status': {
       const s = readState();
       const line = s
-        ? JSON.stringify({ status: s.status, id: s.info.id, pid: s.info.pid, alive: pidAlive(s.info.pid), timings: s.info.timings })
+        ? JSON.stringify({
+            status: s.status,
+            id: s.info.id,
+            pid: s.info.pid,
+            alive: pidAlive(s.info.pid),
+            timings: s.info.timings,
+          })
         : 'no lab';
       process.stderr.write(`${line}\n`);
       break;

@@ -21,7 +21,7 @@ export interface DigestedUserData {
 
 export const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-const HOST_KEY_TYPES = ['rsa', 'ecdsa', 'ed25519', 'dsa'] as const;
+type HostKeyType = 'rsa' | 'ecdsa' | 'ed25519' | 'dsa';
 
 function asList(v: unknown): string[] {
   if (v === undefined || v === null || v === false) return [];
@@ -57,7 +57,9 @@ function sizeBytes(v: unknown): number | 'auto' {
   if (typeof v === 'number') return v;
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)B?$/i.exec(String(v).trim());
   if (!m) throw new Error(`swap: bad size ${String(v)}`);
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[
+    m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'
+  ];
   return Math.round(Number(m[1]) * mult);
 }
 
@@ -126,11 +128,18 @@ function userCmds(u: unknown, warnings: string[]): string[] {
   if (spec.system === true) add.push('-r');
   if (typeof spec.passwd === 'string') add.push('-p', q(spec.passwd));
   add.push(q(name));
-  cmds.push(`if id ${q(name)} >/dev/null 2>&1; then ${groups.length ? `usermod -aG ${q(groups.join(','))} ${q(name)}` : ':'}; else ${add.join(' ')}; fi`);
+  cmds.push(
+    `if id ${q(name)} >/dev/null 2>&1; then ${groups.length ? `usermod -aG ${q(groups.join(','))} ${q(name)}` : ':'}; else ${add.join(' ')}; fi`,
+  );
   if (spec.lock_passwd !== false && typeof spec.passwd !== 'string') cmds.push(`passwd -l ${q(name)} >/dev/null`);
   if (typeof spec.plain_text_passwd === 'string') warnings.push(`users.${name}: plain_text_passwd ignored`);
   const sudo = spec.sudo;
-  const rules = sudo === undefined || sudo === null || sudo === false ? [] : Array.isArray(sudo) ? sudo.map(String) : [String(sudo)];
+  const rules =
+    sudo === undefined || sudo === null || sudo === false
+      ? []
+      : Array.isArray(sudo)
+        ? sudo.map(String)
+        : [String(sudo)];
   if (rules.length) {
     cmds.push(`mkdir -p /etc/sudoers.d`);
     for (const r of rules) cmds.push(`printf '%s\\n' ${q(`${name} ${r}`)} >> /etc/sudoers.d/90-cloud-init-users`);
@@ -151,8 +160,20 @@ function runcmdLine(item: unknown): string {
   return String(item);
 }
 
-function digestCloudConfig(text: string, warnings: string[]): { hostKeys: Record<string, string>; parts: Parts; errors: string[] } {
-  const parts: Parts = { early: [], writeFiles: [], swap: [], users: [], packages: [], runcmd: [], deferred: [], scripts: [] };
+function digestCloudConfig(
+  text: string,
+  warnings: string[],
+): { hostKeys: Record<string, string>; parts: Parts; errors: string[] } {
+  const parts: Parts = {
+    early: [],
+    writeFiles: [],
+    swap: [],
+    users: [],
+    packages: [],
+    runcmd: [],
+    deferred: [],
+    scripts: [],
+  };
   const hostKeys: Record<string, string> = {};
   const errors: string[] = [];
   let cfg: unknown;
@@ -192,12 +213,25 @@ function digestCloudConfig(text: string, warnings: string[]): { hostKeys: Record
         warnings.push(`ssh_keys.${k} ignored`);
         continue;
       }
-      const type = m[1] as (typeof HOST_KEY_TYPES)[number];
+      const type = m[1] as HostKeyType;
       const file = `ssh_host_${type}_key${m[2] === 'public' ? '.pub' : m[2] === 'certificate' ? '-cert.pub' : ''}`;
       hostKeys[file] = v.endsWith('\n') ? v : `${v}\n`;
     }
   });
-  for (const k of ['ssh_deletekeys', 'ssh_genkeytypes', 'ssh_pwauth', 'disable_root', 'ssh_quiet_keygen', 'hostname', 'fqdn', 'manage_etc_hosts', 'preserve_hostname', 'final_message', 'timezone', 'locale'])
+  for (const k of [
+    'ssh_deletekeys',
+    'ssh_genkeytypes',
+    'ssh_pwauth',
+    'disable_root',
+    'ssh_quiet_keygen',
+    'hostname',
+    'fqdn',
+    'manage_etc_hosts',
+    'preserve_hostname',
+    'final_message',
+    'timezone',
+    'locale',
+  ])
     take(k);
 
   guard('bootcmd', () => {
@@ -237,7 +271,8 @@ function digestCloudConfig(text: string, warnings: string[]): { hostKeys: Record
       else if (item && typeof item === 'object') {
         for (const [name, members] of Object.entries(item as Record<string, unknown>)) {
           parts.users.push(`ensure_group ${q(name)}`);
-          for (const m of asList(members)) parts.users.push(`id ${q(m)} >/dev/null 2>&1 && usermod -aG ${q(name)} ${q(m)}`);
+          for (const m of asList(members))
+            parts.users.push(`id ${q(m)} >/dev/null 2>&1 && usermod -aG ${q(name)} ${q(m)}`);
         }
       }
     }
@@ -277,7 +312,16 @@ const b64sh = (lines: string[]): string => Buffer.from(`#!/bin/sh\n${lines.join(
 export function digestUserData(userData: string | undefined | null): DigestedUserData {
   const warnings: string[] = [];
   if (!userData || userData.trim() === '') return { hostKeys: {}, warnings };
-  const parts: Parts = { early: [], writeFiles: [], swap: [], users: [], packages: [], runcmd: [], deferred: [], scripts: [] };
+  const parts: Parts = {
+    early: [],
+    writeFiles: [],
+    swap: [],
+    users: [],
+    packages: [],
+    runcmd: [],
+    deferred: [],
+    scripts: [],
+  };
   let hostKeys: Record<string, string> = {};
   let errors: string[] = [];
   const firstLine = userData.split('\n', 1)[0]!.trim();
@@ -289,7 +333,9 @@ export function digestUserData(userData: string | undefined | null): DigestedUse
   } else if (firstLine.startsWith('#!')) {
     parts.scripts.push(userData);
   } else {
-    warnings.push(`user_data format not supported by the lab (first line ${JSON.stringify(firstLine.slice(0, 40))}); ignored`);
+    warnings.push(
+      `user_data format not supported by the lab (first line ${JSON.stringify(firstLine.slice(0, 40))}); ignored`,
+    );
   }
 
   const out: string[] = [RUNTIME];

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { DropletVariant } from './contract.js';
 import type { DropletBackend, DropletCreateSpec } from './api/backend.js';
 import { digestUserData } from './cloud-init.js';
-import { CommandError, docker, log, run, sleep, waitFor } from './util.js';
+import { docker, run, sleep, waitFor } from './util.js';
 
 export interface SnapshotRef {
   /** Backend id of the snapshot (also the image tag). */
@@ -100,14 +100,21 @@ export interface LabDropletBackend extends DropletBackend {
 }
 
 const DROPLET_FLAGS = [
-  '--cap-add', 'ALL',
-  '--cap-drop', 'SYS_RESOURCE',
-  '--security-opt', 'seccomp=unconfined',
-  '--security-opt', 'apparmor=unconfined',
-  '--security-opt', 'systempaths=unconfined',
-  '--device-cgroup-rule', 'a *:* rwm',
+  '--cap-add',
+  'ALL',
+  '--cap-drop',
+  'SYS_RESOURCE',
+  '--security-opt',
+  'seccomp=unconfined',
+  '--security-opt',
+  'apparmor=unconfined',
+  '--security-opt',
+  'systempaths=unconfined',
+  '--device-cgroup-rule',
+  'a *:* rwm',
   '--init',
-  '--stop-timeout', '10',
+  '--stop-timeout',
+  '10',
 ];
 
 const DISK_MOUNT = '/mnt/ddlab-disk';
@@ -141,7 +148,13 @@ function shortId(): string {
 }
 
 function sanitize(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 40) || 'droplet';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 40) || 'droplet'
+  );
 }
 
 /** Reads an SSH banner from host:22 (docker-proxy accepts before sshd is up, so connect is not enough). */
@@ -216,8 +229,19 @@ export class DockerDropletBackend implements LabDropletBackend {
     }
     if (!dev) throw new Error(`losetup failed for ${img}`);
     await docker([
-      'volume', 'create', '--label', `ddlab.prefix=${this.prefix}`, '--label', `ddlab.loop=${img}`,
-      '--driver', 'local', '--opt', 'type=ext4', '--opt', `device=${dev}`, volume,
+      'volume',
+      'create',
+      '--label',
+      `ddlab.prefix=${this.prefix}`,
+      '--label',
+      `ddlab.loop=${img}`,
+      '--driver',
+      'local',
+      '--opt',
+      'type=ext4',
+      '--opt',
+      `device=${dev}`,
+      volume,
     ]);
   }
 
@@ -232,11 +256,26 @@ export class DockerDropletBackend implements LabDropletBackend {
 
   /** Copies one volume's content into another (both mounted in a throwaway container). */
   private async copyVolume(from: string, to: string, image: string): Promise<void> {
-    await docker([
-      'run', '--rm', '--name', `${this.prefix}copy-${shortId()}`, '--network', 'none',
-      '-v', `${from}:/from:ro`, '-v', `${to}:/to`, '--entrypoint', '/bin/sh', image,
-      '-c', 'cp -a /from/. /to/ && rm -f /to/.ddlab-disk-full',
-    ], { timeoutMs: 10 * 60_000 });
+    await docker(
+      [
+        'run',
+        '--rm',
+        '--name',
+        `${this.prefix}copy-${shortId()}`,
+        '--network',
+        'none',
+        '-v',
+        `${from}:/from:ro`,
+        '-v',
+        `${to}:/to`,
+        '--entrypoint',
+        '/bin/sh',
+        image,
+        '-c',
+        'cp -a /from/. /to/ && rm -f /to/.ddlab-disk-full',
+      ],
+      { timeoutMs: 10 * 60_000 },
+    );
   }
 
   async create(spec: DropletSpec): Promise<DropletInstance> {
@@ -260,7 +299,9 @@ export class DockerDropletBackend implements LabDropletBackend {
         const inst = join(files, 'ddlab', 'instances', id);
         mkdirSync(join(inst, 'ssh'), { recursive: true });
         writeFileSync(join(files, 'ddlab', 'current'), `${id}\n`);
-        writeFileSync(join(inst, 'authorized_keys'), spec.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), { mode: 0o600 });
+        writeFileSync(join(inst, 'authorized_keys'), spec.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), {
+          mode: 0o600,
+        });
         for (const [f, content] of Object.entries({ ...digested.hostKeys, ...spec.hostKeys })) {
           writeFileSync(join(inst, 'ssh', f), content, { mode: 0o600 });
         }
@@ -280,12 +321,23 @@ export class DockerDropletBackend implements LabDropletBackend {
           tried.add(publicIpv4);
           try {
             await docker([
-              'create', '--name', container, '--hostname', sanitize(spec.name).slice(0, 63),
-              '--label', `ddlab.prefix=${this.prefix}`, '--label', `ddlab.droplet=${spec.name}`, '--label', `ddlab.variant=${variant}`,
-              '--network', this.opts.network,
+              'create',
+              '--name',
+              container,
+              '--hostname',
+              sanitize(spec.name).slice(0, 63),
+              '--label',
+              `ddlab.prefix=${this.prefix}`,
+              '--label',
+              `ddlab.droplet=${spec.name}`,
+              '--label',
+              `ddlab.variant=${variant}`,
+              '--network',
+              this.opts.network,
               ...(spec.privateIpv4 ? ['--ip', spec.privateIpv4] : []),
               ...DROPLET_FLAGS,
-              '-v', `${volume}:${DISK_MOUNT}`,
+              '-v',
+              `${volume}:${DISK_MOUNT}`,
               ...ports.flatMap((p) => ['-p', `${publicIpv4}:${p}:${p}`]),
               image,
             ]);
@@ -293,9 +345,23 @@ export class DockerDropletBackend implements LabDropletBackend {
             await docker(['cp', join(files, 'daemon.json'), `${container}:/etc/docker/daemon.json`]);
             await docker(['start', container]);
             const privateIpv4 = (
-              await docker(['inspect', '--format', `{{(index .NetworkSettings.Networks "${this.opts.network}").IPAddress}}`, container])
+              await docker([
+                'inspect',
+                '--format',
+                `{{(index .NetworkSettings.Networks "${this.opts.network}").IPAddress}}`,
+                container,
+              ])
             ).stdout.trim();
-            const inst: DropletInstance = { container, name: spec.name, variant, publicIpv4, privateIpv4, ports, image, diskGb };
+            const inst: DropletInstance = {
+              container,
+              name: spec.name,
+              variant,
+              publicIpv4,
+              privateIpv4,
+              ports,
+              image,
+              diskGb,
+            };
             this.droplets.set(container, inst);
             this.reserved.delete(publicIpv4);
             if (spec.waitReady !== false) await this.waitReady(container);
@@ -328,7 +394,9 @@ export class DockerDropletBackend implements LabDropletBackend {
       `droplet ${inst.name} (${container}) sshd`,
       async () => {
         if (await sshBanner(inst.publicIpv4, 22, 1500)) return true;
-        const st = (await docker(['inspect', '--format', '{{.State.Status}}', container], { allowFail: true })).stdout.trim();
+        const st = (
+          await docker(['inspect', '--format', '{{.State.Status}}', container], { allowFail: true })
+        ).stdout.trim();
         if (st !== 'running') {
           const logs = await docker(['logs', '--tail', '30', container], { allowFail: true });
           throw new FatalBootError(`droplet container ${container} is ${st || 'gone'}:\n${logs.stdout}${logs.stderr}`);
@@ -401,11 +469,26 @@ export class DockerDropletBackend implements LabDropletBackend {
     try {
       await docker(['commit', '--pause=false', container, image]);
       const disk = `${container}-disk`;
-      await docker([
-        'run', '--rm', '--name', `${this.prefix}copy-${sid}`, '--network', 'none',
-        '-v', `${disk}:/from:ro`, '-v', `${volume}:/to`, '--entrypoint', '/bin/sh', inst.image,
-        '-c', `cp -a /from/. /to/ && rm -f /to/${FILL_FILE.split('/').pop()!}`,
-      ], { timeoutMs: 10 * 60_000 });
+      await docker(
+        [
+          'run',
+          '--rm',
+          '--name',
+          `${this.prefix}copy-${sid}`,
+          '--network',
+          'none',
+          '-v',
+          `${disk}:/from:ro`,
+          '-v',
+          `${volume}:/to`,
+          '--entrypoint',
+          '/bin/sh',
+          inst.image,
+          '-c',
+          `cp -a /from/. /to/ && rm -f /to/${FILL_FILE.split('/').pop()!}`,
+        ],
+        { timeoutMs: 10 * 60_000 },
+      );
     } catch (e) {
       await docker(['volume', 'rm', '-f', volume], { allowFail: true });
       await docker(['rmi', '-f', image], { allowFail: true });
@@ -415,7 +498,21 @@ export class DockerDropletBackend implements LabDropletBackend {
     }
     const layer = Number((await docker(['image', 'inspect', '--format', '{{.Size}}', image])).stdout.trim()) || 0;
     const du = await docker(
-      ['run', '--rm', '--name', `${this.prefix}du-${sid}`, '--network', 'none', '-v', `${volume}:/v:ro`, '--entrypoint', '/bin/sh', inst.image, '-c', 'du -sb /v | cut -f1'],
+      [
+        'run',
+        '--rm',
+        '--name',
+        `${this.prefix}du-${sid}`,
+        '--network',
+        'none',
+        '-v',
+        `${volume}:/v:ro`,
+        '--entrypoint',
+        '/bin/sh',
+        inst.image,
+        '-c',
+        'du -sb /v | cut -f1',
+      ],
       { allowFail: true },
     );
     const ref: SnapshotRef = {
@@ -442,7 +539,11 @@ export class DockerDropletBackend implements LabDropletBackend {
     this.snapshots.delete(r.id);
   }
 
-  async exec(container: string, argv: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  async exec(
+    container: string,
+    argv: string[],
+    input?: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     return docker(['exec', ...(input !== undefined ? ['-i'] : []), container, ...argv], { input, allowFail: true });
   }
 
@@ -450,12 +551,22 @@ export class DockerDropletBackend implements LabDropletBackend {
     this.mustGet(container);
     const s = Math.max(0, Math.round(seconds));
     // stop only the listener (as `systemctl stop ssh` would): running sessions stay
-    const r = await docker([
-      'exec', container, '/bin/sh', '-c',
-      `kill "$(cat /run/sshd.pid)" && (sleep ${s}; /usr/sbin/sshd -E /var/log/sshd.log) >/dev/null 2>&1 &`,
-    ], { allowFail: true });
+    const r = await docker(
+      [
+        'exec',
+        container,
+        '/bin/sh',
+        '-c',
+        `kill "$(cat /run/sshd.pid)" && (sleep ${s}; /usr/sbin/sshd -E /var/log/sshd.log) >/dev/null 2>&1 &`,
+      ],
+      { allowFail: true },
+    );
     if (r.code !== 0) throw new Error(`sshdDown ${container}: ${r.stderr}`);
-    await waitFor(`${container} sshd to stop`, async () => !(await sshBanner(this.mustGet(container).publicIpv4, 22, 500)), { timeoutMs: 10_000 });
+    await waitFor(
+      `${container} sshd to stop`,
+      async () => !(await sshBanner(this.mustGet(container).publicIpv4, 22, 500)),
+      { timeoutMs: 10_000 },
+    );
   }
 
   async diskFull(container: string, on = true): Promise<void> {
@@ -464,13 +575,22 @@ export class DockerDropletBackend implements LabDropletBackend {
       await this.diskFree(container);
       return;
     }
-    if (!this.useLoop) throw new Error('diskFull needs loop-mounted droplet disks (root + /dev/loop-control); this lab uses plain volumes');
+    if (!this.useLoop)
+      throw new Error(
+        'diskFull needs loop-mounted droplet disks (root + /dev/loop-control); this lab uses plain volumes',
+      );
     // fallocate the free space, then top up with dd until ENOSPC (mkfs -m 0: no root reserve)
-    const r = await docker([
-      'exec', container, '/bin/sh', '-c',
-      `avail=$(df --output=avail -B1 ${DISK_MOUNT} | tail -1); fallocate -l "$avail" ${FILL_FILE} 2>/dev/null; ` +
-        `dd if=/dev/zero of=${FILL_FILE}.2 bs=64k 2>/dev/null; sync; df --output=avail -B1 ${DISK_MOUNT} | tail -1`,
-    ], { allowFail: true });
+    const r = await docker(
+      [
+        'exec',
+        container,
+        '/bin/sh',
+        '-c',
+        `avail=$(df --output=avail -B1 ${DISK_MOUNT} | tail -1); fallocate -l "$avail" ${FILL_FILE} 2>/dev/null; ` +
+          `dd if=/dev/zero of=${FILL_FILE}.2 bs=64k 2>/dev/null; sync; df --output=avail -B1 ${DISK_MOUNT} | tail -1`,
+      ],
+      { allowFail: true },
+    );
     const avail = Number(r.stdout.trim().split('\n').pop());
     if (!(avail < 1024 * 1024)) throw new Error(`diskFull ${container}: still ${avail} bytes free: ${r.stderr}`);
   }
@@ -490,7 +610,10 @@ class FatalBootError extends Error {}
 /** Detaches every loop device backed by `img`. */
 export async function detachLoops(img: string): Promise<void> {
   const r = await run('/usr/sbin/losetup', ['--list', '-n', '-O', 'NAME', '-j', img], { allowFail: true });
-  for (const dev of r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const dev of r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     await run('/usr/sbin/losetup', ['-d', dev], { allowFail: true });
   }
 }
@@ -505,6 +628,3 @@ export async function cleanupDisks(dataDir: string): Promise<void> {
     rmSync(join(dir, f), { force: true });
   }
 }
-
-export { CommandError };
-void log;

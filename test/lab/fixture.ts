@@ -125,7 +125,9 @@ export function useLab(): LabFixture {
         variant,
         authorizedKeys: opts.authorizedKeys ?? [identity.publicKey],
         hostKeys: {
-          ...(hostKey ? { ssh_host_ed25519_key: hostKey.privateKey, 'ssh_host_ed25519_key.pub': `${hostKey.publicKey}\n` } : {}),
+          ...(hostKey
+            ? { ssh_host_ed25519_key: hostKey.privateKey, 'ssh_host_ed25519_key.pub': `${hostKey.publicKey}\n` }
+            : {}),
           ...opts.hostKeys,
         },
       });
@@ -143,7 +145,12 @@ export function useLab(): LabFixture {
       return d;
     },
     ssh(d, opts = {}) {
-      return sshConnect({ host: d.publicIpv4, username: opts.username, privateKey: opts.privateKey ?? identity.privateKey, hostKey: d.hostKey });
+      return sshConnect({
+        host: d.publicIpv4,
+        username: opts.username,
+        privateKey: opts.privateKey ?? identity.privateKey,
+        hostKey: d.hostKey,
+      });
     },
     async exec(d, command, opts = {}) {
       let c = conns.get(d.container);

@@ -24,7 +24,9 @@ function cli(cmd: 'up' | 'down'): Promise<string> {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`npm run lab -- ${cmd} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`npm run lab -- ${cmd} exited ${code}`)),
+    );
   });
 }
 

@@ -1,7 +1,17 @@
 // Local images for the lab. No registry can be reached, so every image is a root filesystem
 // made here (mmdebstrap or busybox-static) and `docker import`ed. Each image is tagged by a hash
 // of everything that built it and is built only when that tag is missing.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync, symlinkSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  copyFileSync,
+  symlinkSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +144,11 @@ export const RECIPES: Record<'dropletTrixie' | 'dropletBookworm' | 'web' | 'serv
       // PostgreSQL's JIT pulls in LLVM + z3 (~130 MB); the lab does not need JIT
       'rm -rf "$1"/usr/lib/*-linux-gnu/libLLVM-*.so* "$1"/usr/lib/*-linux-gnu/libz3.so* "$1"/usr/lib/postgresql/15/lib/llvmjit* "$1"/usr/lib/postgresql/15/lib/bitcode',
     ],
-    changes: ['ENTRYPOINT ["/usr/local/bin/lab-service"]', 'CMD []', 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    changes: [
+      'ENTRYPOINT ["/usr/local/bin/lab-service"]',
+      'CMD []',
+      'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ],
   },
 };
 
@@ -144,7 +158,8 @@ export function recipeHash(r: Recipe): string {
   const files = Object.entries(r.files)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([dest, src]) => `${dest}\n${readFileSync(join(HERE, src), 'utf8')}`);
-  const extra = r.kind === 'busybox' ? [readFileSync('/bin/busybox').length.toString()] : [DEBIAN_MIRROR, ...DPKG_EXCLUDES];
+  const extra =
+    r.kind === 'busybox' ? [readFileSync('/bin/busybox').length.toString()] : [DEBIAN_MIRROR, ...DPKG_EXCLUDES];
   return sha256(RECIPE_VERSION, JSON.stringify(r), ...files, ...extra).slice(0, 12);
 }
 
@@ -246,7 +261,20 @@ async function buildDebian(r: DebianRecipe, tag: string, dir: string): Promise<v
 
 async function buildBusybox(r: BusyboxRecipe, tag: string, dir: string): Promise<void> {
   const root = join(dir, 'root');
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'www', 'tmp', 'etc', 'proc', 'sys', 'dev', 'root', 'var/log']) {
+  for (const d of [
+    'bin',
+    'sbin',
+    'usr/bin',
+    'usr/sbin',
+    'www',
+    'tmp',
+    'etc',
+    'proc',
+    'sys',
+    'dev',
+    'root',
+    'var/log',
+  ]) {
     mkdirSync(join(root, d), { recursive: true });
   }
   chmodSync(join(root, 'tmp'), 0o1777);

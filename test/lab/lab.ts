@@ -68,7 +68,9 @@ export function readState(dir = LAB_DIR): LabState | undefined {
 export function writeState(state: LabState, dir = LAB_DIR): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${stateFile(dir)}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2)}\n`, {
+    mode: 0o600,
+  });
   renameSync(tmp, stateFile(dir));
 }
 
@@ -137,7 +139,11 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
     state.info.insecureRegistries = [registry.forDroplets];
     writeState(state, dir);
     t = Date.now();
-    const appImages = await pushAppImages(registry, { web: images.web, services: images.services }, { push: !registry.seeded });
+    const appImages = await pushAppImages(
+      registry,
+      { web: images.web, services: images.services },
+      { push: !registry.seeded },
+    );
     if (!registry.seeded) await saveRegistrySeed(prefix, images.services, seed);
     mark('push', t);
     state.info.appImages = appImages;
@@ -180,7 +186,15 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
       name: 'lab-lb',
       region: 'nyc3',
       forwarding_rules: [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 80 }],
-      health_check: { protocol: 'http', port: 80, path: '/', check_interval_seconds: 3, response_timeout_seconds: 3, healthy_threshold: 2, unhealthy_threshold: 2 },
+      health_check: {
+        protocol: 'http',
+        port: 80,
+        path: '/',
+        check_interval_seconds: 3,
+        response_timeout_seconds: 3,
+        healthy_threshold: 2,
+        unhealthy_threshold: 2,
+      },
       droplet_ids: [],
     });
     mark('api', t);

@@ -27,12 +27,30 @@ export async function createNetwork(prefix: string, seed: number): Promise<LabNe
     const n = (seed + i) % 256;
     const base = `10.211.${n}`;
     const r = await docker(
-      ['network', 'create', '--driver', 'bridge', '--subnet', `${base}.0/24`, '--gateway', `${base}.1`, '--label', `ddlab.prefix=${prefix}`, name],
+      [
+        'network',
+        'create',
+        '--driver',
+        'bridge',
+        '--subnet',
+        `${base}.0/24`,
+        '--gateway',
+        `${base}.1`,
+        '--label',
+        `ddlab.prefix=${prefix}`,
+        name,
+      ],
       { allowFail: true },
     );
     if (r.code === 0) return { name, subnet: `${base}.0/24`, gateway: `${base}.1`, netmask: '255.255.255.0', base };
     if (/already exists/i.test(r.stderr)) {
-      const info = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', name]);
+      const info = await docker([
+        'network',
+        'inspect',
+        '--format',
+        '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}',
+        name,
+      ]);
       const [subnet = '', gateway = ''] = info.stdout.trim().split(' ');
       return { name, subnet, gateway, netmask: '255.255.255.0', base: subnet.split('.').slice(0, 3).join('.') };
     }
@@ -62,16 +80,49 @@ export interface LabRegistry {
 /** Copies one volume's content into another with a throwaway container. */
 async function copyVolume(image: string, name: string, from: string, to: string, after = ''): Promise<void> {
   await docker(
-    ['run', '--rm', '--name', name, '--network', 'none', '-v', `${from}:/from:ro`, '-v', `${to}:/to`, '--entrypoint', '/bin/sh', image, '-c', `cp -a /from/. /to/${after}`],
+    [
+      'run',
+      '--rm',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '-v',
+      `${from}:/from:ro`,
+      '-v',
+      `${to}:/to`,
+      '--entrypoint',
+      '/bin/sh',
+      image,
+      '-c',
+      `cp -a /from/. /to/${after}`,
+    ],
     { timeoutMs: 600_000 },
   );
 }
 
 async function volumeHas(image: string, name: string, volume: string, file: string): Promise<boolean> {
   if ((await docker(['volume', 'inspect', volume], { allowFail: true })).code !== 0) return false;
-  const r = await docker(['run', '--rm', '--name', name, '--network', 'none', '-v', `${volume}:/v:ro`, '--entrypoint', '/bin/sh', image, '-c', `test -f /v/${file}`], {
-    allowFail: true,
-  });
+  const r = await docker(
+    [
+      'run',
+      '--rm',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '-v',
+      `${volume}:/v:ro`,
+      '--entrypoint',
+      '/bin/sh',
+      image,
+      '-c',
+      `test -f /v/${file}`,
+    ],
+    {
+      allowFail: true,
+    },
+  );
   return r.code === 0;
 }
 
@@ -94,32 +145,64 @@ export async function startRegistry(
   let seeded = false;
   if (seed && (await volumeHas(servicesImage, `${prefix}seedcheck`, seed, '.ddlab-complete'))) {
     await docker(['volume', 'create', '--label', `ddlab.prefix=${prefix}`, `${prefix}registry-data`]);
-    await copyVolume(servicesImage, `${prefix}seedcopy`, seed, `${prefix}registry-data`, ' && rm -f /to/.ddlab-complete');
+    await copyVolume(
+      servicesImage,
+      `${prefix}seedcopy`,
+      seed,
+      `${prefix}registry-data`,
+      ' && rm -f /to/.ddlab-complete',
+    );
     seeded = true;
   }
   await docker([
-    'run', '-d', '--name', container, '--label', `ddlab.prefix=${prefix}`, '--network', net.name, '--ip', privateIp,
-    '-v', `${prefix}registry-data:/var/lib/docker-registry`,
-    '-p', `127.0.0.1::5000`, '-p', `${net.gateway}:5000:5000`,
-    servicesImage, 'registry',
+    'run',
+    '-d',
+    '--name',
+    container,
+    '--label',
+    `ddlab.prefix=${prefix}`,
+    '--network',
+    net.name,
+    '--ip',
+    privateIp,
+    '-v',
+    `${prefix}registry-data:/var/lib/docker-registry`,
+    '-p',
+    `127.0.0.1::5000`,
+    '-p',
+    `${net.gateway}:5000:5000`,
+    servicesImage,
+    'registry',
   ]);
   const port = await hostPort(container, 5000);
   const forHost = `127.0.0.1:${port}`;
-  await waitFor('lab registry', async () => (await fetch(`http://${forHost}/v2/`, { signal: AbortSignal.timeout(3000) })).ok, {
-    timeoutMs: 30_000,
-  });
+  await waitFor(
+    'lab registry',
+    async () => (await fetch(`http://${forHost}/v2/`, { signal: AbortSignal.timeout(3000) })).ok,
+    {
+      timeoutMs: 30_000,
+    },
+  );
   return { container, forDroplets: `${net.gateway}:5000`, forHost, privateIp, seeded };
 }
 
 /** Saves a lab registry's content as the shared seed (after its app images were pushed). */
 export async function saveRegistrySeed(prefix: string, servicesImage: string, seed: string): Promise<void> {
-  const old = (await docker(['volume', 'ls', '-q', '--filter', 'name=ddlab-cache-registry-'], { allowFail: true })).stdout
+  const old = (
+    await docker(['volume', 'ls', '-q', '--filter', 'name=ddlab-cache-registry-'], { allowFail: true })
+  ).stdout
     .split('\n')
     .filter((v) => v && v !== seed);
   for (const v of old) await docker(['volume', 'rm', v], { allowFail: true });
   await docker(['volume', 'create', seed]);
   try {
-    await copyVolume(servicesImage, `${prefix}seedsave`, `${prefix}registry-data`, seed, ' && touch /to/.ddlab-complete');
+    await copyVolume(
+      servicesImage,
+      `${prefix}seedsave`,
+      `${prefix}registry-data`,
+      seed,
+      ' && touch /to/.ddlab-complete',
+    );
   } catch (e) {
     await docker(['volume', 'rm', '-f', seed], { allowFail: true });
     throw e;
@@ -130,7 +213,11 @@ export async function saveRegistrySeed(prefix: string, servicesImage: string, se
  * Pushes images into the lab registry as `<registry>/ddlab/<name>:latest` and tags them on
  * the host under the name droplets use. Returns the names droplets pull.
  */
-export async function pushAppImages(reg: LabRegistry, images: Record<string, string>, opts: { push: boolean }): Promise<string[]> {
+export async function pushAppImages(
+  reg: LabRegistry,
+  images: Record<string, string>,
+  opts: { push: boolean },
+): Promise<string[]> {
   return Promise.all(
     Object.entries(images).map(async ([name, tag]) => {
       const hostName = `${reg.forHost}/ddlab/${name}:latest`;
@@ -163,7 +250,12 @@ export interface LabPostgres {
   urlForHost: string;
 }
 
-export async function startPostgres(prefix: string, net: LabNetwork, servicesImage: string, secretsDir: string): Promise<LabPostgres> {
+export async function startPostgres(
+  prefix: string,
+  net: LabNetwork,
+  servicesImage: string,
+  secretsDir: string,
+): Promise<LabPostgres> {
   const container = `${prefix}postgres`;
   const privateHost = `${net.base}.3`;
   const user = 'doadmin';
@@ -172,12 +264,29 @@ export async function startPostgres(prefix: string, net: LabNetwork, servicesIma
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   const envFile = join(secretsDir, 'postgres.env');
   // --env-file keeps the password out of argv
-  writeFileSync(envFile, `POSTGRES_USER=${user}\nPOSTGRES_PASSWORD=${password}\nPOSTGRES_DB=${database}\n`, { mode: 0o600 });
+  writeFileSync(envFile, `POSTGRES_USER=${user}\nPOSTGRES_PASSWORD=${password}\nPOSTGRES_DB=${database}\n`, {
+    mode: 0o600,
+  });
   try {
     await docker([
-      'run', '-d', '--name', container, '--label', `ddlab.prefix=${prefix}`, '--network', net.name, '--ip', privateHost,
-      '--env-file', envFile, '-v', `${prefix}pgdata:/var/lib/postgresql/data`, '-p', '127.0.0.1::5432',
-      servicesImage, 'postgres',
+      'run',
+      '-d',
+      '--name',
+      container,
+      '--label',
+      `ddlab.prefix=${prefix}`,
+      '--network',
+      net.name,
+      '--ip',
+      privateHost,
+      '--env-file',
+      envFile,
+      '-v',
+      `${prefix}pgdata:/var/lib/postgresql/data`,
+      '-p',
+      '127.0.0.1::5432',
+      servicesImage,
+      'postgres',
     ]);
   } finally {
     rmSync(envFile, { force: true });
@@ -186,7 +295,12 @@ export async function startPostgres(prefix: string, net: LabNetwork, servicesIma
   await waitFor(
     'lab postgres',
     async () =>
-      (await docker(['exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-U', user], { allowFail: true, timeoutMs: 10_000 })).code === 0,
+      (
+        await docker(['exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-U', user], {
+          allowFail: true,
+          timeoutMs: 10_000,
+        })
+      ).code === 0,
     { timeoutMs: 60_000, intervalMs: 300 },
   );
   const enc = encodeURIComponent;
@@ -254,7 +368,9 @@ export async function startS3(dir: string, bucket = 'lab-backups'): Promise<LabS
 }
 
 /** Removes every container, volume, network and snapshot image whose name starts with `prefix`. */
-export async function removeByPrefix(prefix: string): Promise<{ containers: number; volumes: number; networks: number; images: number }> {
+export async function removeByPrefix(
+  prefix: string,
+): Promise<{ containers: number; volumes: number; networks: number; images: number }> {
   const list = async (args: string[]): Promise<string[]> =>
     (await docker(args, { allowFail: true })).stdout
       .split('\n')
