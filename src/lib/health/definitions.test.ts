@@ -109,6 +109,10 @@ describe('parseCheckList: bad definitions fail naming the field', () => {
       message: 'checks[0].address has "db:70000": port must be between 1 and 65535',
     },
     {
+      yaml: '- kind: container\n  latency-budget: 1s',
+      message: 'checks[0] has unknown field "latency-budget" for a container check',
+    },
+    {
       yaml: '- kind: container\n  require: ready',
       message: 'checks[0].require has "ready": expected one of healthy, running',
     },
@@ -216,6 +220,7 @@ describe('parseCheckList: good definitions', () => {
       port: 5432,
       poll: { timeoutMs: 120_000 },
     });
+    expect(c.poll.latencyBudgetMs).toBeUndefined();
     expect(c).toMatchObject({
       name: 'containers of shop (web)',
       app: 'shop',

@@ -82,10 +82,11 @@ export interface DefinitionDefaults {
 /** Header names treated as secret without being listed in `secret-headers`. */
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key)$|token|secret|password|api-?key|auth/i;
 
-const COMMON_FIELDS = ['name', 'kind', 'interval', 'successes', 'timeout', 'start-delay', 'latency-budget'];
+const COMMON_FIELDS = ['name', 'kind', 'interval', 'successes', 'timeout', 'start-delay'];
 const FIELDS: Record<CheckKind, string[]> = {
   http: [
     ...COMMON_FIELDS,
+    'latency-budget',
     'via',
     'url',
     'method',
@@ -102,7 +103,7 @@ const FIELDS: Record<CheckKind, string[]> = {
     'tls-verify',
     'cert-min-days',
   ],
-  tcp: [...COMMON_FIELDS, 'host', 'port', 'address', 'attempt-timeout'],
+  tcp: [...COMMON_FIELDS, 'latency-budget', 'host', 'port', 'address', 'attempt-timeout'],
   container: [...COMMON_FIELDS, 'app', 'services', 'require', 'log-lines'],
 };
 
@@ -193,9 +194,17 @@ class Fields {
   }
 }
 
-function pollSettings(f: Fields, defaults: DefinitionDefaults): PollSettings {
+/**
+ * Poll settings of one check. A container check has no latency budget: its "latency" is
+ * an SSH round trip to `docker inspect`, not the app's response time.
+ */
+function pollSettings(f: Fields, defaults: DefinitionDefaults, withLatency = true): PollSettings {
   const timeoutMs = Math.min(f.duration('timeout', defaults.timeoutMs, 1), defaults.timeoutMs);
-  const latency = f.has('latency-budget') ? f.duration('latency-budget', 0, 1) : defaults.latencyBudgetMs;
+  const latency = !withLatency
+    ? undefined
+    : f.has('latency-budget')
+      ? f.duration('latency-budget', 0, 1)
+      : defaults.latencyBudgetMs;
   return {
     intervalMs: f.duration('interval', defaults.intervalMs),
     successes: f.int('successes', defaults.successes, 1, 1000),
@@ -383,7 +392,7 @@ function containerDefinition(f: Fields, defaults: DefinitionDefaults): Container
     kind: 'container',
     where: f.where,
     name: f.string('name')?.trim() || `containers of ${app}${services.length ? ` (${services.join(', ')})` : ''}`,
-    poll: pollSettings(f, defaults),
+    poll: pollSettings(f, defaults, false),
     app,
     services,
     require: f.enumOf('require', ['healthy', 'running'] as const, 'healthy'),
