@@ -202,8 +202,16 @@ export class NodeSshHost implements RemoteHost {
             /* the server may not support signals */
           }
           channel.close();
-          reject(new CommandTimeoutError(`${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`));
+          reject(
+            new CommandTimeoutError(
+              `${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`,
+            ),
+          );
         }, deadline);
+        // The SSH socket keeps the process alive while a command runs; the deadline timer must
+        // not keep it alive after the connection is gone (a stream abandoned after a failed
+        // upload would otherwise hold the action open until its dump-timeout).
+        timer.unref();
         attach(channel);
         channel.on('exit', (code: number | null, signal?: string) => {
           exitCode = code ?? (signal ? 128 + 9 : 255);
