@@ -44,7 +44,7 @@ function reportOf(run: ActionRun): Record<string, unknown>[] {
 // ---------------------------------------------------------------------------------------
 // A switchable app on loopback (the same modes as the droplet app's CGI script).
 
-type Mode = 'ok' | 'delay' | 'flap' | 'error' | 'wrongbody' | 'slow';
+type Mode = 'ok' | 'delay' | 'flap' | 'error' | 'wrongbody' | 'slow' | 'echo' | 'redirect';
 
 const SECRET = 'tok-5ec2e7-value';
 
@@ -78,6 +78,19 @@ class SwitchableApp {
           return send(200, '{"status":"degraded"}');
         case 'slow':
           setTimeout(() => send(200, '{"status":"ok"}'), this.slowMs);
+          return;
+        case 'echo': {
+          let body = '';
+          req.on('data', (c: Buffer) => (body += c.toString()));
+          req.on('end', () =>
+            send(200, JSON.stringify({ method: req.method, type: req.headers['content-type'] ?? '', body })),
+          );
+          return;
+        }
+        case 'redirect':
+          if (req.url === '/final') return send(200, '{"status":"ok","via":"redirect"}');
+          res.writeHead(302, { location: '/final' });
+          res.end();
           return;
       }
     };
@@ -320,6 +333,28 @@ describe('health-gate (bundled) — runner-side checks against a switchable app 
     });
     expect(fast.code, fast.log).toBe(0);
     expect(Number(fast.outputs['latency-p95-ms'])).toBeLessThanOrEqual(150);
+  });
+
+  it('POST with a JSON body; redirects followed only when asked', async () => {
+    app.mode = 'echo';
+    const post = await runHealthGate({
+      checks: `- name: post\n  url: ${base}/echo\n  method: POST\n  body: {ping: 1}\n  json: {"$.method": POST, "$.type": application/json, "$.body": '{"ping":1}'}`,
+      timeout: '5s',
+    });
+    expect(post.code, post.log).toBe(0);
+
+    app.mode = 'redirect';
+    const stay = await runHealthGate({ url: `${base}/start`, interval: '200ms', timeout: '600ms' });
+    expect(stay.code).toBe(1);
+    expect(stay.outputs['last-status']).toBe('302');
+    const as3xx = await runHealthGate({ url: `${base}/start`, 'expect-status': '3xx', timeout: '5s' });
+    expect(as3xx.code, as3xx.log).toBe(0);
+    const follow = await runHealthGate({
+      checks: `- url: ${base}/start\n  follow-redirects: true\n  contains: '"via":"redirect"'`,
+      timeout: '5s',
+    });
+    expect(follow.code, follow.log).toBe(0);
+    expect(follow.outputs['last-status']).toBe('200');
   });
 
   it('self-signed certificate: fails with verification on; passes with it off (warned); cert-min-days still applies', async () => {
