@@ -42,7 +42,12 @@ const quietLogger: Logger = {
   group: (_n, fn) => fn(),
 };
 
-function sh(cmd: string, args: string[], input?: NodeJS.ReadableStream, countStdin = false): Promise<{ code: number; out: string; bytes: number }> {
+function sh(
+  cmd: string,
+  args: string[],
+  input?: NodeJS.ReadableStream,
+  countStdin = false,
+): Promise<{ code: number; out: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -65,7 +70,9 @@ function sh(cmd: string, args: string[], input?: NodeJS.ReadableStream, countStd
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+  return s.length % 2
+    ? (s[(s.length - 1) / 2] as number)
+    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
 async function main(): Promise<void> {
@@ -83,7 +90,18 @@ async function main(): Promise<void> {
     const droplet = d;
     writeFileSync(knownFile, `${d.publicIpv4} ${d.hostKey}\n`);
     const ssh = (script: string): Promise<{ code: number; out: string; bytes: number }> =>
-      sh('ssh', ['-i', keyFile, '-o', `UserKnownHostsFile=${knownFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${droplet.publicIpv4}`, script]);
+      sh('ssh', [
+        '-i',
+        keyFile,
+        '-o',
+        `UserKnownHostsFile=${knownFile}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        `root@${droplet.publicIpv4}`,
+        script,
+      ]);
 
     // ---- (a) wall time --------------------------------------------------------------------
     const inputs: Record<string, string> = { ...baseInputs(lab, d, app, 'benchdc'), 'keep-releases': '3' };
@@ -92,10 +110,20 @@ async function main(): Promise<void> {
     const compose = join(REPO_ROOT, FIXTURE_DIR, 'deploy');
     await ssh('mkdir -p /root/bare');
     for (const f of ['compose.yaml', 'nginx.conf']) {
-      const up = await sh('scp', ['-q', '-i', keyFile, '-o', `UserKnownHostsFile=${knownFile}`, join(compose, f), `root@${d.publicIpv4}:/root/bare/${f}`]);
+      const up = await sh('scp', [
+        '-q',
+        '-i',
+        keyFile,
+        '-o',
+        `UserKnownHostsFile=${knownFile}`,
+        join(compose, f),
+        `root@${d.publicIpv4}:/root/bare/${f}`,
+      ]);
       if (up.code !== 0) throw new Error(up.out);
     }
-    await ssh(`printf 'WEB_IMAGE=%s\\nNGINX_IMAGE=%s\\nHTTP_PORT=443\\n' '${app.webRef}' '${app.nginxRef}' > /root/bare/.env`);
+    await ssh(
+      `printf 'WEB_IMAGE=%s\\nNGINX_IMAGE=%s\\nHTTP_PORT=443\\n' '${app.webRef}' '${app.nginxRef}' > /root/bare/.env`,
+    );
     const bare =
       'cd /root/bare && docker compose -p bare pull -q && docker compose -p bare up -d -q 2>/dev/null || docker compose -p bare up -d; ' +
       'until [ "$(docker inspect -f "{{.State.Health.Status}}" bare-web-1)" = healthy ]; do sleep 1; done';
@@ -129,8 +157,12 @@ async function main(): Promise<void> {
     }
     const ratio = median(dc) / median(bareTimes);
     console.log('(a) deploy of a change (moving tag v1 <-> v2, web + nginx), trixie droplet, Compose v2');
-    console.log(`    deploy-compose (bundled action, child process): ${dc.map((x) => (x / 1000).toFixed(2)).join(' ')} s  median ${(median(dc) / 1000).toFixed(2)} s`);
-    console.log(`    bare ssh pull + up -d + health loop:            ${bareTimes.map((x) => (x / 1000).toFixed(2)).join(' ')} s  median ${(median(bareTimes) / 1000).toFixed(2)} s`);
+    console.log(
+      `    deploy-compose (bundled action, child process): ${dc.map((x) => (x / 1000).toFixed(2)).join(' ')} s  median ${(median(dc) / 1000).toFixed(2)} s`,
+    );
+    console.log(
+      `    bare ssh pull + up -d + health loop:            ${bareTimes.map((x) => (x / 1000).toFixed(2)).join(' ')} s  median ${(median(bareTimes) / 1000).toFixed(2)} s`,
+    );
     console.log(`    ratio: ${ratio.toFixed(2)}x (goal <= 1.3x)`);
 
     // ---- (b) transfer bytes -----------------------------------------------------------------
@@ -167,16 +199,35 @@ async function main(): Promise<void> {
     const save = spawn(DOCKER, ['save', `${name}:b`], { stdio: ['ignore', 'pipe', 'ignore'] });
     const whole = await sh(
       'ssh',
-      ['-i', keyFile, '-o', `UserKnownHostsFile=${knownFile}`, '-o', 'BatchMode=yes', `root@${d.publicIpv4}`, 'docker load -q'],
+      [
+        '-i',
+        keyFile,
+        '-o',
+        `UserKnownHostsFile=${knownFile}`,
+        '-o',
+        'BatchMode=yes',
+        `root@${d.publicIpv4}`,
+        'docker load -q',
+      ],
       save.stdout,
       true,
     );
     if (whole.code !== 0) throw new Error(whole.out);
-    console.log('(b) transfer of image b = base (2 MB) + 20 MB layer + 5 MB layer; a differs from b only in the 5 MB layer');
-    console.log(`    first push of a (droplet had the base):       ${first.bytesSent} bytes sent (${first.layersSent} layers)`);
-    console.log(`    second push, b (gzip -1):                       ${second.bytesSent} bytes sent for a ${second.layerBytesSent}-byte layer: ${(second.bytesSent / second.layerBytesSent).toFixed(3)}x (goal <= 1.1x)`);
-    console.log(`    second push, b (no compression):                ${secondRaw.bytesSent} bytes: ${(secondRaw.bytesSent / secondRaw.layerBytesSent).toFixed(3)}x`);
-    console.log(`    whole docker save | ssh docker load of b:       ${whole.bytes} bytes: ${(whole.bytes / second.layerBytesSent).toFixed(2)}x the layer`);
+    console.log(
+      '(b) transfer of image b = base (2 MB) + 20 MB layer + 5 MB layer; a differs from b only in the 5 MB layer',
+    );
+    console.log(
+      `    first push of a (droplet had the base):       ${first.bytesSent} bytes sent (${first.layersSent} layers)`,
+    );
+    console.log(
+      `    second push, b (gzip -1):                       ${second.bytesSent} bytes sent for a ${second.layerBytesSent}-byte layer: ${(second.bytesSent / second.layerBytesSent).toFixed(3)}x (goal <= 1.1x)`,
+    );
+    console.log(
+      `    second push, b (no compression):                ${secondRaw.bytesSent} bytes: ${(secondRaw.bytesSent / secondRaw.layerBytesSent).toFixed(3)}x`,
+    );
+    console.log(
+      `    whole docker save | ssh docker load of b:       ${whole.bytes} bytes: ${(whole.bytes / second.layerBytesSent).toFixed(2)}x the layer`,
+    );
     spawnSync(DOCKER, ['rmi', `${name}:a`, `${name}:b`], { stdio: 'ignore' });
   } finally {
     app.cleanup();

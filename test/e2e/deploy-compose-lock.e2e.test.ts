@@ -6,7 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
-import { baseInputs, buildBundle, bundleRoot, deploy, httpGet, type LabApp, prepareApp } from '../support/deploy-compose-lab.js';
+import {
+  baseInputs,
+  buildBundle,
+  bundleRoot,
+  deploy,
+  httpGet,
+  type LabApp,
+  prepareApp,
+} from '../support/deploy-compose-lab.js';
 import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
@@ -26,8 +34,7 @@ beforeAll(async () => {
 
 afterAll(() => app?.cleanup());
 
-const lockExists = async (): Promise<boolean> =>
-  (await lab.exec(d, `test -d /opt/${appName}/.lock`)).code === 0;
+const lockExists = async (): Promise<boolean> => (await lab.exec(d, `test -d /opt/${appName}/.lock`)).code === 0;
 
 describe('deploy lock', () => {
   it('two deploys at once: the second waits and proceeds; a third with a short lock-timeout fails naming the holder', async () => {
@@ -65,7 +72,12 @@ describe('deploy lock', () => {
     expect(await lockExists()).toBe(true);
     expect(JSON.parse(killed.state['locks'] ?? '{}').hosts).toHaveLength(1);
 
-    const post = await runAction('deploy-compose', { distRoot: bundleRoot(), entry: 'post', inputs, state: killed.state });
+    const post = await runAction('deploy-compose', {
+      distRoot: bundleRoot(),
+      entry: 'post',
+      inputs,
+      state: killed.state,
+    });
     expect(post.exitCode, post.log).toBe(0);
     expect(post.log).toContain(`released the deploy lock /opt/${appName}/.lock on ${d.publicIpv4}`);
     expect(await lockExists()).toBe(false);
@@ -75,7 +87,7 @@ describe('deploy lock', () => {
     expect((await httpGet(d, '/version.txt')).status).toBe(200);
   });
 
-  it('without the post step, a killed deploy\'s lock is taken over once it is stale', async () => {
+  it("without the post step, a killed deploy's lock is taken over once it is stale", async () => {
     const inputs = { ...baseInputs(lab, d, app, appName), 'lock-stale-after': '6s', 'lock-timeout': '60s' };
     const killed = await deploy(inputs, {
       onLine: (line, child) => {
@@ -94,7 +106,12 @@ describe('deploy lock', () => {
     const inputs = baseInputs(lab, d, app, appName);
     const main = await deploy(inputs);
     expect(main.exitCode).toBe(0);
-    const post = await runAction('deploy-compose', { distRoot: bundleRoot(), entry: 'post', inputs, state: main.state });
+    const post = await runAction('deploy-compose', {
+      distRoot: bundleRoot(),
+      entry: 'post',
+      inputs,
+      state: main.state,
+    });
     expect(post.exitCode).toBe(0);
     expect(post.log).toContain('no deploy lock left to release');
   });

@@ -52,7 +52,9 @@ describe('ssh layer', () => {
     const r = await deploy(probe(a, { 'known-hosts': `${a.publicIpv4} ${wrong}` }));
     expect(r.exitCode).toBe(1);
     const error = r.errors.join('\n');
-    expect(error).toContain(`host key verification failed for ${a.publicIpv4}: it presented ssh-ed25519 ${fingerprint(a.hostKey)}`);
+    expect(error).toContain(
+      `host key verification failed for ${a.publicIpv4}: it presented ssh-ed25519 ${fingerprint(a.hostKey)}`,
+    );
     expect(error).toContain(`the trusted keys are ssh-ed25519 ${fingerprint(wrong)}`);
     expect(r.log).not.toMatch(/connection attempt \d+ failed/); // never retried
   });
@@ -67,7 +69,9 @@ describe('ssh layer', () => {
 
   it('normalises a key pasted with CRLF or literal \\n, and names the mistake for a public key', async () => {
     const known = `${a.publicIpv4} ${a.hostKey}`;
-    const crlf = await deploy(probe(a, { 'known-hosts': known, 'ssh-private-key': lab.identity.privateKey.replace(/\n/g, '\r\n') }));
+    const crlf = await deploy(
+      probe(a, { 'known-hosts': known, 'ssh-private-key': lab.identity.privateKey.replace(/\n/g, '\r\n') }),
+    );
     expect(crlf.errors.join('\n')).toMatch(CONNECTED);
     const oneLine = await deploy(
       probe(a, { 'known-hosts': known, 'ssh-private-key': lab.identity.privateKey.trim().replace(/\n/g, '\\n') }),
@@ -101,7 +105,9 @@ describe('ssh layer', () => {
       hosts: '127.0.0.1:1',
     });
     expect(r.exitCode).toBe(1);
-    expect(r.errors.join('\n')).toMatch(/host 127\.0\.0\.1:1, step "connect": could not connect to root@127\.0\.0\.1:1: .*ECONNREFUSED/);
+    expect(r.errors.join('\n')).toMatch(
+      /host 127\.0\.0\.1:1, step "connect": could not connect to root@127\.0\.0\.1:1: .*ECONNREFUSED/,
+    );
     expect(r.log).toMatch(/connection attempt 1 failed/);
   });
 });

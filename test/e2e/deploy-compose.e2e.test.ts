@@ -59,7 +59,11 @@ describe.each(['trixie', 'bookworm'] as const)('deploy-compose on %s', (variant)
     expect(await httpGet(d, '/version.txt')).toEqual({ status: 200, body: 'version v1' });
     const data = await httpGet(d, '/data/created');
     expect(data.status).toBe(200);
-    const services = JSON.parse(first.outputs['services'] ?? '[]') as { name: string; health: string; digest: string }[];
+    const services = JSON.parse(first.outputs['services'] ?? '[]') as {
+      name: string;
+      health: string;
+      digest: string;
+    }[];
     expect(services.map((s) => s.name).sort()).toEqual(['nginx', 'web']);
     expect(services.find((s) => s.name === 'web')?.health).toBe('healthy');
     expect(first.summary).toContain('| web |');
@@ -70,7 +74,10 @@ describe.each(['trixie', 'bookworm'] as const)('deploy-compose on %s', (variant)
     expect(visibleLog(first.log)).not.toContain(SECRET_VALUE);
     const mode = await lab.exec(d, `stat -c %a /opt/${appName}/current/deploy/.env`);
     expect(mode.stdout.trim()).toBe('600');
-    const inContainer = await lab.exec(d, `docker exec ${appName}${variant === 'trixie' ? '-web-1' : '_web_1'} /bin/busybox env`);
+    const inContainer = await lab.exec(
+      d,
+      `docker exec ${appName}${variant === 'trixie' ? '-web-1' : '_web_1'} /bin/busybox env`,
+    );
     expect(inContainer.stdout).toContain(`APP_SECRET=${SECRET_VALUE}`);
 
     app.publish('v2');

@@ -33,7 +33,11 @@ export function buildBundle(): void {
 }
 
 export function docker(args: string[], input?: string): string {
-  return execFileSync(DOCKER, args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}), maxBuffer: 64 << 20 });
+  return execFileSync(DOCKER, args, {
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** Builds `<name>:<version>` FROM the lab's web image with /www/version.txt = "version <version>". */

@@ -160,6 +160,12 @@ export async function runActionWithPost(
   options: ActionRunOptions = {},
 ): Promise<{ main: ActionRunResult; post: ActionRunResult }> {
   const main = await runAction(name, options);
-  const post = await runAction(name, { ...options, entry: 'post', state: main.state, killAfterMs: undefined, onLine: undefined });
+  const post = await runAction(name, {
+    ...options,
+    entry: 'post',
+    state: main.state,
+    killAfterMs: undefined,
+    onLine: undefined,
+  });
   return { main, post };
 }

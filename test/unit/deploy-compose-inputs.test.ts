@@ -60,7 +60,10 @@ describe('deploy-compose inputs', () => {
     [{ 'docr-login': 'true' }, /"docr-login" needs "token"/],
     [{ 'rollback-to': '../x' }, /input "rollback-to" has "..\/x"/],
     [{ 'keep-releases': '0' }, /input "keep-releases" has "0": must be at least 1/],
-    [{ 'compose-files': '/etc/passwd' }, /input "compose-files" has "\/etc\/passwd": give a path inside the working directory/],
+    [
+      { 'compose-files': '/etc/passwd' },
+      /input "compose-files" has "\/etc\/passwd": give a path inside the working directory/,
+    ],
     [{ files: '../secrets' }, /input "files" has "..\/secrets"/],
     [{ 'known-hosts': '', 'host-fingerprints': '' }, /host keys are verified: give "known-hosts"/],
     [{ 'insecure-skip-host-key-check': 'true' }, /is true but "known-hosts"\/"host-fingerprints" are given too/],

@@ -79,7 +79,8 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
     connector: new SshPool(sshSettings(inputs.ssh, io.logger)),
     async resolveTargets(targets) {
       const api = client();
-      const droplets = targets.kind === 'tag' ? await api.listDropletsByTag(targets.tag) : await api.getDroplets(targets.ids);
+      const droplets =
+        targets.kind === 'tag' ? await api.listDropletsByTag(targets.tag) : await api.getDroplets(targets.ids);
       return droplets.sort((a, b) => a.name.localeCompare(b.name)).map((d) => dropletTarget(d, inputs));
     },
     async docrAuth() {

@@ -6,4 +6,7 @@ import { readInputs } from './inputs.js';
 import { run } from './run.js';
 
 const io = coreIo();
-await runAction('deploy-compose', async () => run(readInputs(io), realDeps(io, readInputs(io))));
+await runAction('deploy-compose', async () => {
+  const inputs = readInputs(io);
+  await run(inputs, realDeps(io, inputs));
+});

@@ -7,9 +7,7 @@ import { readSshInputs, type SshInputs } from '../../lib/ssh/inputs.js';
 import { parseEndpoint, type SshEndpoint } from '../../lib/ssh/target.js';
 
 export type Targets =
-  | { kind: 'hosts'; hosts: SshEndpoint[] }
-  | { kind: 'tag'; tag: string }
-  | { kind: 'ids'; ids: number[] };
+  { kind: 'hosts'; hosts: SshEndpoint[] } | { kind: 'tag'; tag: string } | { kind: 'ids'; ids: number[] };
 
 export type Delivery = 'registry' | 'transfer' | 'none';
 
@@ -87,19 +85,28 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
   const targets = readTargets(r, ssh.user, ssh.port);
   const token = r.optional('token');
   if (targets.kind !== 'hosts' && !token) {
-    throw new ConfigurationError(`input "token" is required with "${targets.kind === 'tag' ? 'droplet-tag' : 'droplet-ids'}"`);
+    throw new ConfigurationError(
+      `input "token" is required with "${targets.kind === 'tag' ? 'droplet-tag' : 'droplet-ids'}"`,
+    );
   }
   const images = r.enum<Delivery>('images', ['registry', 'transfer', 'none'], 'registry');
   const username = r.optional('registry-username');
   const password = r.optional('registry-password');
   if (Boolean(username) !== Boolean(password)) {
-    throw new ConfigurationError('inputs "registry-username" and "registry-password" go together: give both or neither');
+    throw new ConfigurationError(
+      'inputs "registry-username" and "registry-password" go together: give both or neither',
+    );
   }
   const docr = r.bool('docr-login', false);
-  if (docr && !token) throw new ConfigurationError('input "docr-login" needs "token" to fetch the registry credentials');
+  if (docr && !token)
+    throw new ConfigurationError('input "docr-login" needs "token" to fetch the registry credentials');
   const rollbackRaw = r.optional('rollback-to');
   const rollbackTo =
-    rollbackRaw === undefined ? undefined : rollbackRaw === 'previous' ? 'previous' : validateReleaseId('rollback-to', rollbackRaw);
+    rollbackRaw === undefined
+      ? undefined
+      : rollbackRaw === 'previous'
+        ? 'previous'
+        : validateReleaseId('rollback-to', rollbackRaw);
   const releaseRaw = r.optional('release-id');
   const timeoutMs = r.duration('timeout', '15m', { minMs: 10_000 });
   const server = r.optional('registry');

@@ -6,4 +6,6 @@ import { SshPool } from '../../lib/ssh/pool.js';
 import { postRun } from './post-run.js';
 
 const io = coreIo();
-await runAction('deploy-compose (post)', () => postRun(io, (ssh) => new SshPool(sshSettings({ ...ssh, connectAttempts: 2 }, io.logger))));
+await runAction('deploy-compose (post)', () =>
+  postRun(io, (ssh) => new SshPool(sshSettings({ ...ssh, connectAttempts: 2 }, io.logger))),
+);

@@ -150,7 +150,9 @@ export class DeployStepError extends Error {
     readonly outcome: string,
     readonly diagnostics?: string,
   ) {
-    super(`host ${host}, step "${step}": ${reason.replace(/\.$/, '')}. ${outcome}${diagnostics ? `\n${diagnostics}` : ''}`);
+    super(
+      `host ${host}, step "${step}": ${reason.replace(/\.$/, '')}. ${outcome}${diagnostics ? `\n${diagnostics}` : ''}`,
+    );
   }
 }
 
@@ -240,7 +242,9 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   if (inputs.registry) maskSecret((v) => io.setSecret(v), inputs.registry.password);
   maskSecret((v) => io.setSecret(v), inputs.ssh.privateKey);
   if (inputs.ssh.insecure) {
-    io.logger.warn('host keys are NOT verified (insecure-skip-host-key-check: true): anyone on the path can impersonate the droplet');
+    io.logger.warn(
+      'host keys are NOT verified (insecure-skip-host-key-check: true): anyone on the path can impersonate the droplet',
+    );
   }
 
   const targets: HostTarget[] =
@@ -287,30 +291,32 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   const outcomes: HostOutcome[] = [];
   try {
     for (const target of targets) {
-      const outcome = await io.logger.group(`${target.label}: ${inputs.rollbackTo ? 'rollback' : 'deploy'} ${inputs.app}`, () =>
-        deployHost({
-          inputs,
-          deps,
-          target,
-          paths,
-          holder,
-          files,
-          envText,
-          auths,
-          onLocked: () => {
-            lockedHosts.push(target);
-            saveLocks();
-          },
-          onUnlocked: () => {
-            lockedHosts.splice(lockedHosts.indexOf(target), 1);
-            saveLocks();
-          },
-        }).catch((error: unknown) => {
-          if (outcomes.length > 0 && error instanceof Error) {
-            error.message += ` Hosts already on the new release: ${outcomes.map((o) => o.target.label).join(', ')}.`;
-          }
-          throw error;
-        }),
+      const outcome = await io.logger.group(
+        `${target.label}: ${inputs.rollbackTo ? 'rollback' : 'deploy'} ${inputs.app}`,
+        () =>
+          deployHost({
+            inputs,
+            deps,
+            target,
+            paths,
+            holder,
+            files,
+            envText,
+            auths,
+            onLocked: () => {
+              lockedHosts.push(target);
+              saveLocks();
+            },
+            onUnlocked: () => {
+              lockedHosts.splice(lockedHosts.indexOf(target), 1);
+              saveLocks();
+            },
+          }).catch((error: unknown) => {
+            if (outcomes.length > 0 && error instanceof Error) {
+              error.message += ` Hosts already on the new release: ${outcomes.map((o) => o.target.label).join(', ')}.`;
+            }
+            throw error;
+          }),
       );
       outcomes.push(outcome);
     }
@@ -328,10 +334,19 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
     `deploy-compose: ${inputs.app} ${first.action === 'rollback' ? 'rolled back to' : 'released'} ${first.release}`,
   );
   for (const o of outcomes) {
-    summary.heading(`${o.target.label} — ${o.previous ?? '(none)'} → ${o.release} in ${Math.round(o.durationMs / 100) / 10}s (Compose ${o.composeVersion})`, 4);
+    summary.heading(
+      `${o.target.label} — ${o.previous ?? '(none)'} → ${o.release} in ${Math.round(o.durationMs / 100) / 10}s (Compose ${o.composeVersion})`,
+      4,
+    );
     summary.table(
       ['Service', 'Image', 'Pinned', 'State', 'Health'],
-      o.services.map((s) => [s.name, s.image, s.digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…'), s.state, s.health]),
+      o.services.map((s) => [
+        s.name,
+        s.image,
+        s.digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…'),
+        s.state,
+        s.health,
+      ]),
     );
     if (o.pruned.length) summary.text(`Pruned releases: ${o.pruned.join(', ')}`);
   }
@@ -388,8 +403,10 @@ async function deployHost(job: HostJob): Promise<HostOutcome> {
       holder: job.holder,
       timeoutMs: inputs.lockTimeoutMs,
       staleAfterMs: inputs.lockStaleAfterMs,
-      onWait: (h, age) => log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
-      onStaleTakeover: (h, age) => log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+      onWait: (h, age) =>
+        log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
+      onStaleTakeover: (h, age) =>
+        log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
   } catch (error) {
@@ -439,11 +456,19 @@ async function deployLocked(
       );
     }
     manifest = found as ReleaseManifest;
-    const { missing } = await inspectImages(host, manifest.images.map((i) => i.id));
+    const { missing } = await inspectImages(
+      host,
+      manifest.images.map((i) => i.id),
+    );
     if (missing.length) {
-      fail('check pinned images', `release ${manifest.id} pins images that are no longer on the droplet: ${missing.join(', ')}`);
+      fail(
+        'check pinned images',
+        `release ${manifest.id} pins images that are no longer on the droplet: ${missing.join(', ')}`,
+      );
     }
-    log.info(`rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`);
+    log.info(
+      `rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`,
+    );
   } else {
     const dirs = await listReleaseDirs(host, paths);
     const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
@@ -540,9 +565,11 @@ async function deployLocked(
   const services = manifest.images.map((i) => i.service);
   const previousManifest = current && current !== manifest.id ? manifests.find((m) => m.id === current) : undefined;
   const recordFailure = async (reason: string): Promise<void> => {
-    await appendDeployLog(host, paths, logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason)).catch(
-      () => undefined,
-    );
+    await appendDeployLog(
+      host,
+      paths,
+      logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason),
+    ).catch(() => undefined);
   };
 
   const restore = async (): Promise<string> => {
@@ -580,7 +607,12 @@ async function deployLocked(
     } catch (error) {
       await cleanupFailed();
       const diagnostics = error instanceof StageFailure ? error.diagnostics : undefined;
-      return fail(deps.stage.step, errorMessage(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
+      return fail(
+        deps.stage.step,
+        errorMessage(error),
+        `Release ${manifest.id} was not switched in. ${unchanged(current)}`,
+        diagnostics,
+      );
     }
     return {
       target,
@@ -617,7 +649,12 @@ async function deployLocked(
         : await restore();
       await recordFailure(startedRelease.reason);
       await cleanupFailed();
-      return fail('rollout', startedRelease.reason, `Release ${manifest.id} was not switched in. ${outcome}`, startedRelease.diagnostics);
+      return fail(
+        'rollout',
+        startedRelease.reason,
+        `Release ${manifest.id} was not switched in. ${outcome}`,
+        startedRelease.diagnostics,
+      );
     }
     waited = { ok: true, states: startedRelease.states, elapsedMs: 0 };
   } else {
@@ -674,7 +711,11 @@ async function deployLocked(
   };
 }
 
-function serviceReports(target: HostTarget, manifest: ReleaseManifest, states: readonly ServiceState[]): ServiceReport[] {
+function serviceReports(
+  target: HostTarget,
+  manifest: ReleaseManifest,
+  states: readonly ServiceState[],
+): ServiceReport[] {
   return manifest.images.map((img) => {
     const s = states.find((st) => st.service === img.service);
     return {
@@ -715,4 +756,3 @@ function logEntry(
     ...(error ? { error: error.split('\n')[0] } : {}),
   };
 }
-

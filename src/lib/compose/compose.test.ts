@@ -16,7 +16,13 @@ import {
 } from './compose.js';
 
 const files = ['/opt/shop/releases/r1/deploy/compose.yaml', '/opt/shop/releases/r1/release.pinned.yml'];
-const v2: ComposeProject = { flavor: COMPOSE_V2, project: 'shop', files, envFile: '/opt/shop/releases/r1/deploy/.env', profiles: ['web'] };
+const v2: ComposeProject = {
+  flavor: COMPOSE_V2,
+  project: 'shop',
+  files,
+  envFile: '/opt/shop/releases/r1/deploy/.env',
+  profiles: ['web'],
+};
 const v1: ComposeProject = { ...v2, flavor: COMPOSE_V1, profiles: [] };
 const base2 =
   'docker compose --project-name shop --file /opt/shop/releases/r1/deploy/compose.yaml --file /opt/shop/releases/r1/release.pinned.yml --env-file /opt/shop/releases/r1/deploy/.env --profile web';
@@ -58,6 +64,8 @@ describe('detectCompose', () => {
     const host = new FakeHost()
       .on('docker compose version --short', { code: 125, stderr: 'not a docker command' })
       .on('docker-compose version --short', { code: 127, stderr: 'docker-compose: not found' });
-    await expect(detectCompose(host)).rejects.toThrow(/neither `docker compose` \(Compose v2\) nor `docker-compose` \(v1\) works/);
+    await expect(detectCompose(host)).rejects.toThrow(
+      /neither `docker compose` \(Compose v2\) nor `docker-compose` \(v1\) works/,
+    );
   });
 });

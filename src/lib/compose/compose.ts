@@ -95,3 +95,35 @@ export function upDetached(p: ComposeProject): Cmd {
 export function down(p: ComposeProject): Cmd {
   return cmd(composeBase(p), 'down', '--remove-orphans');
 }
+
+export interface OneOffOptions {
+  /** Variables passed by name only (`-e NAME`): their values come from the compose process's environment. */
+  envNames?: readonly string[];
+}
+
+/** A one-off container of a service: `run --rm --no-deps -T <service> <argv…>` (the image's entrypoint applies). */
+export function runOneOff(
+  p: ComposeProject,
+  service: string,
+  argv: readonly string[],
+  options: OneOffOptions = {},
+): Cmd {
+  const env = (options.envNames ?? []).flatMap((name) => ['-e', name]);
+  return cmd(composeBase(p), 'run', '--rm', '--no-deps', '-T', env, service, argv);
+}
+
+/** A command inside the running container of a service: `exec -T <service> <argv…>`. */
+export function execInService(
+  p: ComposeProject,
+  service: string,
+  argv: readonly string[],
+  options: OneOffOptions = {},
+): Cmd {
+  const env = (options.envNames ?? []).flatMap((name) => ['-e', name]);
+  return cmd(composeBase(p), 'exec', '-T', env, service, argv);
+}
+
+/** Starts services that are not running; running containers are left exactly as they are. */
+export function upNoRecreate(p: ComposeProject, services: readonly string[]): Cmd {
+  return cmd(composeBase(p), 'up', '--detach', '--no-recreate', '--no-build', services);
+}

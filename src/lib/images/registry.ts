@@ -15,7 +15,8 @@ export interface RegistryAuth {
 
 export function dockerConfigJson(auths: readonly RegistryAuth[]): string {
   const out: Record<string, { auth: string }> = {};
-  for (const a of auths) out[a.server] = { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') };
+  for (const a of auths)
+    out[a.server] = { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') };
   return `${JSON.stringify({ auths: out })}\n`;
 }
 
@@ -105,10 +106,10 @@ export async function inspectImages(
   const found = new Map<string, InspectedImage>();
   const missing: string[] = [];
   for (const ref of refs) {
-    const r = await host.run(
-      cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref),
-      { allowFailure: true, timeoutMs: 30_000 },
-    );
+    const r = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref), {
+      allowFailure: true,
+      timeoutMs: 30_000,
+    });
     if (r.code !== 0) {
       missing.push(ref);
       continue;

@@ -14,10 +14,20 @@
 // tunnel; this needs nothing but `docker load`, which every droplet has.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  readSync,
+  closeSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { PassThrough, Readable, Transform, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { PassThrough, Transform, Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 
 import type { Logger } from '../action/logger.js';
@@ -60,7 +70,10 @@ function readOctal(buf: Buffer, offset: number, length: number): number {
 }
 
 function cString(buf: Buffer, offset: number, length: number): string {
-  return buf.subarray(offset, offset + length).toString('utf8').replace(/\0.*$/s, '');
+  return buf
+    .subarray(offset, offset + length)
+    .toString('utf8')
+    .replace(/\0.*$/s, '');
 }
 
 function parsePax(data: Buffer): Record<string, string> {
@@ -200,7 +213,11 @@ export interface LocalDocker {
   save(ref: string, file: string): Promise<void>;
 }
 
-function runDocker(binary: string, args: string[], stdout?: Writable): Promise<{ code: number; out: string; err: string }> {
+function runDocker(
+  binary: string,
+  args: string[],
+  stdout?: Writable,
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -312,7 +329,10 @@ export async function transferImage(
       stdin,
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
     });
-    if (loaded.code !== 0) throw new Error(`docker load of ${ref} failed on ${host.label}: ${loaded.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    if (loaded.code !== 0)
+      throw new Error(
+        `docker load of ${ref} failed on ${host.label}: ${loaded.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      );
     await host.run(cmd('docker', 'tag', local.Id, ref), { timeoutMs: 30_000 });
     return {
       ref,

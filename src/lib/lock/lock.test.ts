@@ -62,7 +62,13 @@ describe('deploy lock', () => {
       .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
       .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
       .on('date +%s', { stdout: '1001\n' });
-    const lock = await acquireLock(host, { dir: '/opt/shop/.lock', holder, timeoutMs: 60_000, staleAfterMs: 60_000, ...c });
+    const lock = await acquireLock(host, {
+      dir: '/opt/shop/.lock',
+      holder,
+      timeoutMs: 60_000,
+      staleAfterMs: 60_000,
+      ...c,
+    });
     expect(lock.token).toBe('tok-alice');
     expect(host.commands().filter((x) => x === 'mkdir /opt/shop/.lock')).toHaveLength(3);
     await lock.release();

@@ -155,7 +155,8 @@ export async function acquireLock(host: RemoteHost, options: LockOptions): Promi
     lastHolder = await readHolder(host, options.dir);
     const age = await lockAgeSeconds(host, options.dir);
     if (age === undefined) continue; // released between our two commands: try again at once
-    const staleAfterMs = lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
+    const staleAfterMs =
+      lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
     if (age * 1000 > staleAfterMs) {
       options.onStaleTakeover?.(lastHolder, age);
       await host.run(takeOverScript(options.dir, lastHolder?.token, `${options.holder.token}-${attempt}`), {
@@ -186,7 +187,10 @@ function startHeartbeat(host: RemoteHost, options: LockOptions): HeldLock {
       clearInterval(timer);
       await beating;
       if (released) return true;
-      const r = await host.run(releaseScript(options.dir, options.holder.token), { allowFailure: true, timeoutMs: 30_000 });
+      const r = await host.run(releaseScript(options.dir, options.holder.token), {
+        allowFailure: true,
+        timeoutMs: 30_000,
+      });
       released = r.code === 0;
       return released;
     },

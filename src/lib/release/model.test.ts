@@ -100,9 +100,15 @@ describe('release model', () => {
   });
 
   it('.env lines read back literally in Compose v1 and v2', () => {
-    expect(envFileContent(new Map([['A', 'plain $HOME "x"'], ['B', "it's"], ['C', 'two\nlines']]))).toBe(
-      `A='plain $HOME "x"'\nB="it's"\nC="two\\nlines"\n`,
-    );
+    expect(
+      envFileContent(
+        new Map([
+          ['A', 'plain $HOME "x"'],
+          ['B', "it's"],
+          ['C', 'two\nlines'],
+        ]),
+      ),
+    ).toBe(`A='plain $HOME "x"'\nB="it's"\nC="two\\nlines"\n`);
   });
 
   it('a torn deploys.log line is skipped', () => {

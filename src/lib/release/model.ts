@@ -160,9 +160,7 @@ export function previousRelease(
       }
     }
   }
-  const others = [...kept]
-    .filter((m) => m.id !== current)
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const others = [...kept].filter((m) => m.id !== current).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return others[0]?.id;
 }
 
@@ -181,9 +179,7 @@ export function planPrune(
   alwaysKeep: readonly (string | undefined)[],
 ): PrunePlan {
   const byId = new Map(manifests.map((m) => [m.id, m]));
-  const ordered = [...dirs].sort((a, b) =>
-    (byId.get(b)?.createdAt ?? '').localeCompare(byId.get(a)?.createdAt ?? ''),
-  );
+  const ordered = [...dirs].sort((a, b) => (byId.get(b)?.createdAt ?? '').localeCompare(byId.get(a)?.createdAt ?? ''));
   const must = new Set(alwaysKeep.filter((x): x is string => Boolean(x)));
   const keepIds = new Set<string>([...must]);
   for (const id of ordered) {
@@ -191,9 +187,7 @@ export function planPrune(
     keepIds.add(id);
   }
   const remove = ordered.filter((id) => !keepIds.has(id));
-  const keptImages = new Set(
-    [...keepIds].flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []),
-  );
+  const keptImages = new Set([...keepIds].flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []));
   const images = [
     ...new Set(remove.flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []).filter((i) => !keptImages.has(i))),
   ];
@@ -202,7 +196,8 @@ export function planPrune(
 
 /** A .env line Compose v2 and v1 read back to exactly `value`. */
 export function envLine(key: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) throw new ConfigurationError(`env name ${JSON.stringify(key)} is not valid`);
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key))
+    throw new ConfigurationError(`env name ${JSON.stringify(key)} is not valid`);
   if (!value.includes("'") && !value.includes('\n')) return `${key}='${value}'`;
   const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
   return `${key}="${escaped}"`;

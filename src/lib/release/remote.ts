@@ -21,7 +21,20 @@ export function listReleasesScript(paths: AppPaths): Script {
 }
 
 export function readManifestsScript(paths: AppPaths): Script {
-  return cmd('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', MANIFEST_FILE, '-exec', 'cat', '{}', '+');
+  return cmd(
+    'find',
+    paths.releases,
+    '-mindepth',
+    '2',
+    '-maxdepth',
+    '2',
+    '-name',
+    MANIFEST_FILE,
+    '-exec',
+    'cat',
+    '{}',
+    '+',
+  );
 }
 
 /** ln -sfn to a temporary name, then rename over `current`: readers never see it missing. */
@@ -64,7 +77,10 @@ export async function readManifests(host: RemoteHost, paths: AppPaths): Promise<
 }
 
 export async function readDeployLog(host: RemoteHost, paths: AppPaths, lines = 500): Promise<DeployLogEntry[]> {
-  const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), { allowFailure: true, timeoutMs: 30_000 });
+  const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
+    allowFailure: true,
+    timeoutMs: 30_000,
+  });
   return r.code === 0 ? parseDeployLog(r.stdout) : [];
 }
 
@@ -84,7 +100,14 @@ export interface PruneOutcome {
 /** Removes pruned release folders, then the images only they pinned (images in use stay). */
 export async function applyPrune(host: RemoteHost, paths: AppPaths, plan: PrunePlan): Promise<PruneOutcome> {
   if (plan.remove.length) {
-    await host.run(cmd('rm', '-rf', plan.remove.map((id) => paths.release(id))), { timeoutMs: 120_000 });
+    await host.run(
+      cmd(
+        'rm',
+        '-rf',
+        plan.remove.map((id) => paths.release(id)),
+      ),
+      { timeoutMs: 120_000 },
+    );
   }
   const imagesRemoved: string[] = [];
   for (const id of plan.images) {

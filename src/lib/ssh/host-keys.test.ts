@@ -28,7 +28,12 @@ const line = (host: string, key: Buffer): string => `${host} ${keyTypeOf(key)} $
 describe('known hosts', () => {
   it('parses ssh-keyscan lines, bare key lines and @revoked, skipping comments', () => {
     const entries = parseKnownHosts(
-      ['# comment', line('203.0.113.7', keyA), `ssh-ed25519 ${keyB.toString('base64')}`, `@revoked * ${line('', keyB).trim()}`].join('\n'),
+      [
+        '# comment',
+        line('203.0.113.7', keyA),
+        `ssh-ed25519 ${keyB.toString('base64')}`,
+        `@revoked * ${line('', keyB).trim()}`,
+      ].join('\n'),
     );
     expect(entries.map((e) => [e.patterns, e.type, e.revoked])).toEqual([
       [['203.0.113.7'], 'ssh-ed25519', false],
@@ -77,7 +82,11 @@ describe('hostKeyCheck', () => {
   });
 
   it('accepts any of several fingerprints', () => {
-    const policy = { kind: 'verify' as const, knownHosts: [], fingerprints: [fingerprintOf(keyB), fingerprintOf(keyA)] };
+    const policy = {
+      kind: 'verify' as const,
+      knownHosts: [],
+      fingerprints: [fingerprintOf(keyB), fingerprintOf(keyA)],
+    };
     expect(hostKeyCheck(policy, 'h', 22).verify(keyA)).toBe(true);
     expect(hostKeyCheck({ ...policy, fingerprints: [fingerprintOf(keyB)] }, 'h', 22).verify(keyA)).toBe(false);
   });
@@ -107,7 +116,12 @@ describe('hostKeyCheck', () => {
     const policy = { kind: 'verify' as const, knownHosts, fingerprints: [] };
     const check = hostKeyCheck(policy, '203.0.113.7', 22);
     check.verify(keyB);
-    const error = new HostKeyMismatchError('203.0.113.7', 22, check.presented(), trustedFingerprints(policy, '203.0.113.7', 22));
+    const error = new HostKeyMismatchError(
+      '203.0.113.7',
+      22,
+      check.presented(),
+      trustedFingerprints(policy, '203.0.113.7', 22),
+    );
     expect(error.message).toBe(
       `host key verification failed for 203.0.113.7: it presented ssh-ed25519 ${fingerprintOf(keyB)}; ` +
         `the trusted keys are ssh-ed25519 ${fingerprintOf(keyA)}. ` +

@@ -16,8 +16,7 @@ export interface KnownHostEntry {
 }
 
 export type HostKeyPolicy =
-  | { kind: 'verify'; knownHosts: readonly KnownHostEntry[]; fingerprints: readonly string[] }
-  | { kind: 'skip' };
+  { kind: 'verify'; knownHosts: readonly KnownHostEntry[]; fingerprints: readonly string[] } | { kind: 'skip' };
 
 export function fingerprintOf(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
@@ -67,9 +66,7 @@ export function parseKnownHosts(text: string, inputName = 'known-hosts'): KnownH
     }
     const key = Buffer.from(data, 'base64');
     if (keyTypeOf(key) !== type) {
-      throw new ConfigurationError(
-        `input "${inputName}" line ${index + 1}: the key data does not hold a ${type} key`,
-      );
+      throw new ConfigurationError(`input "${inputName}" line ${index + 1}: the key data does not hold a ${type} key`);
     }
     entries.push({ patterns, type, key, revoked });
   });

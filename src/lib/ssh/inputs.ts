@@ -42,7 +42,8 @@ export const SSH_INPUT_NAMES = [
 
 export function readSshInputs(r: InputReader): SshInputs {
   const user = r.string('user', 'root');
-  if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new ConfigurationError(`input "user" has ${JSON.stringify(user)}: not a user name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(user))
+    throw new ConfigurationError(`input "user" has ${JSON.stringify(user)}: not a user name`);
   const port = r.int('ssh-port', 22, { min: 1, max: 65535 });
   const passphrase = r.optional('ssh-passphrase');
   const key = normalizePrivateKey(r.raw('ssh-private-key'), passphrase, 'ssh-private-key');

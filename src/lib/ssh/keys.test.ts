@@ -22,7 +22,13 @@ describe('normalizePrivateKey', () => {
     ['CRLF line ends', plain.replace(/\n/g, '\r\n')],
     ['literal \\n (one-line secret)', plain.trim().replace(/\n/g, '\\n')],
     ['wrapped in quotes with blanks', `  "${plain.trim()}"  `],
-    ['indented lines', plain.split('\n').map((l) => `   ${l}`).join('\n')],
+    [
+      'indented lines',
+      plain
+        .split('\n')
+        .map((l) => `   ${l}`)
+        .join('\n'),
+    ],
     ['no trailing newline', plain.trim()],
   ])('accepts a key with %s', (_name, raw) => {
     const key = normalizePrivateKey(raw, undefined, 'ssh-private-key');
@@ -46,8 +52,12 @@ describe('normalizePrivateKey', () => {
   });
 
   it('asks for the passphrase of an encrypted key, and says when it is wrong', () => {
-    expect(() => normalizePrivateKey(encrypted, undefined, 'ssh-private-key')).toThrow(/give its passphrase in "ssh-passphrase"/);
-    expect(() => normalizePrivateKey(encrypted, 'wrong', 'ssh-private-key')).toThrow(/could not be decrypted with the given passphrase/);
+    expect(() => normalizePrivateKey(encrypted, undefined, 'ssh-private-key')).toThrow(
+      /give its passphrase in "ssh-passphrase"/,
+    );
+    expect(() => normalizePrivateKey(encrypted, 'wrong', 'ssh-private-key')).toThrow(
+      /could not be decrypted with the given passphrase/,
+    );
   });
 
   it('never puts the key into a message', () => {

@@ -36,7 +36,9 @@ export function parseEndpoint(inputName: string, spec: string, defaultUser: stri
     user = s.slice(0, at);
     rest = s.slice(at + 1);
     if (!/^[A-Za-z0-9._-]+$/.test(user)) {
-      throw new ConfigurationError(`input "${inputName}" has ${JSON.stringify(spec)}: ${JSON.stringify(user)} is not a user name`);
+      throw new ConfigurationError(
+        `input "${inputName}" has ${JSON.stringify(spec)}: ${JSON.stringify(user)} is not a user name`,
+      );
     }
   }
   let host = rest;
@@ -50,7 +52,9 @@ export function parseEndpoint(inputName: string, spec: string, defaultUser: stri
     host = h;
     port = parsePortPart(inputName, spec, p);
   }
-  const validHost = IPV4.test(host) ? host.split('.').every((o) => Number(o) <= 255) : HOSTNAME.test(host) || host.includes(':');
+  const validHost = IPV4.test(host)
+    ? host.split('.').every((o) => Number(o) <= 255)
+    : HOSTNAME.test(host) || host.includes(':');
   if (!host || !validHost) {
     throw new ConfigurationError(`input "${inputName}" has ${JSON.stringify(spec)}: not a host name or IP address`);
   }
