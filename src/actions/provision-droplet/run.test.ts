@@ -10,6 +10,7 @@ import type {
   Droplet,
   Firewall,
   FirewallRequest,
+  ReservedIp,
   Size,
   SshKey,
 } from '../../lib/digitalocean/types.js';
@@ -62,6 +63,7 @@ class FakeApi {
   createFailures: DigitalOceanApiError[] = [];
   createButFail = false;
   neverActive = new Set<string>();
+  reservedIps: ReservedIp[] = [];
 
   droplet(name: string, tags: string[], n = this.nextId++): Droplet {
     return {
@@ -155,6 +157,31 @@ function apiOf(self: FakeApi): ProvisionApi {
       const f: Firewall = { id, droplet_ids: [], tags: [], ...req };
       self.firewalls = [f];
       return f;
+    },
+    async listReservedIps() {
+      return self.reservedIps;
+    },
+    async getReservedIp(ip: string) {
+      const r = self.reservedIps.find((x) => x.ip === ip);
+      if (!r) throw new DigitalOceanApiError('GET', `/reserved_ips/${ip}`, 404, 'not_found', 'no such IP', 'r', 1);
+      return r;
+    },
+    async createReservedIp(target: { region: string } | { dropletId: number }) {
+      self.calls.push(`reserve ${'region' in target ? target.region : target.dropletId}`);
+      const r: ReservedIp = {
+        ip: `198.51.100.${self.reservedIps.length + 1}`,
+        region: { slug: 'nyc3' },
+        droplet: null,
+        locked: false,
+      };
+      self.reservedIps.push(r);
+      return r;
+    },
+    async assignReservedIp(ip: string, dropletId: number): Promise<Action> {
+      self.calls.push(`assign ${ip} ${dropletId}`);
+      const r = self.reservedIps.find((x) => x.ip === ip)!;
+      r.droplet = self.droplets.find((d) => d.id === dropletId) ?? null;
+      return { id: 9, status: 'in-progress', type: 'assign_ip' };
     },
     async addTagsToFirewall(id: string, tags: readonly string[]) {
       self.calls.push(`tag firewall ${id} ${tags.join(',')}`);
@@ -457,6 +484,28 @@ describe('provision-droplet run', () => {
     expect(h.fake.calls).toEqual(['list shop']);
     await run(inputs({ firewall: true, sshAllow: ['198.51.100.0/24'] }), h.deps);
     expect(h.fake.calls).toContain('update firewall fw1');
+  });
+
+  it('creates a reserved IP once, assigns it, and lists it in known_hosts', async () => {
+    const h = harness();
+    await run(inputs({ names: ['shop-1'], reservedIp: { kind: 'create' } }), h.deps);
+    expect(h.fake.calls.slice(-2)).toEqual(['reserve nyc3', 'assign 198.51.100.1 100']);
+    expect(h.outputs['reserved-ip']).toBe('198.51.100.1');
+    expect(h.outputs['known-hosts']).toBe(`203.0.113.1 ${h.keys[0]!.publicKey}\n198.51.100.1 ${h.keys[0]!.publicKey}`);
+    h.fake.calls = [];
+    await run(inputs({ names: ['shop-1'], reservedIp: { kind: 'create' } }), h.deps);
+    expect(h.fake.calls).toEqual(['list shop']);
+    expect(h.outputs['reserved-ip']).toBe('198.51.100.1');
+  });
+
+  it('assigns an existing reserved IP, and leaves it when it already points at the droplet', async () => {
+    const h = harness();
+    h.fake.reservedIps.push({ ip: '198.51.100.77', region: { slug: 'nyc3' }, droplet: null, locked: false });
+    await run(inputs({ names: ['shop-1'], reservedIp: { kind: 'assign', ip: '198.51.100.77' } }), h.deps);
+    expect(h.fake.calls).toContain('assign 198.51.100.77 100');
+    h.fake.calls = [];
+    await run(inputs({ names: ['shop-1'], reservedIp: { kind: 'assign', ip: '198.51.100.77' } }), h.deps);
+    expect(h.fake.calls).toEqual(['list shop']);
   });
 
   it('adds tags given later to found droplets', async () => {
