@@ -110,6 +110,7 @@ export interface PgTarget {
   user: string;
   passwordEnv: string;
   database?: string;
+  compressLevel?: number;
 }
 
 function pgArgs(t: PgTarget): string[] {
@@ -120,6 +121,7 @@ export function pgDumpInService(container: string, t: PgTarget): Cmd {
   return execSh(container, `${PG_ENV_FROM_CONTAINER}exec pg_dump "$@"`, [
     ...pgArgs(t),
     '--format=custom',
+    ...(t.compressLevel !== undefined ? [`--compress=${t.compressLevel}`] : []),
     '--no-password',
   ]);
 }
@@ -252,6 +254,7 @@ export interface MysqlTarget {
   user: string;
   passwordEnv: string;
   database?: string;
+  compressLevel?: number;
 }
 
 export function mysqlDumpInService(container: string, t: MysqlTarget): Cmd {

@@ -27,6 +27,8 @@ export interface PostgresDump extends DumpBase {
   user: string;
   /** Environment variable in the service container that holds the password (default POSTGRES_PASSWORD). */
   passwordEnv: string;
+  /** pg_dump --compress level (0-9). 0 with `compression: gzip` moves the compression off the droplet onto the runner. */
+  compressLevel?: number;
 }
 
 export interface MysqlDump extends DumpBase {
@@ -74,7 +76,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
 
 const FIELDS: Record<DumpKind, readonly string[]> = {
-  postgres: ['service', 'database-url', 'image', 'database', 'user', 'password-env'],
+  postgres: ['service', 'database-url', 'image', 'database', 'user', 'password-env', 'compress-level'],
   mysql: ['service', 'database', 'user', 'password-env'],
   mariadb: ['service', 'database', 'user', 'password-env'],
   sqlite: ['volume', 'path', 'service', 'image'],
@@ -163,10 +165,12 @@ export function parseDumps(text: string): DumpSpec[] {
           throw f.fail('"database-url" must start with postgres:// or postgresql:// (value hidden)');
         }
         const database = f.str('database', /^[A-Za-z0-9_.-]+$/, 'a database name');
+        const level = f.str('compress-level', /^[0-9]$/, 'a pg_dump compression level 0-9');
         return {
           kind,
           name,
           compression,
+          ...(level !== undefined ? { compressLevel: Number(level) } : {}),
           ...(service ? { service } : {}),
           ...(databaseUrl ? { databaseUrl } : {}),
           ...(image ? { image } : {}),

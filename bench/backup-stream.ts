@@ -1,0 +1,187 @@
+// Benchmark: a ≥ 500 MB PostgreSQL dump streamed droplet → runner → S3 by the BUNDLED
+// snapshot-and-backup action, on the lab (a real droplet container with its own ext4 disk,
+// PostgreSQL 15 in Compose, the lab's S3 server). Prints, side by side, in one run:
+//   - the action process's peak RSS (VmHWM; goal ≤ 150 MB),
+//   - the droplet disk's growth during the backup (df of the droplet's own disk, sampled
+//     every 0.5 s; goal 0),
+//   - throughput of the backup vs a raw `ssh host cat <file>` of the same size (goal ≥ 0.8×),
+//     plus the dump command alone over ssh (`ssh host <pg_dump> > /dev/null`) to show where
+//     the time goes.
+// Two variants: pg_dump's own compression (the default), and `compress-level: 0` with gzip
+// level 1 on the runner (compression moved off the droplet).
+//
+//   npm run lab -- up            # once
+//   node scripts/build.mjs snapshot-and-backup
+//   node --import tsx bench/backup-stream.ts [MB]       (default 560)
+//
+// Figures only; nothing here asserts a time.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DockerDropletBackend } from '../test/lab/droplets.js';
+import { readState } from '../test/lab/lab.js';
+
+const MB = Number(process.argv[2] ?? 560);
+const APP = 'bench';
+const state = readState();
+if (!state?.env || state.status !== 'ready') throw new Error('no ready lab: run `npm run lab -- up` first');
+const env = state.env;
+const info = state.info as import('../test/lab/lab.js').LabInfo;
+const dir = mkdtempSync(join(tmpdir(), 'dd-bench-backup-'));
+const keygen = (name: string): { privateKey: string; publicKey: string; path: string } => {
+  const path = join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', path]);
+  return { privateKey: readFileSync(path, 'utf8'), publicKey: readFileSync(`${path}.pub`, 'utf8').trim(), path };
+};
+const client = keygen('client');
+const hostKey = keygen('host');
+const backend = new DockerDropletBackend({
+  prefix: `${info.prefix}bench${Math.random().toString(16).slice(2, 6)}-`,
+  network: info.network.name,
+  netmask: info.network.netmask,
+  gateway: info.network.gateway,
+  images: info.images.droplet,
+  insecureRegistries: info.insecureRegistries,
+  dataDir: info.dataDir,
+});
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  log(`creating a droplet`);
+  const d = await backend.create({
+    name: 'bench-db',
+    variant: 'trixie',
+    authorizedKeys: [client.publicKey],
+    hostKeys: { ssh_host_ed25519_key: hostKey.privateKey, 'ssh_host_ed25519_key.pub': `${hostKey.publicKey}\n` },
+  } as Parameters<DockerDropletBackend['create']>[0]);
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `${d.publicIpv4} ${hostKey.publicKey}\n`);
+  const sshArgs = ['-i', client.path, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${d.publicIpv4}`];
+  const ssh = (command: string, input?: string): string =>
+    execFileSync('ssh', [...sshArgs, command], { input: input ?? '', maxBuffer: 64 * 1024 * 1024 }).toString().trim();
+  const reg = env.LAB_REGISTRY;
+  const db = '$(docker ps -q --filter label=com.docker.compose.project=bench --filter label=com.docker.compose.service=db)';
+  try {
+    log('starting PostgreSQL in Compose');
+    ssh(`docker pull -q ${reg}/ddlab/services:latest >/dev/null && mkdir -p /root/stack && cat > /root/stack/compose.yaml`, `services:
+  db:
+    image: ${reg}/ddlab/services:latest
+    command: ["postgres"]
+    environment: { POSTGRES_PASSWORD: bench-pw, POSTGRES_DB: bench }
+    volumes: [pgdata:/var/lib/postgresql/data]
+volumes: { pgdata: {} }
+`);
+    ssh(`docker compose -p ${APP} -f /root/stack/compose.yaml up -d --quiet-pull 2>&1`);
+    for (let i = 0; i < 120; i += 1) {
+      const r = spawnSync('ssh', [...sshArgs, `docker exec ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD psql -X -At -h 127.0.0.1 -U postgres -d bench -c "select 1"'`]);
+      if (r.status === 0) break;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    log(`filling ${MB} MB of incompressible rows (pgcrypto gen_random_bytes)`);
+    const rows = Math.ceil((MB * 1024 * 1024) / 1024);
+    ssh(
+      `docker exec -i ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -U postgres -d bench'`,
+      `CREATE EXTENSION IF NOT EXISTS pgcrypto; CREATE TABLE blobs (id int PRIMARY KEY, b bytea); ALTER TABLE blobs ALTER COLUMN b SET STORAGE EXTERNAL;
+       INSERT INTO blobs SELECT g, gen_random_bytes(1024) FROM generate_series(1, ${rows}) g; CHECKPOINT;`,
+    );
+    const results: Record<string, string | number>[] = [];
+    for (const variant of [
+      { label: 'pg_dump -Fc (default compression on the droplet)', dump: '' },
+      { label: 'pg_dump -Fc --compress=0, gzip -1 on the runner', dump: '  compress-level: 0\n  compression: gzip\n' },
+    ]) {
+      const dumps = `- name: db\n  kind: postgres\n  service: db\n${variant.dump}`;
+      const dfUsed = (): number =>
+        Number(execFileSync('docker', ['exec', d.container, 'df', '-B1', '--output=used', '/var/lib/docker']).toString().trim().split('\n').pop());
+      const before = dfUsed();
+      let maxUsed = before;
+      const sampler = setInterval(() => {
+        try {
+          maxUsed = Math.max(maxUsed, dfUsed());
+        } catch {
+          /* droplet busy */
+        }
+      }, 500);
+      const outFile = join(dir, 'out');
+      writeFileSync(outFile, '');
+      const inputs: Record<string, string> = {
+        app: APP,
+        dumps,
+        hosts: d.publicIpv4,
+        'ssh-private-key': client.privateKey,
+        'known-hosts': `${d.publicIpv4} ${hostKey.publicKey}`,
+        'spaces-endpoint': env.LAB_S3_ENDPOINT,
+        'spaces-bucket': env.LAB_S3_BUCKET,
+        'spaces-prefix': `bench-${Date.now()}`,
+        'spaces-access-key-id': env.LAB_S3_ACCESS_KEY_ID,
+        'spaces-secret-access-key': env.LAB_S3_SECRET_ACCESS_KEY,
+        'gzip-level': '1',
+      };
+      const childEnv: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: dir, GITHUB_OUTPUT: outFile, RUNNER_TEMP: dir };
+      for (const [k, v] of Object.entries(inputs)) childEnv[`INPUT_${k.toUpperCase()}`] = v;
+      log(`backup: ${variant.label}`);
+      const started = Date.now();
+      const child = spawn(process.execPath, [join(process.cwd(), 'dist/snapshot-and-backup/index.js')], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      let peakKb = 0;
+      const rss = setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        } catch {
+          /* exited */
+        }
+      }, 100);
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      const code = await new Promise<number | null>((res) => child.on('close', res));
+      const wallMs = Date.now() - started;
+      clearInterval(rss);
+      clearInterval(sampler);
+      maxUsed = Math.max(maxUsed, dfUsed());
+      if (code !== 0) throw new Error(`action failed (${code}):\n${out}`);
+      const outputs = readFileSync(outFile, 'utf8');
+      const json = /backups<<(.+)\n([\s\S]*?)\n\1/.exec(outputs)?.[2] ?? '[]';
+      const manifest = (JSON.parse(json) as { rawSize: number; size: number; durationMs: number }[])[0];
+      if (!manifest) throw new Error(`no manifest in outputs:\n${outputs}`);
+
+      // baselines of the same size, over OpenSSH: the dump command alone, and a raw file
+      const dumpCmd = `docker exec ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD exec pg_dump -U postgres -d bench --format=custom${variant.dump ? ' --compress=0' : ''}'`;
+      let t = Date.now();
+      execFileSync('sh', ['-c', `ssh ${sshArgs.map((a) => `'${a}'`).join(' ')} "${dumpCmd.replace(/"/g, '\\"').replace(/\$/g, '\\$')}" > /dev/null`]);
+      const dumpOnlyMs = Date.now() - t;
+      ssh(`head -c ${manifest.rawSize} /dev/urandom > /root/raw.bin`);
+      t = Date.now();
+      execFileSync('sh', ['-c', `ssh ${sshArgs.map((a) => `'${a}'`).join(' ')} cat /root/raw.bin > /dev/null`]);
+      const rawMs = Date.now() - t;
+      ssh('rm -f /root/raw.bin');
+      const mbps = (bytes: number, ms: number): number => Math.round((bytes / 1048576 / (ms / 1000)) * 10) / 10;
+      results.push({
+        variant: variant.label,
+        'dump bytes': manifest.rawSize,
+        'stored bytes': manifest.size,
+        'backup MB/s (dump bytes / stream time)': mbps(manifest.rawSize, manifest.durationMs),
+        'ssh cat same size MB/s': mbps(manifest.rawSize, rawMs),
+        'ratio vs ssh cat (goal ≥ 0.8)': Math.round((rawMs / manifest.durationMs) * 100) / 100,
+        'ssh <pg_dump> > /dev/null MB/s': mbps(manifest.rawSize, dumpOnlyMs),
+        'ratio vs the dump alone': Math.round((dumpOnlyMs / manifest.durationMs) * 100) / 100,
+        'action wall s': Math.round(wallMs / 100) / 10,
+        'peak RSS MB (goal ≤ 150)': Math.round(peakKb / 1024),
+        'droplet disk growth during backup, bytes (goal 0)': maxUsed - before,
+      });
+    }
+    const keys = Object.keys(results[0] ?? {});
+    const width = Math.max(...keys.map((k) => k.length));
+    console.log(`\nbackup-stream bench: ${MB} MB of random bytea, lab droplet ${d.publicIpv4}, S3 ${env.LAB_S3_ENDPOINT}\n`);
+    for (const k of keys) console.log(`${k.padEnd(width)}  ${results.map((r) => String(r[k]).padEnd(52)).join('')}`);
+  } finally {
+    await backend.destroy(d.container).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
