@@ -119,18 +119,18 @@ export async function appDroplets(s: Scenario): Promise<Array<{ id: number; name
   return ((await res.json()) as { droplets: Array<{ id: number; name: string }> }).droplets;
 }
 
-/** Deletes what the scenario made: the app's droplets (by tag), its images on this host, the repo copy. */
+/** Deletes what the scenario made: the app's droplets (by tag), its web and proxy images on this host, the repo copy. */
 export async function cleanupScenario(s: Scenario): Promise<void> {
   await fetch(`${s.env.DIGITALOCEAN_API_URL}/droplets?tag_name=${encodeURIComponent(s.app)}`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${s.env.DIGITALOCEAN_TOKEN}` },
   }).catch(() => undefined);
   try {
-    const images = execFileSync(DOCKER, ['images', '--format', '{{.Repository}}:{{.Tag}}', `${s.app}-web`], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .filter(Boolean);
+    const images = [`${s.app}-web`, `${s.app}-nginx`].flatMap((repo) =>
+      execFileSync(DOCKER, ['images', '--format', '{{.Repository}}:{{.Tag}}', repo], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean),
+    );
     if (images.length) execFileSync(DOCKER, ['rmi', ...images], { stdio: 'ignore' });
   } catch {
     /* nothing to remove */
