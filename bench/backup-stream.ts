@@ -21,14 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DockerDropletBackend } from '../test/lab/droplets.js';
-import { readState } from '../test/lab/lab.js';
+import { type LabInfo, readState } from '../test/lab/lab.js';
 
 const MB = Number(process.argv[2] ?? 560);
 const APP = 'bench';
 const state = readState();
 if (!state?.env || state.status !== 'ready') throw new Error('no ready lab: run `npm run lab -- up` first');
 const env = state.env;
-const info = state.info as import('../test/lab/lab.js').LabInfo;
+const info = state.info as LabInfo;
 const dir = mkdtempSync(join(tmpdir(), 'dd-bench-backup-'));
 const keygen = (name: string): { privateKey: string; publicKey: string; path: string } => {
   const path = join(dir, name);
@@ -61,24 +61,43 @@ async function main(): Promise<void> {
   } as Parameters<DockerDropletBackend['create']>[0]);
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `${d.publicIpv4} ${hostKey.publicKey}\n`);
-  const sshArgs = ['-i', client.path, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${d.publicIpv4}`];
+  const sshArgs = [
+    '-i',
+    client.path,
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    `root@${d.publicIpv4}`,
+  ];
   const ssh = (command: string, input?: string): string =>
-    execFileSync('ssh', [...sshArgs, command], { input: input ?? '', maxBuffer: 64 * 1024 * 1024 }).toString().trim();
+    execFileSync('ssh', [...sshArgs, command], { input: input ?? '', maxBuffer: 64 * 1024 * 1024 })
+      .toString()
+      .trim();
   const reg = env.LAB_REGISTRY;
-  const db = '$(docker ps -q --filter label=com.docker.compose.project=bench --filter label=com.docker.compose.service=db)';
+  const db =
+    '$(docker ps -q --filter label=com.docker.compose.project=bench --filter label=com.docker.compose.service=db)';
   try {
     log('starting PostgreSQL in Compose');
-    ssh(`docker pull -q ${reg}/ddlab/services:latest >/dev/null && mkdir -p /root/stack && cat > /root/stack/compose.yaml`, `services:
+    ssh(
+      `docker pull -q ${reg}/ddlab/services:latest >/dev/null && mkdir -p /root/stack && cat > /root/stack/compose.yaml`,
+      `services:
   db:
     image: ${reg}/ddlab/services:latest
     command: ["postgres"]
     environment: { POSTGRES_PASSWORD: bench-pw, POSTGRES_DB: bench }
     volumes: [pgdata:/var/lib/postgresql/data]
 volumes: { pgdata: {} }
-`);
+`,
+    );
     ssh(`docker compose -p ${APP} -f /root/stack/compose.yaml up -d --quiet-pull 2>&1`);
     for (let i = 0; i < 120; i += 1) {
-      const r = spawnSync('ssh', [...sshArgs, `docker exec ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD psql -X -At -h 127.0.0.1 -U postgres -d bench -c "select 1"'`]);
+      const r = spawnSync('ssh', [
+        ...sshArgs,
+        `docker exec ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD psql -X -At -h 127.0.0.1 -U postgres -d bench -c "select 1"'`,
+      ]);
       if (r.status === 0) break;
       await new Promise((res) => setTimeout(res, 500));
     }
@@ -96,7 +115,13 @@ volumes: { pgdata: {} }
     ]) {
       const dumps = `- name: db\n  kind: postgres\n  service: db\n${variant.dump}`;
       const dfUsed = (): number =>
-        Number(execFileSync('docker', ['exec', d.container, 'df', '-B1', '--output=used', '/var/lib/docker']).toString().trim().split('\n').pop());
+        Number(
+          execFileSync('docker', ['exec', d.container, 'df', '-B1', '--output=used', '/var/lib/docker'])
+            .toString()
+            .trim()
+            .split('\n')
+            .pop(),
+        );
       const before = dfUsed();
       let maxUsed = before;
       const sampler = setInterval(() => {
@@ -121,11 +146,19 @@ volumes: { pgdata: {} }
         'spaces-secret-access-key': env.LAB_S3_SECRET_ACCESS_KEY,
         'gzip-level': '1',
       };
-      const childEnv: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: dir, GITHUB_OUTPUT: outFile, RUNNER_TEMP: dir };
+      const childEnv: NodeJS.ProcessEnv = {
+        PATH: process.env['PATH'],
+        HOME: dir,
+        GITHUB_OUTPUT: outFile,
+        RUNNER_TEMP: dir,
+      };
       for (const [k, v] of Object.entries(inputs)) childEnv[`INPUT_${k.toUpperCase()}`] = v;
       log(`backup: ${variant.label}`);
       const started = Date.now();
-      const child = spawn(process.execPath, [join(process.cwd(), 'dist/snapshot-and-backup/index.js')], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(process.cwd(), 'dist/snapshot-and-backup/index.js')], {
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let peakKb = 0;
       const rss = setInterval(() => {
         try {
@@ -152,7 +185,10 @@ volumes: { pgdata: {} }
       // baselines of the same size, over OpenSSH: the dump command alone, and a raw file
       const dumpCmd = `docker exec ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD exec pg_dump -U postgres -d bench --format=custom${variant.dump ? ' --compress=0' : ''}'`;
       let t = Date.now();
-      execFileSync('sh', ['-c', `ssh ${sshArgs.map((a) => `'${a}'`).join(' ')} "${dumpCmd.replace(/"/g, '\\"').replace(/\$/g, '\\$')}" > /dev/null`]);
+      execFileSync('sh', [
+        '-c',
+        `ssh ${sshArgs.map((a) => `'${a}'`).join(' ')} "${dumpCmd.replace(/"/g, '\\"').replace(/\$/g, '\\$')}" > /dev/null`,
+      ]);
       const dumpOnlyMs = Date.now() - t;
       ssh(`head -c ${manifest.rawSize} /dev/urandom > /root/raw.bin`);
       t = Date.now();
@@ -176,7 +212,9 @@ volumes: { pgdata: {} }
     }
     const keys = Object.keys(results[0] ?? {});
     const width = Math.max(...keys.map((k) => k.length));
-    console.log(`\nbackup-stream bench: ${MB} MB of random bytea, lab droplet ${d.publicIpv4}, S3 ${env.LAB_S3_ENDPOINT}\n`);
+    console.log(
+      `\nbackup-stream bench: ${MB} MB of random bytea, lab droplet ${d.publicIpv4}, S3 ${env.LAB_S3_ENDPOINT}\n`,
+    );
     for (const k of keys) console.log(`${k.padEnd(width)}  ${results.map((r) => String(r[k]).padEnd(52)).join('')}`);
   } finally {
     await backend.destroy(d.container).catch(() => undefined);
