@@ -111,6 +111,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
   const r = new InputReader((name) => io.getInput(name));
   const token = r.required('token');
   const endpoint = normalizeApiEndpoint(r.raw('api-endpoint'));
+  const waitTimeoutMs = r.duration('wait-timeout', '10m', { minMs: 10_000, maxMs: 2 * 3_600_000 });
 
   const mode = ((): 'one' | 'fleet' => {
     if (r.has('name') && r.has('name-prefix')) {
@@ -255,7 +256,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
     sshAllow,
     firewallPorts,
     reservedIp,
-    waitTimeoutMs: r.duration('wait-timeout', '10m', { minMs: 10_000, maxMs: 2 * 3_600_000 }),
+    waitTimeoutMs,
     cleanupOnFailure: r.bool('cleanup-on-failure', true),
     knownHosts: parseKnownHosts(r.lines('known-hosts').join('\n'), 'known-hosts'),
   };
