@@ -3,13 +3,15 @@
 //         prints its LabEnv, one NAME=value per line, nothing else on stdout.
 //   env   prints the LabEnv of the running lab (exit 1 if none).
 //   down  tears the lab down (its holder process, then everything named with its prefix).
+//   purge down + remove the caches labs share (ddlab/* images, registry seed volume).
+//   status one JSON line on stderr.
 // LAB_DIR (default /tmp/ddlab) holds state.json and lab.log.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_DIR, downLab, formatEnv, labHealthy, pidAlive, readState, startLab } from './lab.js';
-import { log, sleep } from './util.js';
+import { docker, log, sleep } from './util.js';
 
 const LOG = join(LAB_DIR, 'lab.log');
 
@@ -156,11 +158,30 @@ async function main(): Promise<void> {
       log(`down in ${r.seconds.toFixed(1)} s`);
       break;
     }
+    case 'purge': {
+      // caches shared by labs: the ddlab/* images and the registry seed volume
+      const r = await withLock(() => downLab());
+      log(`down in ${r.seconds.toFixed(1)} s`);
+      const images = (
+        await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=ddlab/*'], {
+          allowFail: true,
+        })
+      ).stdout
+        .split('\n')
+        .filter(Boolean);
+      if (images.length) await docker(['rmi', ...images], { allowFail: true });
+      const vols = (await docker(['volume', 'ls', '-q', '--filter', 'name=ddlab-cache-'], { allowFail: true })).stdout
+        .split('\n')
+        .filter(Boolean);
+      if (vols.length) await docker(['volume', 'rm', ...vols], { allowFail: true });
+      log(`purged ${images.length} images, ${vols.length} cache volumes (images in use by other containers stay)`);
+      break;
+    }
     case '__hold':
       await hold();
       break;
     default:
-      process.stderr.write('usage: npm run lab -- up|env|down|status\n');
+      process.stderr.write('usage: npm run -s lab -- up|env|down|status|purge\n');
       process.exit(2);
   }
 }

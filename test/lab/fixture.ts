@@ -7,16 +7,15 @@
 //
 // Droplets and snapshots made here are destroyed after the file (afterAll); their names start
 // with the lab prefix, so `npm run lab -- down` also finds anything left behind.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NodeSSH } from 'node-ssh';
 import { afterAll, inject } from 'vitest';
 import type { DropletVariant, LabDroplet, LabEnv, LabSshIdentity } from './contract.js';
 import { DockerDropletBackend, type DropletSpec } from './droplets.js';
+import { generateKeyPair } from './fixture-keys.js';
 import type { LabInfo } from './lab.js';
+
+export { generateKeyPair };
 
 export interface FixtureDroplet extends LabDroplet {
   /** The droplet's ed25519 host key, `ssh-ed25519 AAAA…` (pinned: known before it booted). */
@@ -27,18 +26,6 @@ export interface ExecResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-/** Generates an ed25519 key pair with ssh-keygen (OpenSSH format). */
-export function generateKeyPair(comment = 'ddlab'): LabSshIdentity {
-  const dir = mkdtempSync(join(tmpdir(), 'ddlab-key-'));
-  try {
-    const f = join(dir, 'k');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', f]);
-    return { privateKey: readFileSync(f, 'utf8'), publicKey: readFileSync(`${f}.pub`, 'utf8').trim() };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Raw key blob of an OpenSSH public key line (what ssh2's hostVerifier is given). */
