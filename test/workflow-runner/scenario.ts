@@ -125,6 +125,17 @@ export async function cleanupScenario(s: Scenario): Promise<void> {
     method: 'DELETE',
     headers: { authorization: `Bearer ${s.env.DIGITALOCEAN_TOKEN}` },
   }).catch(() => undefined);
+  // snapshots scheduled-backup made (named <app>-<droplet>-<timestamp>)
+  try {
+    const headers = { authorization: `Bearer ${s.env.DIGITALOCEAN_TOKEN}` };
+    const res = await fetch(`${s.env.DIGITALOCEAN_API_URL}/snapshots?resource_type=droplet&per_page=200`, { headers });
+    const { snapshots } = (await res.json()) as { snapshots: Array<{ id: string; name: string }> };
+    for (const snap of snapshots.filter((x) => x.name.startsWith(`${s.app}-`))) {
+      await fetch(`${s.env.DIGITALOCEAN_API_URL}/snapshots/${snap.id}`, { method: 'DELETE', headers });
+    }
+  } catch {
+    /* best effort: the lab's teardown removes the rest */
+  }
   try {
     const images = [`${s.app}-web`, `${s.app}-nginx`].flatMap((repo) =>
       execFileSync(DOCKER, ['images', '--format', '{{.Repository}}:{{.Tag}}', repo], { encoding: 'utf8' })
