@@ -6,7 +6,7 @@ import { errorMessage, isConfigurationError } from './errors.js';
  * The one place an action's failure is reported. User errors (ConfigurationError) are
  * shown without a stack; other failures show their stack only with step debug logging.
  */
-export async function runAction(name: string, fn: () => Promise<void>): Promise<void> {
+export async function runAction(name: string, fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch (error) {
