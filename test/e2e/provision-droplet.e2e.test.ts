@@ -3,13 +3,14 @@
 // containers running sshd + Docker and processing user_data like cloud-init.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 import { fingerprintHex } from '../../src/lib/cloud-init/host-key.js';
 import { createClient, type DigitalOceanClient } from '../../src/lib/digitalocean/client.js';
@@ -53,9 +54,21 @@ async function violations(): Promise<{ operation: string; where: string; path: s
   return ((await labControl('GET', '/_lab/tally')) as { violations: never[] }).violations;
 }
 
+/** The defaults action.yml declares: the runner passes them as INPUT_* when a workflow leaves an input out. */
+const DEFAULTS = Object.fromEntries(
+  Object.entries(
+    (
+      parse(readFileSync(join(REPO_ROOT, 'actions/provision-droplet/action.yml'), 'utf8')) as {
+        inputs: Record<string, { default?: string }>;
+      }
+    ).inputs,
+  ).flatMap(([name, spec]) => (spec.default === undefined ? [] : [[name, spec.default]])),
+) as Record<string, string>;
+
 function provision(inputs: Record<string, string>): Promise<ActionRunResult> {
   return runAction('provision-droplet', {
     inputs: {
+      ...DEFAULTS,
       token: lab.env.DIGITALOCEAN_TOKEN,
       'api-endpoint': lab.env.DIGITALOCEAN_API_URL,
       'ssh-private-key': identity.privateKey,
@@ -374,7 +387,13 @@ describe('provision-droplet (bundled) on the lab', () => {
       ];
       for (const [inputs, message] of cases) {
         const r = await runAction('provision-droplet', {
-          inputs: { token: 'dop_v1_x', 'api-endpoint': endpoint, 'ssh-private-key': identity.privateKey, ...inputs },
+          inputs: {
+            ...DEFAULTS,
+            token: 'dop_v1_x',
+            'api-endpoint': endpoint,
+            'ssh-private-key': identity.privateKey,
+            ...inputs,
+          },
         });
         expect(r.exitCode, JSON.stringify(inputs)).toBe(1);
         expect(r.errors.join('\n')).toContain(`provision-droplet failed: ${message}`);

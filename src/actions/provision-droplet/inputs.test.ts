@@ -58,6 +58,10 @@ describe('provision-droplet inputs', () => {
     });
   });
 
+  it('accepts count 1 next to name (what a workflow default passes)', () => {
+    expect(read({ name: 'web', count: '1' }).names).toEqual(['web']);
+  });
+
   it('names a fleet <prefix>-1..N and takes the app from the prefix', () => {
     const i = read({ 'name-prefix': 'Shop-web', count: '3', 'api-endpoint': 'http://127.0.0.1:9/v2/' });
     expect(i.names).toEqual(['Shop-web-1', 'Shop-web-2', 'Shop-web-3']);
@@ -118,6 +122,7 @@ describe('provision-droplet inputs', () => {
     [{}, 'one of the inputs "name" (one droplet) or "name-prefix" with "count" (a fleet) is required'],
     [{ name: 'a', 'name-prefix': 'b' }, 'inputs "name" and "name-prefix" cannot be used together'],
     [{ name: 'a', count: '2' }, 'input "count" goes with "name-prefix"'],
+    [{ name: 'a', count: 'x' }, 'input "count" goes with "name-prefix"'],
     [{ name: 'web_1' }, 'input "name" has "web_1": not a valid hostname'],
     [{ name: '-web' }, 'input "name" has "-web": not a valid hostname'],
     [{ name: 'a'.repeat(64) }, 'not a valid hostname'],

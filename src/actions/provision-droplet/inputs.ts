@@ -118,7 +118,12 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
       throw new ConfigurationError('inputs "name" and "name-prefix" cannot be used together; give only one');
     }
     if (r.has('name')) {
-      if (r.has('count')) throw new ConfigurationError('input "count" goes with "name-prefix", not with "name"');
+      // count: 1 is harmless with name (and what a default would pass); anything else is a mistake
+      if (r.has('count') && r.raw('count') !== '1') {
+        throw new ConfigurationError(
+          'input "count" goes with "name-prefix", not with "name" (which makes one droplet)',
+        );
+      }
       return 'one';
     }
     if (r.has('name-prefix')) return 'fleet';
