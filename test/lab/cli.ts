@@ -7,10 +7,20 @@
 //   status one JSON line on stderr.
 // LAB_DIR (default /tmp/ddlab) holds state.json and lab.log.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_DIR, downLab, formatEnv, labHealthy, pidAlive, readState, startLab } from './lab.js';
+import { LAB_DIR, downLab, formatEnv, labHealthy, pidAlive, readState, startLab, writeState } from './lab.js';
 import { docker, log, sleep } from './util.js';
 
 const LOG = join(LAB_DIR, 'lab.log');
@@ -62,10 +72,34 @@ function follow(file: string): () => void {
   return () => clearInterval(timer);
 }
 
-async function up(): Promise<void> {
+const USERS = join(LAB_DIR, 'users');
+
+/** Test runs using the lab (pid files), so an ephemeral lab goes down after the last one. */
+function liveUsers(except?: number): number[] {
+  if (!existsSync(USERS)) return [];
+  return readdirSync(USERS)
+    .map(Number)
+    .filter((pid) => pid > 0 && pid !== except && pidAlive(pid));
+}
+
+/**
+ * up [--ephemeral --user <pid>]: --ephemeral marks a lab started for a test run (global setup);
+ * a plain `up` on such a lab makes it permanent (someone wants it kept).
+ */
+async function up(args: string[]): Promise<void> {
+  const ephemeral = args.includes('--ephemeral');
+  const userIdx = args.indexOf('--user');
+  const user = userIdx >= 0 ? Number(args[userIdx + 1]) : 0;
   const env = await withLock(async () => {
+    if (user > 0) {
+      mkdirSync(USERS, { recursive: true });
+      writeFileSync(join(USERS, String(user)), '');
+    }
     const healthy = await labHealthy();
-    if (healthy?.env) return healthy.env;
+    if (healthy?.env) {
+      if (!ephemeral && healthy.info.ephemeral) writeState({ ...healthy, info: { ...healthy.info, ephemeral: false } });
+      return healthy.env;
+    }
     if (readState()) {
       log('a previous lab is not healthy; tearing it down first');
       await downLab();
@@ -73,15 +107,19 @@ async function up(): Promise<void> {
     mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
     const started = Date.now();
     const out = openSync(LOG, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '__hold'], {
-      detached: true,
-      stdio: ['ignore', out, out],
-      env: {
-        ...process.env,
-        NODE_OPTIONS: [process.env.NODE_OPTIONS, '--openssl-legacy-provider'].filter(Boolean).join(' '),
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '__hold', ...(ephemeral ? ['--ephemeral'] : [])],
+      {
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: {
+          ...process.env,
+          NODE_OPTIONS: [process.env.NODE_OPTIONS, '--openssl-legacy-provider'].filter(Boolean).join(' '),
+        },
+        cwd: process.cwd(),
       },
-      cwd: process.cwd(),
-    });
+    );
     child.unref();
     closeSync(out);
     const stop = follow(LOG);
@@ -104,8 +142,26 @@ async function up(): Promise<void> {
   process.stdout.write(formatEnv(env));
 }
 
-async function hold(): Promise<void> {
-  const lab = await startLab();
+/** release <pid>: a test run is done; an ephemeral lab goes down when no other run uses it. */
+async function release(pid: number): Promise<void> {
+  await withLock(async () => {
+    rmSync(join(USERS, String(pid)), { force: true });
+    const s = readState();
+    const others = liveUsers(pid);
+    if (s?.info.ephemeral && others.length === 0) {
+      const r = await downLab();
+      rmSync(USERS, { recursive: true, force: true });
+      log(`ephemeral lab down in ${r.seconds.toFixed(1)} s`);
+    } else if (s) {
+      log(
+        `lab ${s.info.id} stays up (${s.info.ephemeral ? `${others.length} other test run(s) use it` : 'started by hand'})`,
+      );
+    }
+  });
+}
+
+async function hold(args: string[]): Promise<void> {
+  const lab = await startLab({ ephemeral: args.includes('--ephemeral') });
   let stopping = false;
   const stop = async (sig: string): Promise<void> => {
     if (stopping) return;
@@ -128,7 +184,10 @@ async function main(): Promise<void> {
   const cmd = process.argv[2] ?? 'help';
   switch (cmd) {
     case 'up':
-      await up();
+      await up(process.argv.slice(3));
+      break;
+    case 'release':
+      await release(Number(process.argv[3]));
       break;
     case 'env': {
       const s = await labHealthy();
@@ -155,6 +214,7 @@ async function main(): Promise<void> {
     }
     case 'down': {
       const r = await withLock(() => downLab());
+      rmSync(USERS, { recursive: true, force: true });
       log(`down in ${r.seconds.toFixed(1)} s`);
       break;
     }
@@ -178,7 +238,7 @@ async function main(): Promise<void> {
       break;
     }
     case '__hold':
-      await hold();
+      await hold(process.argv.slice(3));
       break;
     default:
       process.stderr.write('usage: npm run -s lab -- up|env|down|status|purge\n');

@@ -28,6 +28,8 @@ export const LAB_DIR = process.env.LAB_DIR ?? '/tmp/ddlab';
 /** Everything about a running lab beyond the contract's LabEnv (for fixtures and teardown). */
 export interface LabInfo {
   id: string;
+  /** Started for a test run (global setup): torn down when its last test run ends. */
+  ephemeral?: boolean;
   prefix: string;
   dir: string;
   /** pid of the process that holds the lab (API fake, S3); 0 once stopped. */
@@ -50,7 +52,7 @@ export interface LabInfo {
 export interface LabState {
   status: 'starting' | 'ready' | 'failed' | 'stopping';
   error?: string;
-  info: Partial<LabInfo> & { id: string; prefix: string; dir: string; pid: number };
+  info: Partial<LabInfo> & { id: string; prefix: string; dir: string; pid: number; ephemeral?: boolean };
   env?: LabEnv;
   updatedAt: string;
 }
@@ -95,7 +97,7 @@ async function api<T>(env: { url: string; token: string }, method: string, path:
 }
 
 /** Starts a lab in this process. The caller keeps the process alive while the lab is used. */
-export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab> {
+export async function startLab(opts: { dir?: string; ephemeral?: boolean } = {}): Promise<RunningLab> {
   const dir = opts.dir ?? LAB_DIR;
   const id = randomBytes(3).toString('hex');
   const prefix = `ddlab-${id}-`;
@@ -105,7 +107,8 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
     timings[k] = Math.round((Date.now() - since) / 100) / 10;
     log(`lab ${id}: ${k} ${timings[k]} s`);
   };
-  const state: LabState = { status: 'starting', info: { id, prefix, dir, pid: process.pid }, updatedAt: '' };
+  const ephemeral = opts.ephemeral ?? false;
+  const state: LabState = { status: 'starting', info: { id, prefix, dir, pid: process.pid, ephemeral }, updatedAt: '' };
   writeState(state, dir);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -215,6 +218,7 @@ export async function startLab(opts: { dir?: string } = {}): Promise<RunningLab>
     mark('total', t0);
     const info: LabInfo = {
       id,
+      ephemeral,
       prefix,
       dir,
       pid: process.pid,
