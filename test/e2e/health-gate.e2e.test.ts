@@ -51,7 +51,8 @@ const SECRET = 'tok-5ec2e7-value';
 class SwitchableApp {
   mode: Mode = 'ok';
   requests = 0;
-  readyAt = 0;
+  readyAfterMs = 0;
+  firstAt = 0;
   slowMs = 400;
   private flip = false;
   readonly server: http.Server | https.Server;
@@ -67,7 +68,11 @@ class SwitchableApp {
         case 'ok':
           return send(200, '{"status":"ok"}');
         case 'delay':
-          return Date.now() >= this.readyAt ? send(200, '{"status":"ok"}') : send(503, '{"status":"starting"}');
+          // ready `readyAfterMs` after the first request (independent of how long the action takes to start)
+          if (this.firstAt === 0) this.firstAt = Date.now();
+          return Date.now() - this.firstAt >= this.readyAfterMs
+            ? send(200, '{"status":"ok"}')
+            : send(503, '{"status":"starting"}');
         case 'flap':
           this.flip = !this.flip;
           return this.flip ? send(200, '{"status":"ok"}') : send(500, '{"status":"flap"}');
@@ -203,7 +208,8 @@ describe('health-gate (bundled) — runner-side checks against a switchable app 
 
   it('healthy after a delay: passes once the app is ready, attempts reported', async () => {
     app.mode = 'delay';
-    app.readyAt = Date.now() + 1500;
+    app.readyAfterMs = 1500;
+    app.firstAt = 0;
     app.requests = 0;
     const run = await runHealthGate({
       url: `${base}/health`,
@@ -308,20 +314,20 @@ describe('health-gate (bundled) — runner-side checks against a switchable app 
 
   it('slow responses over the latency budget fail with the measured p95', async () => {
     app.mode = 'slow';
-    app.slowMs = 400;
+    app.slowMs = 600;
     const run = await runHealthGate({
       url: `${base}/health`,
       successes: '3',
       interval: '100ms',
       timeout: '20s',
-      'latency-budget': '150ms',
+      'latency-budget': '300ms',
     });
     expect(run.code).toBe(1);
     expect(run.outputs['passed']).toBe('false');
     const p95 = Number(run.outputs['latency-p95-ms']);
-    expect(p95).toBeGreaterThanOrEqual(400);
-    expect(run.error).toContain(`answered but too slowly: latency p95 ${p95}ms is over the budget of 150ms`);
-    expect(reportOf(run)[0]).toMatchObject({ passed: false, passes: 3, latencyBudgetMs: 150 });
+    expect(p95).toBeGreaterThanOrEqual(600);
+    expect(run.error).toContain(`answered but too slowly: latency p95 ${p95}ms is over the budget of 300ms`);
+    expect(reportOf(run)[0]).toMatchObject({ passed: false, passes: 3, latencyBudgetMs: 300 });
 
     app.mode = 'ok';
     const fast = await runHealthGate({
@@ -329,10 +335,10 @@ describe('health-gate (bundled) — runner-side checks against a switchable app 
       successes: '3',
       interval: '100ms',
       timeout: '20s',
-      'latency-budget': '150ms',
+      'latency-budget': '300ms',
     });
     expect(fast.code, fast.log).toBe(0);
-    expect(Number(fast.outputs['latency-p95-ms'])).toBeLessThanOrEqual(150);
+    expect(Number(fast.outputs['latency-p95-ms'])).toBeLessThanOrEqual(300);
   });
 
   it('POST with a JSON body; redirects followed only when asked', async () => {
@@ -501,7 +507,7 @@ describe('health-gate (bundled) — against a switchable app on a lab droplet', 
     await on(`cd ${APP_DIR} && ${up}`);
   };
   const setMode = (mode: string): Promise<string> =>
-    sh(`rm -f ${APP_DIR}/www/state/flap && echo "${mode}" > ${APP_DIR}/www/mode`);
+    sh(`rm -f ${APP_DIR}/www/state/flap ${APP_DIR}/www/state/first && echo "${mode}" > ${APP_DIR}/www/mode`);
 
   beforeAll(async () => {
     d = await lab.createDroplet({ variant: 'trixie' });
@@ -526,7 +532,7 @@ describe('health-gate (bundled) — against a switchable app on a lab droplet', 
   });
 
   it('healthy after a delay (runner → droplet port 80): passes, attempts reported', async () => {
-    await sh(`echo "delay $(( $(date +%s) + 3 ))" > ${APP_DIR}/www/mode`);
+    await setMode('delay 3');
     const run = await runHealthGate({ url: appUrl, 'expect-status': '200', interval: '500ms', timeout: '60s' });
     expect(run.code, run.log).toBe(0);
     expect(run.outputs['passed']).toBe('true');
