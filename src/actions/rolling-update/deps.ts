@@ -13,9 +13,13 @@ import type { Deps, Member } from './run.js';
 function member(d: Droplet, inputs: Inputs): Member {
   const net = d.networks.v4.find((n) => n.type === inputs.deploy.address);
   if (!net) throw new Error(`droplet ${d.name} (${d.id}) has no ${inputs.deploy.address} IPv4 address`);
+  const priv = d.networks.v4.find((n) => n.type === 'private')?.ip_address;
+  const pub = d.networks.v4.find((n) => n.type === 'public')?.ip_address;
   return {
     id: d.id,
     name: d.name,
+    ...(priv ? { privateIpv4: priv } : {}),
+    ...(pub ? { publicIpv4: pub } : {}),
     target: {
       host: net.ip_address,
       port: inputs.deploy.ssh.port,
@@ -84,7 +88,13 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
         },
       };
     },
-    swarm: { connector: deploy.connector, sleep: realSleep, now: Date.now },
+    swarm: {
+      connector: deploy.connector,
+      readReleaseFiles: deploy.readReleaseFiles,
+      readEnvFile: deploy.readEnvFile,
+      sleep: realSleep,
+      now: Date.now,
+    },
     sleep: realSleep,
     now: Date.now,
   };

@@ -15,6 +15,9 @@ import { runSwarm, type SwarmDeps } from './swarm.js';
 
 export interface Member extends FleetMember {
   target: HostTarget;
+  /** From the API (swarm: the address to advertise). */
+  privateIpv4?: string;
+  publicIpv4?: string;
 }
 
 export interface Deps {

@@ -1,23 +1,214 @@
-// Swarm mode: the release's Compose file deployed as a stack (see src/lib/rollout/swarm.ts).
+// Swarm mode: the swarm on the droplets (swarm-init: the first droplet manager, the others
+// join over the private network), the release uploaded to the manager
+// (/opt/<app>/releases/<id>/), `docker stack deploy`, then a wait until every service has
+// converged; an update Swarm rolled back fails the action with the tasks' errors.
+import { posix } from 'node:path';
+
 import type { ActionIo } from '../../lib/action/core.js';
+import { errorMessage } from '../../lib/action/errors.js';
+import { maskSecret } from '../../lib/action/secrets.js';
+import { SummaryBuilder } from '../../lib/action/summary.js';
+import { cmd } from '../../lib/commands/cmd.js';
+import { pollUntil } from '../../lib/health/poll.js';
+import { appPaths, envFileContent } from '../../lib/release/model.js';
+import {
+  defaultSourceAddress,
+  dropletNow,
+  inspectServices,
+  joinToken,
+  listStackServices,
+  parseRouteSource,
+  parseServiceList,
+  parseSwarmState,
+  parseTaskErrors,
+  parseUpdateStatus,
+  type ServiceUpdate,
+  serviceTasks,
+  stackDeploy,
+  stackVerdict,
+  swarmInit,
+  swarmJoin,
+  swarmState,
+} from '../../lib/rollout/swarm.js';
+import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { Inputs as DeployInputs } from '../deploy-compose/inputs.js';
+import type { ReleaseFile } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
 import type { Member } from './run.js';
 
 export interface SwarmDeps {
   connector: HostConnector;
+  readReleaseFiles(inputs: DeployInputs): ReleaseFile[];
+  readEnvFile(path: string): string;
   sleep(ms: number): Promise<void>;
   now(): number;
 }
 
-export async function runSwarm(
-  _inputs: Inputs,
-  _deploy: DeployInputs,
-  _members: readonly Member[],
-  _deps: SwarmDeps,
-  _io: ActionIo,
+async function advertiseAddress(host: RemoteHost, m: Member, inputs: Inputs): Promise<string> {
+  if (inputs.swarmAdvertise === 'private' && m.privateIpv4) return m.privateIpv4;
+  if (inputs.swarmAdvertise === 'public' && m.publicIpv4) return m.publicIpv4;
+  const route = await host.run(defaultSourceAddress(), { allowFailure: true });
+  const src = parseRouteSource(route.stdout);
+  if (!src)
+    throw new Error(`on ${host.label}: cannot tell which address to advertise to the swarm (${route.stderr.trim()})`);
+  return src;
+}
+
+async function ensureSwarm(
+  inputs: Inputs,
+  members: readonly Member[],
+  hosts: RemoteHost[],
+  io: ActionIo,
 ): Promise<void> {
-  await Promise.resolve();
-  throw new Error('mode: swarm is not implemented yet');
+  const manager = hosts[0] as RemoteHost;
+  const mState = parseSwarmState((await manager.run(swarmState())).stdout);
+  if (mState.state !== 'active') {
+    if (!inputs.swarmInit) {
+      throw new Error(
+        `${manager.label} is not in a swarm (state "${mState.state}"); set swarm-init: true to create one`,
+      );
+    }
+    const addr = await advertiseAddress(manager, members[0] as Member, inputs);
+    io.logger.info(`${manager.label}: docker swarm init (advertising ${addr})`);
+    await manager.run(swarmInit(addr));
+  } else if (!mState.manager) {
+    throw new Error(`${manager.label} is in a swarm but is not a manager: the first droplet must be a manager`);
+  }
+  if (hosts.length === 1) return;
+  const token = (await manager.run(joinToken())).stdout.trim();
+  maskSecret((v) => io.setSecret(v), token);
+  const managerAddr = await advertiseAddress(manager, members[0] as Member, inputs);
+  for (const [i, host] of hosts.entries()) {
+    if (i === 0) continue;
+    const s = parseSwarmState((await host.run(swarmState())).stdout);
+    if (s.state === 'active') continue;
+    if (!inputs.swarmInit) throw new Error(`${host.label} is not in the swarm; set swarm-init: true to join it`);
+    const addr = await advertiseAddress(host, members[i] as Member, inputs);
+    io.logger.info(`${host.label}: joining the swarm of ${managerAddr}`);
+    await host.run(swarmJoin(token, managerAddr, addr));
+  }
+}
+
+async function readServices(manager: RemoteHost, stack: string): Promise<ServiceUpdate[]> {
+  const list = parseServiceList((await manager.run(listStackServices(stack))).stdout);
+  if (list.length === 0) return [];
+  const status = parseUpdateStatus((await manager.run(inspectServices(list.map((s) => s.id)))).stdout);
+  return list.map((s) => {
+    const u = status.get(s.id);
+    return {
+      ...s,
+      state: u?.state ?? '',
+      message: u?.message ?? '',
+      ...(u?.startedAt !== undefined ? { startedAt: u.startedAt } : {}),
+    };
+  });
+}
+
+export async function runSwarm(
+  inputs: Inputs,
+  deploy: DeployInputs & { releaseId: string },
+  members: readonly Member[],
+  deps: SwarmDeps,
+  io: ActionIo,
+): Promise<void> {
+  const started = deps.now();
+  for (const value of deploy.secrets.values()) maskSecret((v) => io.setSecret(v), value);
+  const hosts: RemoteHost[] = [];
+  for (const m of members) hosts.push(await deps.connector.connect(m.target));
+  await ensureSwarm(inputs, members, hosts, io);
+  const manager = hosts[0] as RemoteHost;
+
+  // the release on the manager
+  const paths = appPaths(deploy.app, deploy.baseDir);
+  const dir = paths.release(deploy.releaseId);
+  const files = deps.readReleaseFiles(deploy);
+  const composeFiles = files.filter((f) => f.compose).map((f) => f.path);
+  const envParts: string[] = [];
+  if (deploy.envFile) envParts.push(deps.readEnvFile(deploy.envFile).replace(/\n?$/, '\n'));
+  envParts.push(envFileContent(new Map([...deploy.env, ...deploy.secrets])));
+  const dirs = new Set<string>([dir, ...files.map((f) => posix.join(dir, posix.dirname(f.path)))]);
+  await manager.run(cmd('mkdir', '-p', [...dirs]));
+  for (const f of files) await manager.upload(posix.join(dir, f.path), f.content, f.mode);
+  await manager.upload(posix.join(dir, '.env'), envParts.join(''), 0o600);
+
+  const since = Number((await manager.run(dropletNow())).stdout.trim());
+  io.logger.info(`${manager.label}: docker stack deploy ${deploy.app} (release ${deploy.releaseId})`);
+  const deployed = await manager.run(stackDeploy({ dir, files: composeFiles, envFile: './.env', stack: deploy.app }), {
+    allowFailure: true,
+    timeoutMs: deploy.timeoutMs,
+    onLine: (l) => io.logger.info(`${manager.label}: ${l}`),
+  });
+  if (deployed.code !== 0) {
+    throw new Error(
+      `on ${manager.label}: docker stack deploy failed: ${deployed.stdout.trim().split('\n').slice(-5).join(' ')}`,
+    );
+  }
+
+  let last: ServiceUpdate[] = [];
+  let verdict: ReturnType<typeof stackVerdict> = { kind: 'waiting', detail: 'no services yet' };
+  const abort = new AbortController();
+  const poll = await pollUntil(
+    async () => {
+      last = await readServices(manager, deploy.app);
+      verdict = last.length === 0 ? { kind: 'waiting', detail: 'no services yet' } : stackVerdict(last, since);
+      const ok = verdict.kind === 'converged';
+      if (verdict.kind === 'rolled-back' || verdict.kind === 'paused') abort.abort();
+      return {
+        ok,
+        status: verdict.kind,
+        latencyMs: 0,
+        ...(verdict.kind === 'waiting' ? { detail: verdict.detail } : {}),
+      };
+    },
+    { deadlineMs: inputs.healthTimeoutMs, intervalMs: 2000, signal: abort.signal, sleep: deps.sleep, now: deps.now },
+  );
+
+  const services = last.map((s) => ({
+    service: s.name,
+    replicas: s.replicas,
+    state: s.state || 'created',
+    message: s.message,
+  }));
+  io.setOutput('release-id', deploy.releaseId);
+  io.setOutput('services', JSON.stringify(services));
+  io.setOutput('updated-count', poll.passed ? String(members.length) : '0');
+  io.setOutput(
+    'droplets',
+    JSON.stringify(
+      members.map((m) => ({ droplet: m.name, host: m.target.host, result: poll.passed ? 'updated' : 'failed' })),
+    ),
+  );
+  io.setOutput('duration-seconds', String(Math.round((deps.now() - started) / 100) / 10));
+  await io.writeSummary(
+    new SummaryBuilder()
+      .heading(`rolling-update (swarm): stack ${deploy.app} → ${deploy.releaseId}`)
+      .table(
+        ['Service', 'Replicas', 'Update state', 'Message'],
+        services.map((s) => [s.service, s.replicas, s.state, s.message]),
+      )
+      .build(),
+  );
+  if (poll.passed) return;
+
+  const v = verdict as ReturnType<typeof stackVerdict>;
+  const failing =
+    v.kind === 'rolled-back' || v.kind === 'paused'
+      ? v.services
+      : last.filter((s) => !/^(\d+)\/\1/.test(s.replicas) || s.state === 'updating');
+  const errors: string[] = [];
+  for (const s of failing.slice(0, 3)) {
+    try {
+      for (const e of parseTaskErrors((await manager.run(serviceTasks(s.name))).stdout)) errors.push(e);
+    } catch (error) {
+      errors.push(`${s.name}: could not read its tasks: ${errorMessage(error)}`);
+    }
+  }
+  const what =
+    v.kind === 'rolled-back'
+      ? `Swarm rolled back ${failing.map((s) => `${s.name} (${s.message || s.state})`).join(', ')}; the previous version is serving`
+      : v.kind === 'paused'
+        ? `the update of ${failing.map((s) => `${s.name} (${s.message || 'paused'})`).join(', ')} is paused`
+        : `the stack did not converge within ${Math.round(inputs.healthTimeoutMs / 1000)}s: ${v.kind === 'waiting' ? v.detail : ''}`;
+  throw new Error(`${what}. Task errors:\n${errors.join('\n') || '(none reported)'}`);
 }

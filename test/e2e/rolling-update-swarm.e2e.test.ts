@@ -1,0 +1,80 @@
+// rolling-update in swarm mode, end to end with the BUNDLED action on 3 lab droplets:
+// swarm-init (first droplet manager, the others join over the lab network), the stack
+// deployed, updated start-first, then an image that does not exist: Swarm rolls the update
+// back and the action fails with the reason; the previous version keeps serving.
+import { randomBytes } from 'node:crypto';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { buildRollingUpdate, getText, labImages, rollingUpdate } from '../support/rolling-update-lab.js';
+
+const lab = useLab();
+const app = `sw${randomBytes(2).toString('hex')}`;
+let ds: FixtureDroplet[] = [];
+
+function inputs(release: string, webImage?: string): Record<string, string> {
+  const { web, nginx } = labImages(lab);
+  return {
+    mode: 'swarm',
+    'swarm-init': 'true',
+    hosts: ds.map((d) => d.publicIpv4).join(','),
+    'ssh-private-key': lab.identity.privateKey,
+    'known-hosts': ds.map((d) => `${d.publicIpv4} ${d.hostKey}`).join('\n'),
+    app,
+    'compose-files': 'stack.yaml',
+    files: 'nginx.conf',
+    'working-directory': 'test/e2e/fixtures/rolling-update-swarm',
+    env: `WEB_IMAGE=${webImage ?? web}\nNGINX_IMAGE=${nginx}\nRELEASE=${release}`,
+    'release-id': release,
+    'health-timeout': '150s',
+  };
+}
+
+interface SvcOut {
+  service: string;
+  replicas: string;
+  state: string;
+  message: string;
+}
+
+beforeAll(async () => {
+  buildRollingUpdate();
+  ds = await Promise.all([1, 2, 3].map(() => lab.createDroplet({ variant: 'trixie' })));
+}, 600_000);
+
+describe('rolling-update mode swarm on 3 droplets', () => {
+  it('sets up the swarm and deploys the stack', async () => {
+    const r = await rollingUpdate(inputs('s1'));
+    expect(r.exitCode, r.log).toBe(0);
+    const nodes = await lab.exec(ds[0] as FixtureDroplet, "docker node ls --format '{{.Status}} {{.ManagerStatus}}'");
+    expect(nodes.stdout.trim().split('\n').sort()).toEqual(['Ready ', 'Ready ', 'Ready Leader']);
+    expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's1' });
+    const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
+    expect(svcs.map((s) => [s.service, s.replicas]).sort()).toEqual([
+      [`${app}_nginx`, '1/1'],
+      [`${app}_web`, '2/2'],
+    ]);
+  });
+
+  it('updates web start-first to s2 and waits until Swarm reports the update completed', async () => {
+    const r = await rollingUpdate(inputs('s2'));
+    expect(r.exitCode, r.log).toBe(0);
+    const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
+    expect(svcs.find((s) => s.service === `${app}_web`)).toMatchObject({ replicas: '2/2', state: 'completed' });
+    expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's2' });
+  });
+
+  it('an image that does not exist: Swarm rolls back, the action fails with the task errors, s2 keeps serving', async () => {
+    const missing = `${lab.env.LAB_REGISTRY}/ddlab/web:does-not-exist-${app}`;
+    const r = await rollingUpdate(inputs('s3', missing));
+    expect(r.exitCode).toBe(1);
+    const error = r.errors.join('\n');
+    expect(error).toMatch(new RegExp(`rolling-update failed: Swarm rolled back ${app}_web`));
+    expect(error).toContain('Task errors:');
+    expect(error).toMatch(/does-not-exist/);
+    expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's2' });
+    const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
+    expect(svcs.find((s) => s.service === `${app}_web`)?.state).toBe('rollback_completed');
+  });
+});
