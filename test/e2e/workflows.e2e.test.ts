@@ -2,9 +2,11 @@
 // actions bundled from the current sources: deploy-on-push (droplet created, app up), a changed
 // app deployed again under load, scheduled-backup (snapshot + dump in the lab's S3), rollback.yml
 // (the previous release serves again — checked over HTTP — with the data intact), destroy.yml
-// (refused without the right confirmation, then the droplets are gone).
+// (refused without the right confirmation, then the droplets are gone), pr-preview.yml (a droplet
+// per pull request, deleted on close).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildActionRepo, type ActionRepo } from '../workflow-runner/bundle.js';
+import { httpGet } from '../workflow-runner/load.js';
 import type { WorkflowRun } from '../workflow-runner/runner.js';
 import {
   appDroplets,
@@ -15,6 +17,7 @@ import {
   deploy,
   destroy,
   prepareScenario,
+  preview,
   rollback,
   type Scenario,
   sha,
@@ -46,7 +49,10 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  if (s) await cleanupScenario(s);
+  if (s) {
+    await cleanupScenario({ ...s, app: `${s.app}-pr-7` });
+    await cleanupScenario(s);
+  }
   repo?.cleanup();
 });
 
@@ -91,6 +97,21 @@ describe.sequential('example workflows on the lab', () => {
     const after = await appState(s);
     expect(after.version).toBe(v1);
     expect(after.visits).toBeGreaterThan(before.visits);
+  });
+
+  it('pr-preview.yml deploys a droplet of its own for the pull request, and deletes it on close', async () => {
+    const number = 7;
+    const opened = await preview(s, number, 'opened', sha());
+    expect(opened.conclusion, explain(opened)).toBe('success');
+    expect(opened.jobs['cleanup']!.result).toBe('skipped');
+    const ip = stepOutputs(opened, 'deploy', 'droplet')['public-ips']!;
+    expect(ip).not.toBe(s.ip);
+    expect((await httpGet(`http://${ip}/`)).status).toBe(200);
+    const closed = await preview(s, number, 'closed', sha());
+    expect(closed.conclusion, explain(closed)).toBe('success');
+    expect(closed.jobs['deploy']!.result).toBe('skipped');
+    expect(await appDroplets({ ...s, app: `${s.app}-pr-${number}` })).toHaveLength(0);
+    expect(await appDroplets(s)).toHaveLength(1); // production untouched
   });
 
   it('destroy.yml refuses a wrong confirmation, then deletes the droplets', async () => {

@@ -101,6 +101,14 @@ export function destroy(s: Scenario, confirm: string): Promise<WorkflowRun> {
   return run(s, 'destroy.yml', { event: { name: 'workflow_dispatch', inputs: { confirm } } });
 }
 
+/** pr-preview.yml for pull request `number` (`action`: opened, synchronize, closed…). */
+export function preview(s: Scenario, number: number, action: string, commit: string): Promise<WorkflowRun> {
+  return run(s, 'pr-preview.yml', {
+    event: { name: 'pull_request', payload: { action, number, pull_request: { number, head: { sha: commit } } } },
+    sha: commit,
+  });
+}
+
 /** What the app answers now. */
 export async function appState(s: Scenario): Promise<{ version: string; visits: number }> {
   if (!s.ip) throw new Error('no droplet address yet');
