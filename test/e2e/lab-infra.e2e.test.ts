@@ -2,6 +2,8 @@
 // made through the droplet backend, SSH with a pinned host key, Compose v2/v1, an app pulled
 // from the lab registry and reachable on the droplet's public loopback address, snapshots,
 // cloud-config user_data, power cycling and the sshd/disk faults.
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useLab, generateKeyPair, sshConnect, type FixtureDroplet } from '../lab/fixture.js';
 import { sshBanner } from '../lab/droplets.js';
@@ -243,6 +245,62 @@ runcmd:
     await expect
       .poll(() => httpGet(`http://${c.publicIpv4}/`).catch((e: Error) => e.message), { timeout: 20_000 })
       .toBe('200 hello-from-compose\n');
+  });
+
+  it('lab services: the managed PostgreSQL from a droplet and the host, S3 with paging', async () => {
+    const services = lab.env.LAB_APP_IMAGES.split(',').find((i) => i.includes('/ddlab/services:'))!;
+    // from a container in the droplet (as an app would), with the URL droplets get
+    // the URL (with its password) goes through stdin and the environment, never argv
+    const r = await lab.exec(
+      a,
+      `read -r DATABASE_URL && export DATABASE_URL && docker run --rm -e DATABASE_URL ${services} sh -c 'psql "$DATABASE_URL" -tAc "select 40 + 2"'`,
+      { stdin: `${lab.env.LAB_POSTGRES_URL}\n` },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('42');
+    const client = new pg.Client({ connectionString: lab.info.postgresUrlForHost });
+    await client.connect();
+    try {
+      const v = await client.query<{ server_version: string }>('show server_version');
+      expect(v.rows[0]?.server_version).toMatch(/^15\./);
+    } finally {
+      await client.end();
+    }
+    const s3 = new S3Client({
+      endpoint: lab.env.LAB_S3_ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID, secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY },
+    });
+    const prefix = `infra-${Date.now()}/`;
+    for (const n of [1, 2, 3]) {
+      await s3.send(new PutObjectCommand({ Bucket: lab.env.LAB_S3_BUCKET, Key: `${prefix}${n}`, Body: `object ${n}` }));
+    }
+    const page1 = await s3.send(
+      new ListObjectsV2Command({ Bucket: lab.env.LAB_S3_BUCKET, Prefix: prefix, MaxKeys: 2 }),
+    );
+    expect(page1.IsTruncated).toBe(true);
+    const page2 = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: lab.env.LAB_S3_BUCKET,
+        Prefix: prefix,
+        MaxKeys: 2,
+        ContinuationToken: page1.NextContinuationToken,
+      }),
+    );
+    expect([...(page1.Contents ?? []), ...(page2.Contents ?? [])].map((o) => o.Key)).toEqual(
+      [1, 2, 3].map((n) => `${prefix}${n}`),
+    );
+    // an unknown access key id is refused (s3rver does not verify SigV4 signatures themselves)
+    const bad = new S3Client({
+      endpoint: lab.env.LAB_S3_ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await expect(bad.send(new ListObjectsV2Command({ Bucket: lab.env.LAB_S3_BUCKET }))).rejects.toThrow();
+    s3.destroy();
+    bad.destroy();
   });
 
   it('fault: sshd down for N seconds, then back (open sessions survive)', async () => {

@@ -332,9 +332,10 @@ interface S3rverLike {
 }
 
 /**
- * s3rver on 127.0.0.1 (random port), with per-lab credentials (signatures are checked) and one
- * bucket. Its truncated ListObjectsV2 needs NODE_OPTIONS=--openssl-legacy-provider in this
- * process (the CLI sets it for the lab daemon).
+ * s3rver on 127.0.0.1 (random port), with per-lab credentials (s3rver checks the access key id
+ * but does not verify SigV4 signatures; its default S3RVER key is revoked) and one bucket.
+ * Its truncated ListObjectsV2 needs NODE_OPTIONS=--openssl-legacy-provider in this process
+ * (the CLI sets it for the lab's holder process).
  */
 export async function startS3(dir: string, bucket = 'lab-backups'): Promise<LabS3> {
   const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => S3rverLike;
