@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { DropletVariant } from './contract.js';
 import type { DropletBackend, DropletCreateSpec } from './api/backend.js';
 import { digestUserData } from './cloud-init.js';
-import { docker, run, sleep, waitFor } from './util.js';
+import { docker, run, runBuffer, sleep, waitFor } from './util.js';
 
 export interface SnapshotRef {
   /** Backend id of the snapshot (also the image tag). */
@@ -296,9 +296,13 @@ export class DockerDropletBackend implements LabDropletBackend {
       const files = mkdtempSync(join(this.opts.dataDir, 'inst-'));
       try {
         // per-instance files: /etc/ddlab/current + /etc/ddlab/instances/<id>/…
-        const inst = join(files, 'ddlab', 'instances', id);
+        // staged as etc/…, sent with ONE `docker cp -` (a tar stream): docker cp into a created
+        // container is slow on a busy host (0.5–1.5 s each)
+        const etc = join(files, 'etc');
+        const inst = join(etc, 'ddlab', 'instances', id);
         mkdirSync(join(inst, 'ssh'), { recursive: true });
-        writeFileSync(join(files, 'ddlab', 'current'), `${id}\n`);
+        mkdirSync(join(etc, 'docker'), { recursive: true });
+        writeFileSync(join(etc, 'ddlab', 'current'), `${id}\n`);
         writeFileSync(join(inst, 'authorized_keys'), spec.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), {
           mode: 0o600,
         });
@@ -307,12 +311,17 @@ export class DockerDropletBackend implements LabDropletBackend {
         }
         if (digested.script) writeFileSync(join(inst, 'user-data.sh'), digested.script, { mode: 0o700 });
         if (spec.userData) writeFileSync(join(inst, 'user-data'), spec.userData, { mode: 0o600 });
-        for (const d of [join(files, 'ddlab'), join(files, 'ddlab', 'instances'), inst]) chmodSync(d, 0o755);
+        for (const d of [etc, join(etc, 'docker'), join(etc, 'ddlab'), join(etc, 'ddlab', 'instances'), inst])
+          chmodSync(d, 0o755);
         chmodSync(join(inst, 'ssh'), 0o700);
         writeFileSync(
-          join(files, 'daemon.json'),
+          join(etc, 'docker', 'daemon.json'),
           `${JSON.stringify({ 'storage-driver': 'overlay2', 'shutdown-timeout': 5, 'insecure-registries': this.opts.insecureRegistries }, null, 2)}\n`,
+          { mode: 0o644 },
         );
+        const tar = (
+          await runBuffer('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', files, '-cf', '-', 'etc'])
+        ).stdout;
 
         let lastErr: unknown;
         const tried = new Set<string>();
@@ -341,8 +350,7 @@ export class DockerDropletBackend implements LabDropletBackend {
               ...ports.flatMap((p) => ['-p', `${publicIpv4}:${p}:${p}`]),
               image,
             ]);
-            await docker(['cp', join(files, 'ddlab'), `${container}:/etc/`]);
-            await docker(['cp', join(files, 'daemon.json'), `${container}:/etc/docker/daemon.json`]);
+            await docker(['cp', '-', `${container}:/`], { input: tar });
             await docker(['start', container]);
             const privateIpv4 = (
               await docker([

@@ -80,8 +80,26 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
+/** Like run() but returns stdout as bytes (tar streams). */
+export function runBuffer(cmd: string, args: readonly string[]): Promise<{ stdout: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve({ stdout: Buffer.concat(out) }) : reject(new Error(`${cmd} exited ${code}: ${err.trim()}`)),
+    );
+  });
+}
+
 export function docker(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return run(DOCKER, args, opts);
+  if (process.env.LAB_DEBUG_DOCKER !== '1') return run(DOCKER, args, opts);
+  const t = Date.now();
+  const done = (): void => log(`docker ${args.slice(0, 2).join(' ')}: ${Date.now() - t} ms`);
+  return run(DOCKER, args, opts).finally(done);
 }
 
 export function sha256(...parts: (string | Buffer)[]): string {
