@@ -15,3 +15,14 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** A failure with output worth showing under the error (a tool's last lines, a health log). */
+export class DiagnosedError extends Error {
+  override readonly name: string = 'DiagnosedError';
+  constructor(
+    message: string,
+    readonly diagnostics?: string,
+  ) {
+    super(message);
+  }
+}
