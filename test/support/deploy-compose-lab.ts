@@ -3,7 +3,7 @@
 // and a helper that runs the bundled action against a fixture droplet.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,11 +25,21 @@ export function bundleRoot(): string {
 }
 
 export function buildBundle(): void {
-  const r = spawnSync(process.execPath, ['scripts/build.mjs', 'deploy-compose'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
-  distRoot ??= mkdtempSync(join(tmpdir(), 'ddlab-dc-dist-'));
-  rmSync(join(distRoot, 'deploy-compose'), { recursive: true, force: true });
-  cpSync(join(REPO_ROOT, 'dist', 'deploy-compose'), join(distRoot, 'deploy-compose'), { recursive: true });
+  // another session may rebuild dist/ at the same moment (build.mjs empties dist/<name> first):
+  // build, copy, and check the copy is whole; once more if it is not
+  for (let attempt = 1; ; attempt += 1) {
+    const r = spawnSync(process.execPath, ['scripts/build.mjs', 'deploy-compose'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
+    distRoot ??= mkdtempSync(join(tmpdir(), 'ddlab-dc-dist-'));
+    const copy = join(distRoot, 'deploy-compose');
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(join(REPO_ROOT, 'dist', 'deploy-compose'), copy, { recursive: true });
+    if (existsSync(join(copy, 'index.js')) && existsSync(join(copy, 'post', 'index.js'))) return;
+    if (attempt >= 3) throw new Error('dist/deploy-compose was rebuilt by someone else during every attempt');
+  }
 }
 
 export function docker(args: string[], input?: string): string {

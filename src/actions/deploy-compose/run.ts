@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 import type { ActionIo } from '../../lib/action/core.js';
-import { ConfigurationError, errorMessage } from '../../lib/action/errors.js';
+import { ConfigurationError, DiagnosedError, errorMessage } from '../../lib/action/errors.js';
 import { type Logger, prefixedLogger } from '../../lib/action/logger.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
@@ -12,6 +12,7 @@ import {
   type ComposeFlavor,
   type ComposeProject,
   configResolved,
+  composeFromProbe,
   detectCompose,
   down,
   upDetached,
@@ -36,13 +37,13 @@ import {
 import {
   appendDeployLog,
   applyPrune,
-  listReleaseDirs,
-  prepareAppScript,
+  extractScript,
   readCurrent,
-  readDeployLog,
-  readManifests,
-  switchCurrent,
+  readState,
+  type ReleaseState,
+  switchAndLog,
 } from '../../lib/release/remote.js';
+import { tarArchive } from '../../lib/release/tar.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { HostTarget } from '../../lib/ssh/target.js';
@@ -91,19 +92,8 @@ export interface Deps {
 export interface StageWork {
   /** The step name used in errors, e.g. "migrate". */
   step: string;
-  /** Throws a StageFailure (or any error) to fail; the staged release is then removed. */
+  /** Throws (a DiagnosedError to show output under the message) to fail; the staged release is then removed. */
   run(ctx: StartContext): Promise<void>;
-}
-
-/** A stage step failed with output worth showing under the error. */
-export class StageFailure extends Error {
-  override readonly name = 'StageFailure';
-  constructor(
-    message: string,
-    readonly diagnostics?: string,
-  ) {
-    super(message);
-  }
 }
 
 /** What a replacement for step 4 (`up -d` + wait) is given: rolling-update's service-by-service rollout. */
@@ -390,12 +380,6 @@ async function deployHost(job: HostJob): Promise<HostOutcome> {
   } catch (error) {
     throw new DeployStepError(target.label, 'connect', errorMessage(error), 'Nothing was changed.');
   }
-  const flavor = await detectCompose(host).catch((error: unknown) => {
-    throw new DeployStepError(target.label, 'detect compose', errorMessage(error), 'Nothing was changed.');
-  });
-  log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
-  await host.run(prepareAppScript(paths));
-
   let lock: HeldLock;
   try {
     lock = await acquireLock(host, {
@@ -415,7 +399,15 @@ async function deployHost(job: HostJob): Promise<HostOutcome> {
   }
   job.onLocked();
   try {
-    return await deployLocked(job, host, flavor, log, stream, started);
+    // one round trip: compose flavour, current release, kept manifests, deploys.log, folders
+    const state = await readState(host, paths);
+    const flavor =
+      composeFromProbe(host, state.compose) ??
+      (await detectCompose(host).catch((error: unknown) => {
+        throw new DeployStepError(target.label, 'detect compose', errorMessage(error), unchanged(state.current));
+      }));
+    log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
+    return await deployLocked(job, host, flavor, state, log, stream, started);
   } finally {
     const released = await lock.release().catch(() => false);
     if (released) job.onUnlocked();
@@ -427,14 +419,13 @@ async function deployLocked(
   job: HostJob,
   host: RemoteHost,
   flavor: ComposeFlavor,
+  state: ReleaseState,
   log: Logger,
   stream: (line: string) => void,
   started: number,
 ): Promise<HostOutcome> {
   const { inputs, deps, target, paths } = job;
-  const current = await readCurrent(host, paths);
-  const manifests = await readManifests(host, paths);
-  const history = await readDeployLog(host, paths);
+  const { current, manifests, log: history } = state;
   const fail = (step: string, reason: string, outcome = unchanged(current), diagnostics?: string): never => {
     throw new DeployStepError(target.label, step, reason, outcome, diagnostics);
   };
@@ -470,7 +461,7 @@ async function deployLocked(
       `rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`,
     );
   } else {
-    const dirs = await listReleaseDirs(host, paths);
+    const dirs = state.dirs;
     const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
     // A release id already on the droplet is staged again in place unless it is serving
     // (db-migrate stages the release that rolling-update / deploy-compose then start).
@@ -505,12 +496,12 @@ async function deployLocked(
     };
     try {
       // 2. upload the release and validate it
-      const dirsToMake = new Set<string>([dir]);
-      for (const f of job.files) dirsToMake.add(posix.join(dir, posix.dirname(f.path)));
-      dirsToMake.add(posix.join(dir, posix.dirname(envFile)));
-      await host.run(cmd('mkdir', '-p', [...dirsToMake]));
-      for (const f of job.files) await host.upload(posix.join(dir, f.path), f.content, f.mode);
-      await host.upload(posix.join(dir, envFile), job.envText, 0o600);
+      // every file and the 0600 .env in one archive on stdin: one round trip, no argv
+      const archive = tarArchive([
+        ...job.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })),
+        { path: envFile, content: job.envText, mode: 0o600 },
+      ]);
+      await host.run(extractScript(dir), { stdin: archive, timeoutMs: 120_000 });
       const project = projectFor(flavor, inputs.app, dir, manifest, false);
       // validates and resolves in one go; its stdout holds interpolated secrets: parsed, never logged
       const resolved = await host.run(configResolved(project), { allowFailure: true, timeoutMs: 120_000 });
@@ -551,8 +542,13 @@ async function deployLocked(
         const digest = info ? repoDigestFor(image, info.repoDigests) : undefined;
         return { service, image, id: info?.id ?? '', ...(digest ? { repoDigest: digest } : {}) };
       });
-      await host.upload(posix.join(dir, PINNED_FILE), pinnedOverride(manifest.images), 0o644);
-      await host.upload(posix.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest)}\n`, 0o644);
+      await host.run(extractScript(dir), {
+        stdin: tarArchive([
+          { path: PINNED_FILE, content: pinnedOverride(manifest.images), mode: 0o644 },
+          { path: MANIFEST_FILE, content: `${JSON.stringify(manifest)}\n`, mode: 0o644 },
+        ]),
+        timeoutMs: 60_000,
+      });
     } catch (error) {
       await cleanup();
       throw error;
@@ -606,7 +602,7 @@ async function deployLocked(
       await deps.stage.run({ host, target, log, flavor, project, manifest, action });
     } catch (error) {
       await cleanupFailed();
-      const diagnostics = error instanceof StageFailure ? error.diagnostics : undefined;
+      const diagnostics = error instanceof DiagnosedError ? error.diagnostics : undefined;
       return fail(
         deps.stage.step,
         errorMessage(error),
@@ -684,15 +680,20 @@ async function deployLocked(
   }
 
   // 5. switch current, log, prune
-  await switchCurrent(host, paths, manifest.id);
-  await appendDeployLog(host, paths, logEntry(job, manifest, action, 'success', current, manifest.id, started));
+  await switchAndLog(
+    host,
+    paths,
+    manifest.id,
+    logEntry(job, manifest, action, 'success', current, manifest.id, started),
+  );
   log.info(`release ${manifest.id} is serving (previous: ${current ?? 'none'})`);
   let pruned: string[] = [];
   try {
-    const dirs = await listReleaseDirs(host, paths);
-    const all = await readManifests(host, paths);
+    // planned from what was read at the start plus this release: no second look needed
+    const dirs = [...new Set([...state.dirs, manifest.id])];
+    const all = [...manifests.filter((m) => m.id !== manifest.id), manifest];
     const plan = planPrune(all, dirs, inputs.keepReleases, [manifest.id, current]);
-    const done = await applyPrune(host, paths, plan);
+    const done = plan.remove.length ? await applyPrune(host, paths, plan) : { releasesRemoved: [], imagesRemoved: [] };
     pruned = done.releasesRemoved;
     if (pruned.length) log.info(`pruned releases ${pruned.join(', ')}; removed ${done.imagesRemoved.length} image(s)`);
   } catch (error) {

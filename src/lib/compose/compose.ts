@@ -38,6 +38,29 @@ export function parseDetect(stdout: string, usedPlugin: boolean): ComposeFlavor 
 
 const detected = new WeakMap<RemoteHost, Promise<ComposeFlavor>>();
 
+/**
+ * Reads the output of `docker compose version --short && echo plugin || docker-compose
+ * version --short` (run as part of a bigger script) and caches it for the host.
+ */
+export function composeFromProbe(host: RemoteHost, output: string): ComposeFlavor | undefined {
+  const lines = output
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (lines.length === 0) return undefined;
+  const plugin = lines.at(-1) === 'plugin';
+  const version = plugin ? lines.at(-2) : lines.at(-1);
+  if (!version) return undefined;
+  try {
+    const flavor = parseDetect(version, plugin);
+    detected.set(host, Promise.resolve(flavor));
+    return flavor;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Detects Compose once per host (cached for the connection's life). */
 export function detectCompose(host: RemoteHost): Promise<ComposeFlavor> {
   let flavor = detected.get(host);

@@ -67,25 +67,31 @@ export async function pullImages(host: RemoteHost, refs: readonly string[], opti
     await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
     await host.upload(`${configDir}/config.json`, dockerConfigJson(options.auths), 0o600);
   }
-  try {
-    for (const ref of refs) {
-      if (ref.includes('@sha256:')) {
-        const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
-          allowFailure: true,
-          timeoutMs: 30_000,
-        });
-        if (present.code === 0) continue;
-      }
-      options.onLine?.(`pulling ${ref}`);
-      const r = await host.run(pullScript(ref, configDir), {
+  const pullOne = async (ref: string): Promise<void> => {
+    if (ref.includes('@sha256:')) {
+      const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
         allowFailure: true,
-        timeoutMs: options.timeoutMs,
-        ...(options.onLine ? { onLine: (line: string) => options.onLine?.(line) } : {}),
+        timeoutMs: 30_000,
       });
-      if (r.code !== 0) {
-        const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
-        throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
-      }
+      if (present.code === 0) return;
+    }
+    options.onLine?.(`pulling ${ref}`);
+    const r = await host.run(pullScript(ref, configDir), {
+      allowFailure: true,
+      timeoutMs: options.timeoutMs,
+      ...(options.onLine ? { onLine: (line: string) => options.onLine?.(line) } : {}),
+    });
+    if (r.code !== 0) {
+      const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
+      throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
+    }
+  };
+  try {
+    // up to 3 pulls at once over the one connection (as `docker compose pull` does)
+    for (let i = 0; i < refs.length; i += 3) {
+      const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
   } finally {
     if (configDir) await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
@@ -105,6 +111,18 @@ export async function inspectImages(
 ): Promise<{ found: Map<string, InspectedImage>; missing: string[] }> {
   const found = new Map<string, InspectedImage>();
   const missing: string[] = [];
+  if (refs.length > 1) {
+    // one round trip when every image is there (the usual case): lines come in argument order
+    const all = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', refs), {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+    const lines = all.stdout.trim().split('\n');
+    if (all.code === 0 && lines.length === refs.length) {
+      refs.forEach((ref, i) => found.set(ref, parseInspectLine(ref, lines[i] as string)));
+      return { found, missing };
+    }
+  }
   for (const ref of refs) {
     const r = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref), {
       allowFailure: true,
@@ -114,19 +132,23 @@ export async function inspectImages(
       missing.push(ref);
       continue;
     }
-    const text = r.stdout.trim();
-    const space = text.indexOf(' ');
-    const id = space < 0 ? text : text.slice(0, space);
-    let repoDigests: string[] = [];
-    try {
-      const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1)) as unknown;
-      if (Array.isArray(parsed)) repoDigests = parsed.filter((d): d is string => typeof d === 'string');
-    } catch {
-      // no digests (a loaded or locally built image)
-    }
-    found.set(ref, { ref, id, repoDigests });
+    found.set(ref, parseInspectLine(ref, r.stdout));
   }
   return { found, missing };
+}
+
+function parseInspectLine(ref: string, line: string): InspectedImage {
+  const text = line.trim();
+  const space = text.indexOf(' ');
+  const id = space < 0 ? text : text.slice(0, space);
+  let repoDigests: string[] = [];
+  try {
+    const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1)) as unknown;
+    if (Array.isArray(parsed)) repoDigests = parsed.filter((d): d is string => typeof d === 'string');
+  } catch {
+    // no digests (a loaded or locally built image)
+  }
+  return { ref, id, repoDigests };
 }
 
 /** The digest reference for `ref` among an image's RepoDigests (same repository). */

@@ -13,6 +13,7 @@ const holder: LockHolder = {
   token: 'tok-alice',
   action: 'deploy-compose',
 };
+const TAKE = 'mkdir -p /opt/shop && mkdir /opt/shop/.lock && { cat > /opt/shop/.lock/holder.json; }';
 const other: LockHolder = { ...holder, actor: 'bob', runId: '41', token: 'tok-bob', sha: 'aaaaaaa1' };
 
 function clock() {
@@ -24,8 +25,10 @@ describe('deploy lock', () => {
   it('takes a free lock with one mkdir and writes the holder', async () => {
     const host = new FakeHost();
     const lock = await acquireLock(host, { dir: '/opt/shop/.lock', holder, timeoutMs: 0, staleAfterMs: 60_000 });
-    expect(host.commands()).toEqual(['mkdir /opt/shop/.lock']);
-    expect(JSON.parse(host.files.get('/opt/shop/.lock/holder.json')?.content ?? '')).toEqual(holder);
+    expect(host.commands()).toEqual([
+      'mkdir -p /opt/shop && mkdir /opt/shop/.lock && { cat > /opt/shop/.lock/holder.json; }',
+    ]);
+    expect(JSON.parse(host.calls[0]?.stdin ?? '')).toEqual(holder);
     expect(await lock.release()).toBe(true);
     expect(host.commands().at(-1)).toBe('grep -qF tok-alice /opt/shop/.lock/holder.json && rm -rf /opt/shop/.lock');
   });
@@ -33,7 +36,7 @@ describe('deploy lock', () => {
   it('waits for a held lock, then fails naming the holder', async () => {
     const c = clock();
     const host = new FakeHost()
-      .on('mkdir /opt/shop/.lock', { code: 1, stderr: "mkdir: cannot create directory '/opt/shop/.lock': File exists" })
+      .on(TAKE, { code: 1, stderr: "mkdir: cannot create directory '/opt/shop/.lock': File exists" })
       .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
       .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
       .on('date +%s', { stdout: '1010\n' });
@@ -58,7 +61,7 @@ describe('deploy lock', () => {
   it('proceeds when the holder releases while we wait', async () => {
     const c = clock();
     const host = new FakeHost()
-      .on('mkdir /opt/shop/.lock', { code: 1, stderr: 'File exists' }, 2)
+      .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
       .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
       .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
       .on('date +%s', { stdout: '1001\n' });
@@ -70,13 +73,13 @@ describe('deploy lock', () => {
       ...c,
     });
     expect(lock.token).toBe('tok-alice');
-    expect(host.commands().filter((x) => x === 'mkdir /opt/shop/.lock')).toHaveLength(3);
+    expect(host.commands().filter((x) => x === TAKE)).toHaveLength(3);
     await lock.release();
   });
 
   it('takes over a stale lock only if it still holds the stale token', async () => {
     const host = new FakeHost()
-      .on('mkdir /opt/shop/.lock', { code: 1, stderr: 'File exists' }, 1)
+      .on(TAKE, { code: 1, stderr: 'File exists' }, 1)
       .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
       .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
       .on('date +%s', { stdout: '5000\n' });

@@ -4,7 +4,7 @@
 // action's post step does, even after a cancel. A lock whose heartbeat is older than
 // `staleAfterMs` (by the droplet's own clock) is taken over.
 
-import { and, cmd, type Script } from '../commands/cmd.js';
+import { and, cmd, redirect, type Script } from '../commands/cmd.js';
 import { realSleep } from '../retry.js';
 import type { RemoteHost } from '../ssh/executor.js';
 
@@ -45,8 +45,10 @@ export interface LockOptions {
 
 export const holderFile = (dir: string): string => `${dir}/holder.json`;
 
-export function mkdirLockScript(dir: string): Script {
-  return cmd('mkdir', dir);
+/** Creates the parent, then the lock itself (atomic), then writes the holder from stdin. */
+export function takeLockScript(dir: string): Script {
+  const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
+  return and(cmd('mkdir', '-p', parent), cmd('mkdir', dir), redirect(cmd('cat'), '>', holderFile(dir)));
 }
 
 export function lockAgeScript(dir: string): Script {
@@ -144,11 +146,12 @@ export async function acquireLock(host: RemoteHost, options: LockOptions): Promi
   let attempt = 0;
   for (;;) {
     attempt += 1;
-    const made = await host.run(mkdirLockScript(options.dir), { allowFailure: true, timeoutMs: 30_000 });
-    if (made.code === 0) {
-      await host.upload(holderFile(options.dir), `${JSON.stringify(options.holder)}\n`, 0o644);
-      return startHeartbeat(host, options);
-    }
+    const made = await host.run(takeLockScript(options.dir), {
+      allowFailure: true,
+      stdin: `${JSON.stringify(options.holder)}\n`,
+      timeoutMs: 30_000,
+    });
+    if (made.code === 0) return startHeartbeat(host, options);
     if (!/exists/i.test(made.stderr)) {
       throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
     }

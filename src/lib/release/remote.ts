@@ -1,6 +1,6 @@
 // Reading and changing the release model on a droplet. Every command is built as data.
 
-import { and, cmd, redirect, type Script } from '../commands/cmd.js';
+import { and, cmd, or, redirect, type Script, seq } from '../commands/cmd.js';
 import type { RemoteHost } from '../ssh/executor.js';
 import {
   type AppPaths,
@@ -50,6 +50,90 @@ export function appendLogScript(paths: AppPaths): Script {
 
 export function prepareAppScript(paths: AppPaths): Script {
   return cmd('mkdir', '-p', paths.releases);
+}
+
+/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
+export function extractScript(dir: string): Script {
+  return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
+}
+
+type Section = 'compose' | 'current' | 'manifests' | 'log' | 'dirs';
+
+/**
+ * One round trip for everything a deploy reads before it changes anything: the Compose
+ * flavour (`plugin` printed after the version when `docker compose` works), the current
+ * release, every kept release.json, the tail of deploys.log and the release folders.
+ */
+export function readStateScript(paths: AppPaths, logLines = 500): Script {
+  const quietErr = (s: Script): Script => redirect(s, '2>', '/dev/null');
+  const mark = (name: Section): Script => cmd('echo', `@@dd:${name}`);
+  return seq(
+    mark('compose'),
+    quietErr(
+      or(
+        and(cmd('docker', 'compose', 'version', '--short'), cmd('echo', 'plugin')),
+        cmd('docker-compose', 'version', '--short'),
+      ),
+    ),
+    mark('current'),
+    quietErr(readCurrentScript(paths)),
+    mark('manifests'),
+    quietErr(readManifestsScript(paths)),
+    mark('log'),
+    quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)),
+    mark('dirs'),
+    quietErr(listReleasesScript(paths)),
+  );
+}
+
+export interface ReleaseState {
+  /** Raw output of the compose detection ('' when neither works). */
+  compose: string;
+  current: string | undefined;
+  manifests: ReleaseManifest[];
+  log: DeployLogEntry[];
+  dirs: string[];
+}
+
+export function parseState(stdout: string): ReleaseState {
+  const sections: Record<string, string[]> = {};
+  let at: string | undefined;
+  for (const line of stdout.split('\n')) {
+    const m = /^@@dd:(\w+)$/.exec(line);
+    if (m) {
+      at = m[1] as string;
+      sections[at] = [];
+    } else if (at) (sections[at] as string[]).push(line);
+  }
+  const text = (name: Section): string => (sections[name] ?? []).join('\n');
+  const current = text('current').trim();
+  return {
+    compose: text('compose').trim(),
+    current: current ? current.split('/').pop() : undefined,
+    manifests: (sections['manifests'] ?? [])
+      .map((l) => parseManifest(l))
+      .filter((m): m is ReleaseManifest => m !== undefined),
+    log: parseDeployLog(text('log')),
+    dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
+  };
+}
+
+export async function readState(host: RemoteHost, paths: AppPaths): Promise<ReleaseState> {
+  const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
+  return parseState(r.stdout);
+}
+
+/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
+export async function switchAndLog(
+  host: RemoteHost,
+  paths: AppPaths,
+  id: string,
+  entry: DeployLogEntry,
+): Promise<void> {
+  await host.run(and(switchCurrentScript(paths, id), appendLogScript(paths)), {
+    stdin: `${JSON.stringify(entry)}\n`,
+    timeoutMs: 30_000,
+  });
 }
 
 export async function readCurrent(host: RemoteHost, paths: AppPaths): Promise<string | undefined> {
