@@ -9,6 +9,8 @@
 // actions' committed dist/ bundles (--build: bundle the current sources instead).
 // --verbose prints every line of every step; LAB_KEEP=1 leaves the lab running.
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LAB_DIR, downLab, labHealthy, readState } from '../test/lab/lab.js';
 import { buildActionRepo, type ActionRepo } from '../test/workflow-runner/bundle.js';
 import type { WorkflowRun } from '../test/workflow-runner/runner.js';
@@ -28,6 +30,14 @@ import {
   stepOutputs,
 } from '../test/workflow-runner/scenario.js';
 
+const ACTIONS = [
+  'provision-droplet',
+  'deploy-compose',
+  'db-migrate',
+  'rolling-update',
+  'health-gate',
+  'snapshot-and-backup',
+];
 const verbose = process.argv.includes('--verbose');
 const build = process.argv.includes('--build');
 const t0 = Date.now();
@@ -98,12 +108,20 @@ async function main(): Promise<void> {
 
   let repo: ActionRepo | undefined;
   let actionRepo = REPO_ROOT;
-  if (build) {
+  if (!build) {
+    const stale = ACTIONS.filter((a) => {
+      const f = join(REPO_ROOT, 'dist', a, 'index.js');
+      return !existsSync(f) || readFileSync(f, 'utf8').includes('is not implemented yet');
+    });
+    if (stale.length) {
+      throw new Error(
+        `dist/ does not hold working bundles of ${stale.join(', ')}: run \`npm run build\`, or \`npm run demo -- --build\``,
+      );
+    }
+    info('actions: the committed bundles in dist/ (as GitHub runs them)');
+  } else {
     say('Bundling the actions from the current sources (ncc)');
-    repo = await buildActionRepo(
-      ['provision-droplet', 'deploy-compose', 'db-migrate', 'rolling-update', 'health-gate', 'snapshot-and-backup'],
-      (l) => info(l),
-    );
+    repo = await buildActionRepo(ACTIONS, (l) => info(l));
     actionRepo = repo.dir;
   }
 
