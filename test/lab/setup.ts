@@ -30,9 +30,14 @@ function isStaticBusybox(): boolean {
   return existsSync('/var/lib/dpkg/info/busybox-static.list') || !existsSync('/var/lib/dpkg/info');
 }
 
-export function missingPackages(): string[] {
+/** Packages only needed to run our own dockerd (skipped when a Docker engine answers already,
+ * e.g. docker-ce on a CI runner, where installing docker.io would conflict). */
+const ENGINE_PACKAGES = new Set(['docker.io', 'iptables']);
+
+export function missingPackages(engineRunning = false): string[] {
   const missing = Object.entries(HOST_PACKAGES)
-    .filter(([, file]) => !existsSync(file))
+    .filter(([pkg]) => !(engineRunning && ENGINE_PACKAGES.has(pkg)))
+    .filter(([pkg, file]) => !existsSync(file) && !(pkg === 'docker.io' && existsSync('/usr/bin/dockerd')))
     .map(([pkg]) => pkg);
   if (!missing.includes('busybox-static') && !isStaticBusybox()) missing.push('busybox-static');
   return missing;
@@ -71,8 +76,8 @@ export function ensureHostReady(): Promise<void> {
 }
 
 async function doEnsureHostReady(): Promise<void> {
-  const missing = missingPackages();
-  const up = missing.includes('docker.io') ? false : await dockerAnswers();
+  const up = await dockerAnswers();
+  const missing = missingPackages(up);
   if (missing.length === 0 && up) return;
   if (process.platform !== 'linux' || !isRoot() || !isDebianLike()) {
     throw new Error(instructions(missing, !up));
@@ -82,7 +87,7 @@ async function doEnsureHostReady(): Promise<void> {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     await run('apt-get', ['update'], { env, timeoutMs: 300_000 });
     await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, timeoutMs: 900_000 });
-    const still = missingPackages();
+    const still = missingPackages(up);
     if (still.length) throw new Error(`apt-get install finished but still missing: ${still.join(', ')}`);
   }
   if (await dockerAnswers()) return;
@@ -107,7 +112,8 @@ async function startDockerd(): Promise<void> {
     mkdirSync(dirname(DOCKERD_LOG), { recursive: true });
     const fd = openSync(DOCKERD_LOG, 'a');
     log(`starting dockerd in the background (log: ${DOCKERD_LOG})`);
-    const child = spawn('/usr/sbin/dockerd', [], { detached: true, stdio: ['ignore', fd, fd] });
+    const bin = existsSync('/usr/sbin/dockerd') ? '/usr/sbin/dockerd' : '/usr/bin/dockerd';
+    const child = spawn(bin, [], { detached: true, stdio: ['ignore', fd, fd] });
     child.unref();
     closeSync(fd);
   }
