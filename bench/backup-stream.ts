@@ -17,7 +17,7 @@
 // Figures only; nothing here asserts a time.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DockerDropletBackend } from '../test/lab/droplets.js';
@@ -109,10 +109,20 @@ volumes: { pgdata: {} }
        INSERT INTO blobs SELECT g, gen_random_bytes(1024) FROM generate_series(1, ${rows}) g; CHECKPOINT;`,
     );
     const results: Record<string, string | number>[] = [];
-    for (const variant of [
-      { label: 'pg_dump -Fc (default compression on the droplet)', dump: '' },
-      { label: 'pg_dump -Fc --compress=0, gzip -1 on the runner', dump: '  compress-level: 0\n  compression: gzip\n' },
-    ]) {
+    const variants: { label: string; dump: string; extra: Record<string, string> }[] = [
+      { label: 'pg_dump -Fc (droplet compresses), 8 MiB x 2', dump: '', extra: {} },
+      {
+        label: 'pg_dump -Z0 + gzip -1 on runner, 8 MiB x 2',
+        dump: '  compress-level: 0\n  compression: gzip\n',
+        extra: {},
+      },
+      {
+        label: 'pg_dump -Fc, 5 MiB x 1 (low memory)',
+        dump: '',
+        extra: { 'upload-part-size-mb': '5', 'upload-concurrency': '1' },
+      },
+    ];
+    for (const variant of variants) {
       const dumps = `- name: db\n  kind: postgres\n  service: db\n${variant.dump}`;
       const dfUsed = (): number =>
         Number(
@@ -145,6 +155,7 @@ volumes: { pgdata: {} }
         'spaces-access-key-id': env.LAB_S3_ACCESS_KEY_ID,
         'spaces-secret-access-key': env.LAB_S3_SECRET_ACCESS_KEY,
         'gzip-level': '1',
+        ...variant.extra,
       };
       const childEnv: NodeJS.ProcessEnv = {
         PATH: process.env['PATH'],
@@ -213,9 +224,9 @@ volumes: { pgdata: {} }
     const keys = Object.keys(results[0] ?? {});
     const width = Math.max(...keys.map((k) => k.length));
     console.log(
-      `\nbackup-stream bench: ${MB} MB of random bytea, lab droplet ${d.publicIpv4}, S3 ${env.LAB_S3_ENDPOINT}\n`,
+      `\nbackup-stream bench: ${MB} MB of random bytea, lab droplet ${d.publicIpv4}, S3 ${env.LAB_S3_ENDPOINT}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${cpus().length} CPUs\n`,
     );
-    for (const k of keys) console.log(`${k.padEnd(width)}  ${results.map((r) => String(r[k]).padEnd(52)).join('')}`);
+    for (const k of keys) console.log(`${k.padEnd(width)}  ${results.map((r) => String(r[k]).padEnd(46)).join('')}`);
   } finally {
     await backend.destroy(d.container).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

@@ -425,7 +425,8 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
           'spaces-secret-access-key': own.secretAccessKey,
         },
         onLine: (line) => {
-          console.error(`[kill-test ${new Date().toISOString().slice(11, 23)}] ${line}`);
+          if (line.startsWith('::error::'))
+            console.error(`[kill-test ${new Date().toISOString().slice(11, 23)}] ${line}`);
           if (!killed && line.includes('dump "big" (volume)')) {
             killed = true;
             // let the first parts land, then pull the plug

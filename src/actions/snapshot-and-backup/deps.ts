@@ -41,6 +41,7 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
         accessKeyId: spaces.accessKeyId,
         secretAccessKey: spaces.secretAccessKey,
         ...(spaces.region ? { region: spaces.region } : {}),
+        tuning: { partSize: inputs.uploadPartSize, queueSize: inputs.uploadConcurrency },
       }),
     now: () => new Date(),
     sleep: realSleep,

@@ -57,6 +57,9 @@ export interface Inputs {
   restoreDump?: string;
   confirmRestore: string;
   gzipLevel: number;
+  /** Multipart upload: bytes per part and parts in flight (memory ≈ (concurrency + 2) × part size). */
+  uploadPartSize: number;
+  uploadConcurrency: number;
 }
 
 const TAG = /^[A-Za-z0-9_:-]{1,255}$/;
@@ -191,5 +194,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
     ...(restoreDump ? { restoreDump } : {}),
     confirmRestore,
     gzipLevel: r.int('gzip-level', 6, { min: 1, max: 9 }),
+    uploadPartSize: r.int('upload-part-size-mb', 8, { min: 5, max: 512 }) * 1024 * 1024,
+    uploadConcurrency: r.int('upload-concurrency', 2, { min: 1, max: 16 }),
   };
 }
