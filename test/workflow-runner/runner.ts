@@ -150,6 +150,7 @@ export function loadActionMeta(dir: string): ActionMeta {
   };
   if (!/^node\d+$/.test(doc.runs?.using ?? ''))
     throw new Error(`${file}: runs.using "${doc.runs?.using}" is not a node action`);
+  if (doc.runs.pre) throw new Error(`${file}: \`pre:\` steps are not supported by the local runner`);
   const inputs: ActionMeta['inputs'] = {};
   for (const [k, v] of Object.entries(doc.inputs ?? {})) {
     inputs[k] = { required: v?.required, default: v?.default === undefined ? undefined : String(v.default) };
