@@ -48,7 +48,13 @@ describe('rolling-update mode swarm on 3 droplets', () => {
     const r = await rollingUpdate(inputs('s1'));
     expect(r.exitCode, r.log).toBe(0);
     const nodes = await lab.exec(ds[0] as FixtureDroplet, "docker node ls --format '{{.Status}} {{.ManagerStatus}}'");
-    expect(nodes.stdout.trim().split('\n').sort()).toEqual(['Ready ', 'Ready ', 'Ready Leader']);
+    expect(
+      nodes.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['Ready', 'Ready', 'Ready Leader']);
     expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's1' });
     const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
     expect(svcs.map((s) => [s.service, s.replicas]).sort()).toEqual([
@@ -61,14 +67,20 @@ describe('rolling-update mode swarm on 3 droplets', () => {
     const r = await rollingUpdate(inputs('s2'));
     expect(r.exitCode, r.log).toBe(0);
     const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
-    expect(svcs.find((s) => s.service === `${app}_web`)).toMatchObject({ replicas: '2/2', state: 'completed' });
+    expect(
+      svcs.find((s) => s.service === `${app}_web`),
+      `${r.outputs['services']}\n${r.log.slice(-2500)}`,
+    ).toMatchObject({
+      replicas: '2/2',
+      state: 'completed',
+    });
     expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's2' });
   });
 
   it('an image that does not exist: Swarm rolls back, the action fails with the task errors, s2 keeps serving', async () => {
     const missing = `${lab.env.LAB_REGISTRY}/ddlab/web:does-not-exist-${app}`;
     const r = await rollingUpdate(inputs('s3', missing));
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode, `${r.outputs['services']}\n${r.log.slice(-2500)}`).toBe(1);
     const error = r.errors.join('\n');
     expect(error).toMatch(new RegExp(`rolling-update failed: Swarm rolled back ${app}_web`));
     expect(error).toContain('Task errors:');

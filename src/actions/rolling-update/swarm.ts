@@ -90,16 +90,24 @@ async function ensureSwarm(
   }
 }
 
-async function readServices(manager: RemoteHost, stack: string): Promise<ServiceUpdate[]> {
+async function readServices(
+  manager: RemoteHost,
+  stack: string,
+  before: ReadonlyMap<string, number> = new Map(),
+): Promise<(ServiceUpdate & { version: number })[]> {
   const list = parseServiceList((await manager.run(listStackServices(stack))).stdout);
   if (list.length === 0) return [];
   const status = parseUpdateStatus((await manager.run(inspectServices(list.map((s) => s.id)))).stdout);
   return list.map((s) => {
-    const u = status.get(s.id);
+    // `service ls` prints short ids, `service inspect` full ones
+    const u = status.get(s.id) ?? [...status].find(([id]) => id.startsWith(s.id))?.[1];
+    const prev = before.get(s.id);
     return {
       ...s,
       state: u?.state ?? '',
       message: u?.message ?? '',
+      version: u?.version ?? 0,
+      updated: prev !== undefined && prev !== (u?.version ?? 0),
       ...(u?.startedAt !== undefined ? { startedAt: u.startedAt } : {}),
     };
   });
@@ -132,6 +140,7 @@ export async function runSwarm(
   for (const f of files) await manager.upload(posix.join(dir, f.path), f.content, f.mode);
   await manager.upload(posix.join(dir, '.env'), envParts.join(''), 0o600);
 
+  const before = new Map((await readServices(manager, deploy.app)).map((s) => [s.id, s.version]));
   const since = Number((await manager.run(dropletNow())).stdout.trim());
   io.logger.info(`${manager.label}: docker stack deploy ${deploy.app} (release ${deploy.releaseId})`);
   const deployed = await manager.run(stackDeploy({ dir, files: composeFiles, envFile: './.env', stack: deploy.app }), {
@@ -145,13 +154,16 @@ export async function runSwarm(
     );
   }
 
+  const deployedAt = deps.now();
   let last: ServiceUpdate[] = [];
   let verdict: ReturnType<typeof stackVerdict> = { kind: 'waiting', detail: 'no services yet' };
   const abort = new AbortController();
   const poll = await pollUntil(
     async () => {
-      last = await readServices(manager, deploy.app);
-      verdict = last.length === 0 ? { kind: 'waiting', detail: 'no services yet' } : stackVerdict(last, since);
+      last = await readServices(manager, deploy.app, before);
+      const graceOver = deps.now() - deployedAt > 20_000;
+      verdict =
+        last.length === 0 ? { kind: 'waiting', detail: 'no services yet' } : stackVerdict(last, since, graceOver);
       const ok = verdict.kind === 'converged';
       if (verdict.kind === 'rolled-back' || verdict.kind === 'paused') abort.abort();
       return {

@@ -97,6 +97,8 @@ export interface ServiceUpdate {
   state: string;
   message: string;
   startedAt?: number;
+  /** This deploy changed an existing service's spec (an update must run). */
+  updated?: boolean;
 }
 
 export function parseServiceList(stdout: string): { id: string; name: string; replicas: string }[] {
@@ -110,10 +112,18 @@ export function parseServiceList(stdout: string): { id: string; name: string; re
     });
 }
 
-export function parseUpdateStatus(json: string): Map<string, { state: string; message: string; startedAt?: number }> {
-  const out = new Map<string, { state: string; message: string; startedAt?: number }>();
+export interface InspectedService {
+  state: string;
+  message: string;
+  startedAt?: number;
+  version: number;
+}
+
+export function parseUpdateStatus(json: string): Map<string, InspectedService> {
+  const out = new Map<string, InspectedService>();
   const raw = JSON.parse(json.trim() || '[]') as {
     ID?: string;
+    Version?: { Index?: number };
     UpdateStatus?: { State?: string; Message?: string; StartedAt?: string };
   }[];
   for (const s of raw) {
@@ -123,6 +133,7 @@ export function parseUpdateStatus(json: string): Map<string, { state: string; me
     out.set(s.ID, {
       state: u?.State ?? '',
       message: u?.Message ?? '',
+      version: s.Version?.Index ?? 0,
       ...(Number.isFinite(started) ? { startedAt: Math.floor(started / 1000) } : {}),
     });
   }
@@ -145,9 +156,10 @@ export type StackVerdict =
  * services updated by this deploy must reach `completed`; a rollback or a pause is a failure;
  * every service needs all its replicas running.
  */
-export function stackVerdict(services: readonly ServiceUpdate[], since: number): StackVerdict {
+export function stackVerdict(services: readonly ServiceUpdate[], since: number, graceOver = true): StackVerdict {
+  // an UpdateStatus from before this deploy says nothing about it
   const current = services.map((s) =>
-    s.startedAt !== undefined && s.startedAt >= since ? s : { ...s, state: s.state === 'updating' ? s.state : '' },
+    s.startedAt !== undefined && s.startedAt >= since ? s : { ...s, state: '', message: '' },
   );
   const rolled = current.filter((s) => s.state.startsWith('rollback'));
   if (rolled.length > 0 && rolled.every((s) => s.state === 'rollback_completed' || s.state === 'rollback_paused')) {
@@ -156,10 +168,20 @@ export function stackVerdict(services: readonly ServiceUpdate[], since: number):
   const paused = current.filter((s) => s.state === 'paused');
   if (paused.length > 0) return { kind: 'paused', services: paused };
   const busy = current.filter(
-    (s) => s.state === 'updating' || s.state === 'rollback_started' || !replicasDone(s.replicas),
+    (s) =>
+      s.state === 'updating' ||
+      s.state === 'rollback_started' ||
+      !replicasDone(s.replicas) ||
+      // Swarm starts the update asynchronously: wait for it to show up
+      (s.updated === true && s.state === '' && !graceOver),
   );
   if (busy.length > 0) {
-    return { kind: 'waiting', detail: busy.map((s) => `${s.name}: ${s.state || 'starting'} ${s.replicas}`).join('; ') };
+    return {
+      kind: 'waiting',
+      detail: busy
+        .map((s) => `${s.name}: ${s.state || (s.updated ? 'update not started' : 'starting')} ${s.replicas}`)
+        .join('; '),
+    };
   }
   return { kind: 'converged' };
 }
