@@ -36,7 +36,7 @@ describe('example workflows', () => {
     });
 
     it('uses our actions as OWNER/droplet-deploy/actions/<name>@v1, each one existing', () => {
-      const uses = [...content.matchAll(/uses:\s*(\S+)/g)].map((m) => m[1]!);
+      const uses = [...content.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)/gm)].map((m) => m[1]!);
       const ours = uses.filter((u) => u.includes('droplet-deploy'));
       if (file !== 'destroy.yml') expect(ours.length).toBeGreaterThan(0);
       for (const u of ours) {
