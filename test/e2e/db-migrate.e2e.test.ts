@@ -2,66 +2,34 @@
 // "managed" PostgreSQL by database-url), the sample app's plain-SQL migration tool in the app
 // image, migrations staged with the NEW release's env while the old release keeps serving.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
-import { buildBundle, deploy, docker, httpGet, visibleLog } from '../support/deploy-compose-lab.js';
+import { buildBundle, deploy, httpGet, visibleLog } from '../support/deploy-compose-lab.js';
+import {
+  type AppVersion,
+  MIGRATE,
+  MIGRATE_FIXTURE,
+  type MigrateImages,
+  NEW_SECRET,
+  PG_PASSWORD,
+  prepareMigrateImages,
+  releaseInputs,
+  STATUS,
+} from '../support/migrate-lab.js';
 import { REPO_ROOT, runAction } from '../support/run-action.js';
 
 const lab = useLab();
-const FIXTURE = 'test/e2e/fixtures/db-migrate';
-const PASSWORD = 'pg-pass-Xq81';
-const NEW_SECRET = 'only-in-the-new-release-7c1d';
-const MIGRATE = `sh -c '[ -n "$NEW_SECRET" ] || { echo "NEW_SECRET is not set" >&2; exit 3; }; exec /app/migrate.sh'`;
-const STATUS = `psql -X -A -t -c "SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations"`;
-
 let droplet: FixtureDroplet;
-const images: Record<'v1' | 'v2' | 'bad', string> = { v1: '', v2: '', bad: '' };
-let postgresRef = '';
-
-function build(tag: string, context: string, args: Record<string, string>, dockerfile?: string): void {
-  const argv = ['build', '-q', '-t', tag];
-  for (const [k, v] of Object.entries(args)) argv.push('--build-arg', `${k}=${v}`);
-  if (dockerfile) argv.push('-f', dockerfile);
-  docker([...argv, context]);
-}
-
-/** Pushes a local image to the lab registry; returns the name droplets pull. */
-function publish(local: string, path: string): string {
-  const hostRef = `${lab.info.registryForHost}/${path}`;
-  docker(['tag', local, hostRef]);
-  docker(['push', hostRef]);
-  return `${lab.env.LAB_REGISTRY}/${path}`;
-}
-
-function layered(from: string, tag: string, version: string, migrationsDir: string): void {
-  const ctx = mkdtempSync(join(tmpdir(), 'ddlab-mig-'));
-  try {
-    cpSync(join(REPO_ROOT, FIXTURE, migrationsDir), join(ctx, 'migrations'), { recursive: true });
-    build(tag, ctx, { FROM_IMAGE: from, APP_VERSION: version }, join(REPO_ROOT, FIXTURE, 'Dockerfile.layer'));
-  } finally {
-    rmSync(ctx, { recursive: true, force: true });
-  }
-}
+let images: MigrateImages;
 
 beforeAll(async () => {
   execFileSync(process.execPath, ['scripts/build.mjs', 'db-migrate'], { cwd: REPO_ROOT });
   buildBundle();
-  const ns = `ddlab-e2e-mig-${process.pid}`;
-  build(`${ns}/web:v1`, join(REPO_ROOT, 'workflows-examples/app/web'), {
-    BASE_IMAGE: lab.info.images.services,
-    APP_VERSION: 'v1',
-  });
-  layered(`${ns}/web:v1`, `${ns}/web:v2`, 'v2', 'migrations-v2');
-  layered(`${ns}/web:v2`, `${ns}/web:bad`, 'bad', 'migrations-bad');
-  for (const v of ['v1', 'v2', 'bad'] as const) images[v] = publish(`${ns}/web:${v}`, `${ns}/web:${v}`);
-  postgresRef = publish(lab.info.images.services, `${ns}/postgres:15`);
+  images = prepareMigrateImages(lab, `mig-${process.pid}`);
   droplet = await lab.createDroplet({ variant: 'trixie' });
 }, 900_000);
 
@@ -72,17 +40,13 @@ function target(): Record<string, string> {
     'known-hosts': `${droplet.publicIpv4} ${droplet.hostKey}`,
     app: 'shop',
     'compose-files': 'compose.yaml',
-    'working-directory': FIXTURE,
+    'working-directory': MIGRATE_FIXTURE,
     'lock-timeout': '20s',
   };
 }
 
-function release(version: 'v1' | 'v2' | 'bad', extraSecrets = ''): Record<string, string> {
-  return {
-    ...target(),
-    env: `APP_IMAGE=${images[version]}\nPOSTGRES_IMAGE=${postgresRef}\nAPP_VERSION=${version}`,
-    secrets: `POSTGRES_PASSWORD=${PASSWORD}${extraSecrets}`,
-  };
+function release(version: AppVersion, extraSecrets = ''): Record<string, string> {
+  return { ...target(), ...releaseInputs(images, version, extraSecrets) };
 }
 
 function migrate(inputs: Record<string, string>, sha: string) {
@@ -101,7 +65,7 @@ function migrate(inputs: Record<string, string>, sha: string) {
 async function stackSql(sql: string): Promise<string> {
   const r = await lab.exec(
     droplet,
-    `docker exec -e PGPASSWORD=${PASSWORD} shop-db-1 psql -U app -d app -X -A -t -c ${JSON.stringify(sql)}`,
+    `docker exec -e PGPASSWORD=${PG_PASSWORD} shop-db-1 psql -U app -d app -X -A -t -c ${JSON.stringify(sql)}`,
   );
   if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
   return r.stdout.trim();
@@ -109,7 +73,7 @@ async function stackSql(sql: string): Promise<string> {
 
 const WAIT_FOR_DB = '- kind: container\n  services: [db]\n';
 
-function migrationInputs(version: 'v1' | 'v2' | 'bad', releaseId: string, withSecret = true): Record<string, string> {
+function migrationInputs(version: AppVersion, releaseId: string, withSecret = true): Record<string, string> {
   return {
     ...release(version, withSecret ? `\nNEW_SECRET=${NEW_SECRET}` : ''),
     service: 'web',
@@ -178,7 +142,7 @@ describe('db-migrate with PostgreSQL in the stack', () => {
     expect(await stackSql("SELECT to_regclass('release_notes') IS NOT NULL")).toBe('t');
     expect(await httpGet(droplet, '/version')).toEqual({ status: 200, body: 'v1' });
     expect(seen.length).toBeGreaterThan(3);
-    for (const secret of [NEW_SECRET, PASSWORD]) {
+    for (const secret of [NEW_SECRET, PG_PASSWORD]) {
       expect(seen.join('\n')).not.toContain(secret);
       expect(visibleLog(r.log)).not.toContain(secret);
     }

@@ -1,11 +1,92 @@
-import { ConfigurationError } from '../../lib/action/errors.js';
+// The one-step deploy: deploy-compose's release steps on each droplet (lock → upload →
+// validate → deliver → pin … switch → log → prune), with step 4 made of the other actions'
+// code: migrate the staged release, roll it out service by service, gate it. The lock is
+// held from upload to switch; `current` moves only after the gate passed, and on any failure
+// the previous release is left (or brought back) serving.
 import type { ActionIo } from '../../lib/action/core.js';
+import { DiagnosedError, errorMessage } from '../../lib/action/errors.js';
+import { maskSecret } from '../../lib/action/secrets.js';
+import { buildChecks, runGate } from '../../lib/health/gate.js';
+import { type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
+import {
+  type Deps as DeployDeps,
+  type HostOutcome,
+  run as runDeploy,
+  type StartContext,
+  type StartOutcome,
+} from '../deploy-compose/run.js';
+import { makeStarter, type StarterRecord } from '../rolling-update/starter.js';
 import type { Inputs } from './inputs.js';
 
-export async function run(inputs: Inputs, io: ActionIo): Promise<void> {
-  io.logger.debug(`app: ${inputs.app}`);
-  await Promise.resolve();
-  throw new ConfigurationError(
-    'the one-step deploy is not yet available; use the actions under actions/<name> (deploy-compose, health-gate, …)',
-  );
+export interface Deps {
+  io: ActionIo;
+  deploy: DeployDeps;
+  sleep?: (ms: number) => Promise<void>;
+  now(): number;
+}
+
+export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
+  const { io } = deps;
+  if (inputs.databaseUrl) maskSecret((v) => io.setSecret(v), inputs.databaseUrl, 'url');
+  const secrets = [...inputs.rollout.deploy.secrets.values(), ...(inputs.databaseUrl ? [inputs.databaseUrl] : [])];
+  const records = new Map<string, StarterRecord>();
+  const rollOut = makeStarter(inputs.rollout, records, deps.sleep);
+  const migrations: MigrationResult[] = [];
+  let gatePassed = inputs.gate.length === 0;
+
+  const startRelease = async (ctx: StartContext): Promise<StartOutcome> => {
+    if (inputs.migration && ctx.action === 'deploy') {
+      try {
+        const target = {
+          host: ctx.host,
+          log: ctx.log,
+          project: ctx.project,
+          releaseId: ctx.manifest.id,
+          label: ctx.target.label,
+        };
+        const options = { ...(inputs.databaseUrl ? { databaseUrl: inputs.databaseUrl } : {}), secrets, now: deps.now };
+        migrations.push(await runMigration(target, inputs.migration, options));
+      } catch (error) {
+        return {
+          ok: false,
+          reason: `migration: ${errorMessage(error)}`,
+          ...(error instanceof DiagnosedError && error.diagnostics ? { diagnostics: error.diagnostics } : {}),
+          previousServing: true,
+        };
+      }
+    }
+    const started = await rollOut(ctx);
+    if (!started.ok || inputs.gate.length === 0) return started;
+    ctx.log.info(`gate: ${inputs.gate.map((c) => c.name).join(', ')}`);
+    const gate = await runGate(
+      buildChecks(inputs.gate, {
+        hosts: [ctx.host],
+        targets: [{ label: ctx.target.label, address: ctx.target.host }],
+        logger: ctx.log,
+      }),
+      {
+        logger: ctx.log,
+        secrets,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      },
+    );
+    gatePassed = gate.passed;
+    if (gate.passed) return started;
+    const failed = gate.checks.filter((c) => !c.passed);
+    const diagnostics = failed
+      .map((c) => c.diagnostics ?? '')
+      .join('\n')
+      .trim();
+    return {
+      ok: false,
+      reason: `health gate: ${failed.map((c) => c.failure ?? c.name).join('; ')}`,
+      ...(diagnostics ? { diagnostics } : {}),
+      previousServing: false,
+    };
+  };
+
+  const outcomes = await runDeploy(inputs.rollout.deploy, { ...deps.deploy, startRelease });
+  io.setOutput('migrated', String(migrations.some((m) => m.applied)));
+  io.setOutput('gate-passed', String(gatePassed));
+  return outcomes;
 }

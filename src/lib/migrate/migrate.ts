@@ -174,7 +174,14 @@ async function waitForDatabase(
   secrets: readonly string[],
 ): Promise<void> {
   log.info(`waiting for the database: ${inputs.waitFor.map((c) => c.name).join(', ')}`);
-  const gate = await runGate(buildChecks(inputs.waitFor, { hosts: [host], logger: log }), { logger: log, secrets });
+  const gate = await runGate(
+    buildChecks(inputs.waitFor, {
+      hosts: [host],
+      targets: [{ label: host.label, address: host.address }],
+      logger: log,
+    }),
+    { logger: log, secrets },
+  );
   if (!gate.passed) {
     const failed = gate.checks.filter((c) => !c.passed);
     throw new DiagnosedError(
