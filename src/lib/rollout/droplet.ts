@@ -138,7 +138,7 @@ async function gateContainers(
       const s = states.find((x) => x.id === id);
       if (!s) {
         problems.push(`${short(id)}: gone`);
-        terminalReason = `container ${short(id)} disappeared`;
+        terminalReason ??= `container ${short(id)} disappeared`;
         abort.abort();
         continue;
       }
@@ -147,7 +147,7 @@ async function gateContainers(
         failing.push(s);
         problems.push(`${s.container}: ${s.restartCount > 0 ? `restarted ${s.restartCount}×` : v.status}`);
         if (terminal(s)) {
-          terminalReason = `${s.container} is ${s.restartCount > 0 && v.ok ? `restarting (${s.restartCount} restarts)` : v.status}`;
+          terminalReason ??= `${s.container} is ${s.restartCount > 0 && v.ok ? `restarting (${s.restartCount} restarts)` : v.status}`;
           abort.abort();
         }
       }
