@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { readInputs } from '../../src/actions/deploy-compose/inputs.js';
-import { servicesFromConfig } from '../../src/actions/deploy-compose/run.js';
+import { bindMountHashes, servicesFromConfig } from '../../src/actions/deploy-compose/run.js';
 import { ConfigurationError } from '../../src/lib/action/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dc-inputs-'));
@@ -99,5 +99,43 @@ describe('servicesFromConfig', () => {
     expect(() => servicesFromConfig('services:\n  web:\n    build: .\n', [])).toThrow(
       'service "web" has no image: deploy-compose runs images, it does not build them',
     );
+  });
+});
+
+describe('bindMountHashes', () => {
+  const dir = '/opt/shop/releases/r2';
+  const files = [
+    { path: 'deploy/nginx.conf', content: 'server {}' },
+    { path: 'deploy/html/index.html', content: '<h1>' },
+    { path: 'deploy/compose.yaml', content: 'services: {}' },
+  ];
+  const v2 = `services:
+  nginx:
+    image: n
+    volumes:
+      - type: bind
+        source: ${dir}/deploy/nginx.conf
+        target: /etc/nginx/conf.d/default.conf
+      - type: volume
+        source: cache
+        target: /cache
+  web:
+    image: w
+    volumes:
+      - ${dir}/deploy/html:/www:ro
+  db:
+    image: d
+    volumes:
+      - data:/var/lib/db
+`;
+
+  it('hashes the content each service bind-mounts from the release (long and short syntax)', () => {
+    const h = bindMountHashes(v2, dir, files);
+    expect(Object.keys(h).sort()).toEqual(['nginx', 'web']);
+    // same content in another release folder: same hash (no recreate); changed content: new hash
+    expect(bindMountHashes(v2.replaceAll(dir, '/opt/shop/releases/r3'), '/opt/shop/releases/r3', files)).toEqual(h);
+    const changed = bindMountHashes(v2, dir, [{ path: 'deploy/nginx.conf', content: 'server { listen 81; }' }, ...files.slice(1)]);
+    expect(changed['nginx']).not.toBe(h['nginx']);
+    expect(changed['web']).toBe(h['web']);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
@@ -42,6 +43,7 @@ import {
   readState,
   type ReleaseState,
   switchAndLog,
+  switchLiveScript,
 } from '../../lib/release/remote.js';
 import { tarArchive } from '../../lib/release/tar.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
@@ -195,6 +197,51 @@ export function servicesFromConfig(yamlText: string, profiles: readonly string[]
   }
   if (out.size === 0) throw new Error('the compose files define no services');
   return out;
+}
+
+/**
+ * Per service, a hash of the content of the release files it bind-mounts (sources under
+ * `releaseDir` in the resolved config; short and long volume syntax, Compose v1 and v2).
+ */
+export function bindMountHashes(
+  yamlText: string,
+  releaseDir: string,
+  files: readonly { path: string; content: Buffer | string }[],
+): Record<string, string> {
+  const doc = parseYaml(yamlText) as { services?: Record<string, { volumes?: unknown[] }> } | null;
+  const out: Record<string, string> = {};
+  for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+    const rels = new Set<string>();
+    for (const v of svc.volumes ?? []) {
+      let source: string | undefined;
+      if (typeof v === 'string') source = v.split(':')[0];
+      else if (v && typeof v === 'object' && (v as { type?: string }).type === 'bind')
+        source = (v as { source?: string }).source;
+      if (source && source.startsWith(`${releaseDir}/`))
+        rels.add(source.slice(releaseDir.length + 1).replace(/\/+$/, ''));
+    }
+    if (rels.size === 0) continue;
+    const matched = files
+      .filter((f) => [...rels].some((r) => f.path === r || f.path.startsWith(`${r}/`)))
+      .map((f) => `${f.path}\0${createHash('sha256').update(f.content).digest('hex')}`)
+      .sort();
+    out[name] = createHash('sha256')
+      .update([...rels].sort().join('\n'))
+      .update('\n')
+      .update(matched.join('\n'))
+      .digest('hex')
+      .slice(0, 16);
+  }
+  return out;
+}
+
+/** The same project run from the `live` symlink (stable bind-mount paths across releases). */
+export function liveProject(
+  project: ComposeProject,
+  paths: AppPaths,
+  manifest: Pick<ReleaseManifest, 'composeFiles'>,
+): ComposeProject {
+  return { ...project, projectDirectory: posix.join(paths.live, posix.dirname(manifest.composeFiles[0] as string)) };
 }
 
 export function projectFor(
@@ -512,6 +559,10 @@ async function deployLocked(
       } catch (error) {
         return fail('compose config', errorMessage(error));
       }
+      manifest.fileHashes = bindMountHashes(resolved.stdout, dir, [
+        ...job.files,
+        { path: envFile, content: job.envText },
+      ]);
       const refs = [...new Set(services.values())];
 
       // 3. deliver the images and pin what was delivered
@@ -544,7 +595,7 @@ async function deployLocked(
       });
       await host.run(extractScript(dir), {
         stdin: tarArchive([
-          { path: PINNED_FILE, content: pinnedOverride(manifest.images), mode: 0o644 },
+          { path: PINNED_FILE, content: pinnedOverride(manifest.images, manifest.fileHashes), mode: 0o644 },
           { path: MANIFEST_FILE, content: `${JSON.stringify(manifest)}\n`, mode: 0o644 },
         ]),
         timeoutMs: 60_000,
@@ -571,7 +622,7 @@ async function deployLocked(
   const restore = async (): Promise<string> => {
     if (!previousManifest) {
       if (current === manifest.id) return `Release ${manifest.id} was already serving and is not healthy now.`;
-      await host.run(down(projectFor(flavor, inputs.app, releaseDir, manifest, true)), {
+      await host.run(down(liveProject(project, paths, manifest)), {
         allowFailure: true,
         onLine: stream,
         timeoutMs: inputs.timeoutMs,
@@ -579,7 +630,12 @@ async function deployLocked(
       return 'No release was serving before; the failed release was stopped (named volumes kept).';
     }
     log.info(`bringing release ${previousManifest.id} back up`);
-    const prev = projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true);
+    const prev = liveProject(
+      projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true),
+      paths,
+      previousManifest,
+    );
+    await host.run(switchLiveScript(paths, previousManifest.id), { allowFailure: true, timeoutMs: 30_000 });
     const up = await host.run(upDetached(prev), { allowFailure: true, onLine: stream, timeoutMs: inputs.timeoutMs });
     if (up.code !== 0) return `Bringing release ${previousManifest.id} back up failed too: ${tail(up.stderr, 3)}`;
     const again = await waitForServices(host, {
@@ -655,7 +711,12 @@ async function deployLocked(
     waited = { ok: true, states: startedRelease.states, elapsedMs: 0 };
   } else {
     log.info(`starting release ${manifest.id}`);
-    const up = await host.run(upDetached(project), { allowFailure: true, onLine: stream, timeoutMs: inputs.timeoutMs });
+    await host.run(switchLiveScript(paths, manifest.id), { timeoutMs: 30_000 });
+    const up = await host.run(upDetached(liveProject(project, paths, manifest)), {
+      allowFailure: true,
+      onLine: stream,
+      timeoutMs: inputs.timeoutMs,
+    });
     if (up.code !== 0) {
       const reason = tail(up.stderr || up.stdout) || `exit ${up.code}`;
       const outcome = await restore();

@@ -23,6 +23,8 @@ export interface ComposeProject {
   /** Absolute path of the env file used for interpolation (the release's .env). */
   envFile?: string;
   profiles?: readonly string[];
+  /** `--project-directory` (relative paths resolve against it); default: the first file's folder. */
+  projectDirectory?: string;
 }
 
 export const COMPOSE_V2: ComposeFlavor = { command: ['docker', 'compose'], version: '2', major: 2 };
@@ -90,6 +92,7 @@ export function detectCompose(host: RemoteHost): Promise<ComposeFlavor> {
 export function composeBase(p: ComposeProject): Arg[] {
   const args: Arg[] = [...p.flavor.command, '--project-name', p.project];
   for (const f of p.files) args.push('--file', f);
+  if (p.projectDirectory) args.push('--project-directory', p.projectDirectory);
   if (p.envFile) args.push('--env-file', p.envFile);
   for (const profile of p.profiles ?? []) args.push('--profile', profile);
   return args;

@@ -21,6 +21,12 @@ export interface AppPaths {
   lock: string;
   /** Scratch space of the running deploy (registry credentials, image tars); removed after. */
   scratch: string;
+  /**
+   * Symlink → the release Compose runs from (`--project-directory` under it). Switched just
+   * before `up`, so bind-mount sources keep the same path across releases and a service is
+   * recreated only when its files' content changed (see FILES_LABEL), not on every release.
+   */
+  live: string;
   release(id: string): string;
 }
 
@@ -54,6 +60,7 @@ export function appPaths(app: string, baseDir = DEFAULT_BASE_DIR): AppPaths {
     deploysLog: `${root}/deploys.log`,
     lock: `${root}/.lock`,
     scratch: `${root}/.deploy-tmp`,
+    live: `${root}/live`,
     release: (id) => `${root}/releases/${id}`,
   };
 }
@@ -84,12 +91,20 @@ export interface ReleaseManifest {
   profiles: string[];
   images: PinnedImage[];
   delivery: string;
+  /** Per service: hash of the content of the release files it bind-mounts (FILES_LABEL). */
+  fileHashes?: Record<string, string>;
 }
 
+/** Label carrying the content hash of a service's bind-mounted release files. */
+export const FILES_LABEL = 'com.droplet-deploy.files';
+
 /** The override that makes Compose run exactly the pinned images (the same file on rollback). */
-export function pinnedOverride(images: readonly PinnedImage[]): string {
-  const services: Record<string, { image: string }> = {};
-  for (const img of images) services[img.service] = { image: img.id };
+export function pinnedOverride(images: readonly PinnedImage[], fileHashes: Record<string, string> = {}): string {
+  const services: Record<string, { image: string; labels?: Record<string, string> }> = {};
+  for (const img of images) {
+    const hash = fileHashes[img.service];
+    services[img.service] = { image: img.id, ...(hash ? { labels: { [FILES_LABEL]: hash } } : {}) };
+  }
   return `# Written by droplet-deploy: every service runs the image pinned when the release was made.\n${stringify({ services })}`;
 }
 

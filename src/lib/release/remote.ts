@@ -43,6 +43,12 @@ export function switchCurrentScript(paths: AppPaths, id: string): Script {
   return and(cmd('ln', '-sfn', `releases/${id}`, tmp), cmd('mv', '-Tf', tmp, paths.current));
 }
 
+/** Points `live` at a release (atomic rename, like `current`). */
+export function switchLiveScript(paths: AppPaths, id: string): Script {
+  const tmp = `${paths.live}.next`;
+  return and(cmd('ln', '-sfn', `releases/${id}`, tmp), cmd('mv', '-Tf', tmp, paths.live));
+}
+
 /** Appends stdin to deploys.log (the entry goes over stdin, never argv). */
 export function appendLogScript(paths: AppPaths): Script {
   return redirect(cmd('tee', '-a', paths.deploysLog), '>', '/dev/null');
