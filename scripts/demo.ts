@@ -7,7 +7,8 @@
 //   6. a summary, then destroy.yml and the lab torn down (if this run started it)
 // The workflows are the files in workflows-examples/, run by test/workflow-runner/ with the
 // actions' committed dist/ bundles (--build: bundle the current sources instead).
-// --verbose prints every line of every step; LAB_KEEP=1 leaves the lab running.
+// --verbose prints every line of every step; LAB_KEEP=1 leaves the lab running;
+// WORKFLOWS_ACTION_REPO=DIR uses bundles built earlier (test/workflow-runner/bundle.ts).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,8 +108,9 @@ async function main(): Promise<void> {
   info(`DigitalOcean API: ${env.DIGITALOCEAN_API_URL}   Spaces (S3): ${env.LAB_S3_ENDPOINT}`);
 
   let repo: ActionRepo | undefined;
-  let actionRepo = REPO_ROOT;
-  if (!build) {
+  let actionRepo = process.env['WORKFLOWS_ACTION_REPO'] ?? REPO_ROOT;
+  if (process.env['WORKFLOWS_ACTION_REPO']) info(`actions: the bundles in ${actionRepo}`);
+  else if (!build) {
     const stale = ACTIONS.filter((a) => {
       const f = join(REPO_ROOT, 'dist', a, 'index.js');
       return !existsSync(f) || readFileSync(f, 'utf8').includes('is not implemented yet');

@@ -44,7 +44,10 @@ function explain(r: WorkflowRun): string {
 }
 
 beforeAll(async () => {
-  repo = await buildActionRepo(ACTIONS);
+  // WORKFLOWS_ACTION_REPO: a directory with bundles built earlier by buildActionRepo (saves the
+  // minutes of ncc when iterating); default: bundle the current sources now.
+  const prebuilt = process.env['WORKFLOWS_ACTION_REPO'];
+  repo = prebuilt ? { dir: prebuilt, cleanup: () => undefined } : await buildActionRepo(ACTIONS);
   s = prepareScenario(inject('lab'), { actionRepo: repo.dir, onLog: (l) => lines.push(l) });
 }, 600_000);
 
