@@ -49,7 +49,7 @@ beforeAll(async () => {
   const prebuilt = process.env['WORKFLOWS_ACTION_REPO'];
   repo = prebuilt ? { dir: prebuilt, cleanup: () => undefined } : await buildActionRepo(ACTIONS);
   s = prepareScenario(inject('lab'), { actionRepo: repo.dir, onLog: (l) => lines.push(l) });
-}, 600_000);
+}, 1_200_000);
 
 afterAll(async () => {
   if (s) {
