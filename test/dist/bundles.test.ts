@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,13 +68,36 @@ describe.each(actions)('$name bundle', ({ name, ymlPath, bundle }) => {
 });
 
 // A valid set of inputs per action except for one bad duration: the message names input and value.
+function sshTarget(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'dd-key-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
+  return {
+    hosts: '127.0.0.1',
+    'ssh-private-key': readFileSync(join(dir, 'k'), 'utf8'),
+    'known-hosts': `127.0.0.1 ${readFileSync(join(dir, 'k.pub'), 'utf8').trim()}`,
+    app: 'shop',
+  };
+}
+const ssh = sshTarget();
 const badDuration: Record<string, { inputs: Record<string, string>; input: string }> = {
   'health-gate': { inputs: { url: 'http://127.0.0.1:9/', timeout: '5 minutes' }, input: 'timeout' },
   'provision-droplet': { inputs: { token: 'dop_v1_x', 'wait-timeout': '5 minutes' }, input: 'wait-timeout' },
-  'deploy-compose': { inputs: { app: 'shop', timeout: '5 minutes' }, input: 'timeout' },
-  'rolling-update': { inputs: { app: 'shop', timeout: '5 minutes' }, input: 'timeout' },
-  'db-migrate': { inputs: { command: 'migrate', timeout: '5 minutes' }, input: 'timeout' },
-  'snapshot-and-backup': { inputs: { app: 'shop', timeout: '5 minutes' }, input: 'timeout' },
+  'deploy-compose': { inputs: { ...ssh, timeout: '5 minutes' }, input: 'timeout' },
+  'rolling-update': { inputs: { ...ssh, timeout: '5 minutes' }, input: 'timeout' },
+  'db-migrate': { inputs: { ...ssh, service: 'web', command: 'migrate', timeout: '5 minutes' }, input: 'timeout' },
+  deploy: { inputs: { ...ssh, 'gate-timeout': '5 minutes' }, input: 'gate-timeout' },
+  'snapshot-and-backup': {
+    inputs: {
+      ...ssh,
+      dumps: '- kind: volume\n  name: data\n  volume: data\n',
+      'spaces-endpoint': 'http://127.0.0.1:9',
+      'spaces-bucket': 'backups',
+      'spaces-access-key-id': 'AKIAEXAMPLE',
+      'spaces-secret-access-key': 'secret-example',
+      'dump-timeout': '5 minutes',
+    },
+    input: 'dump-timeout',
+  },
 };
 
 describe.each(Object.entries(badDuration))('%s bundle with a bad duration', (name, { inputs, input }) => {
