@@ -4,21 +4,17 @@
 import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError, errorMessage } from '../../lib/action/errors.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
-import { type DropletReport, type FleetMember, type LoadBalancerOps, rollFleet } from '../../lib/rollout/fleet.js';
+import { type DropletReport, type LoadBalancerOps, rollFleet } from '../../lib/rollout/fleet.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { HostTarget } from '../../lib/ssh/target.js';
 import { type Deps as DeployDeps, type LockState, run as deployRun, STATE_LOCKS } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
 import { makeStarter, type StarterRecord } from './starter.js';
+import type { Member } from './member.js';
 import { runSwarm, type SwarmDeps } from './swarm.js';
 
-export interface Member extends FleetMember {
-  target: HostTarget;
-  /** From the API (swarm: the address to advertise). */
-  privateIpv4?: string;
-  publicIpv4?: string;
-}
+export type { Member } from './member.js';
 
 export interface Deps {
   io: ActionIo;

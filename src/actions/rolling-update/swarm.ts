@@ -35,7 +35,7 @@ import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { Inputs as DeployInputs } from '../deploy-compose/inputs.js';
 import type { ReleaseFile } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
-import type { Member } from './run.js';
+import type { Member } from './member.js';
 
 export interface SwarmDeps {
   connector: HostConnector;
