@@ -8,7 +8,7 @@ import { ConfigurationError, DiagnosedError, errorMessage } from '../../lib/acti
 import { type Logger, prefixedLogger } from '../../lib/action/logger.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
-import { cmd } from '../../lib/commands/cmd.js';
+import { and, cmd } from '../../lib/commands/cmd.js';
 import {
   type ComposeFlavor,
   type ComposeProject,
@@ -635,8 +635,11 @@ async function deployLocked(
       paths,
       previousManifest,
     );
-    await host.run(switchLiveScript(paths, previousManifest.id), { allowFailure: true, timeoutMs: 30_000 });
-    const up = await host.run(upDetached(prev), { allowFailure: true, onLine: stream, timeoutMs: inputs.timeoutMs });
+    const up = await host.run(and(switchLiveScript(paths, previousManifest.id), upDetached(prev)), {
+      allowFailure: true,
+      onLine: stream,
+      timeoutMs: inputs.timeoutMs,
+    });
     if (up.code !== 0) return `Bringing release ${previousManifest.id} back up failed too: ${tail(up.stderr, 3)}`;
     const again = await waitForServices(host, {
       app: inputs.app,
@@ -711,12 +714,15 @@ async function deployLocked(
     waited = { ok: true, states: startedRelease.states, elapsedMs: 0 };
   } else {
     log.info(`starting release ${manifest.id}`);
-    await host.run(switchLiveScript(paths, manifest.id), { timeoutMs: 30_000 });
-    const up = await host.run(upDetached(liveProject(project, paths, manifest)), {
-      allowFailure: true,
-      onLine: stream,
-      timeoutMs: inputs.timeoutMs,
-    });
+    // `live` → this release, then up, in one round trip
+    const up = await host.run(
+      and(switchLiveScript(paths, manifest.id), upDetached(liveProject(project, paths, manifest))),
+      {
+        allowFailure: true,
+        onLine: stream,
+        timeoutMs: inputs.timeoutMs,
+      },
+    );
     if (up.code !== 0) {
       const reason = tail(up.stderr || up.stdout) || `exit ${up.code}`;
       const outcome = await restore();

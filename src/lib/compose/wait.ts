@@ -60,7 +60,7 @@ export async function waitForServices(host: RemoteHost, options: WaitOptions): P
     },
     {
       deadlineMs: options.deadlineMs,
-      intervalMs: options.intervalMs ?? 1000,
+      intervalMs: options.intervalMs ?? 500,
       successes: 1,
       signal: abort.signal,
       ...(options.now ? { now: options.now } : {}),
