@@ -79,6 +79,14 @@ export async function deploy(
   return result;
 }
 
+/** Runs deploy-one-step.yml (provision + the one-step root action) for commit `commit`. */
+export async function deployOneStep(s: Scenario, commit: string): Promise<WorkflowRun> {
+  const r = await run(s, 'deploy-one-step.yml', { event: { name: 'push' }, sha: commit });
+  const ip = stepOutputs(r, 'deploy', 'droplet')['public-ips'];
+  if (ip) s.ip = ip.split(',')[0]!.trim();
+  return r;
+}
+
 /** A change to the user's app: a new migration (a column) and a new version string. */
 export function changeApp(s: Scenario): void {
   writeFileSync(
