@@ -38,15 +38,23 @@ const lockExists = async (): Promise<boolean> => (await lab.exec(d, `test -d /op
 
 describe('deploy lock', () => {
   it('two deploys at once: the second waits and proceeds; a third with a short lock-timeout fails naming the holder', async () => {
-    const inputs = { ...baseInputs(lab, d, app, appName), 'lock-timeout': '3m' };
+    const inputs: Record<string, string> = { ...baseInputs(lab, d, app, appName), 'lock-timeout': '3m' };
+    // A holds the lock for a while: its web service sleeps 6 s before serving
     let holderSeen = false;
-    const a = deploy(inputs, {
-      onLine: (line) => {
-        if (line.includes('starting release')) holderSeen = true;
+    let started!: () => void;
+    const aStarted = new Promise<void>((r) => (started = r));
+    const a = deploy(
+      { ...inputs, env: `${inputs['env']}\nSTART_DELAY=6\nSTART_PERIOD=30s` },
+      {
+        onLine: (line) => {
+          if (line.includes('starting release') && !holderSeen) {
+            holderSeen = true;
+            started();
+          }
+        },
       },
-    });
-    // start B once A holds the lock (A logs "Compose …" right before taking it)
-    await new Promise((r) => setTimeout(r, 1500));
+    );
+    await aStarted;
     const b = deploy(inputs);
     const c = deploy({ ...inputs, 'lock-timeout': '1s' });
     const [ra, rb, rc] = await Promise.all([a, b, c]);
