@@ -15,7 +15,6 @@ import {
   changeApp,
   cleanupScenario,
   deploy,
-  deployOneStep,
   destroy,
   prepareScenario,
   preview,
@@ -126,31 +125,5 @@ describe.sequential('example workflows on the lab', () => {
     const r = await destroy(s, s.app);
     expect(r.conclusion, explain(r)).toBe('success');
     expect(await appDroplets(s)).toHaveLength(0);
-  });
-});
-
-describe.sequential('deploy-one-step.yml (the root action) on the lab', () => {
-  let one: Scenario;
-
-  beforeAll(() => {
-    one = prepareScenario(inject('lab'), { actionRepo: repo.dir, onLog: (l) => lines.push(l) });
-  });
-
-  afterAll(async () => {
-    if (one) await cleanupScenario(one);
-  });
-
-  it('deploys the sample app on a new droplet (migration included), then a new commit', async () => {
-    const v1 = sha();
-    const first = await deployOneStep(one, v1);
-    expect(first.conclusion, explain(first)).toBe('success');
-    expect(await appState(one)).toEqual({ version: v1, visits: 1 });
-    const v2 = sha();
-    const second = await deployOneStep(one, v2);
-    expect(second.conclusion, explain(second)).toBe('success');
-    expect(stepOutputs(second, 'deploy', 'droplet')['created-count']).toBe('0');
-    const state = await appState(one);
-    expect(state.version).toBe(v2);
-    expect(state.visits).toBe(2);
   });
 });
