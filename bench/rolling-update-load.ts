@@ -90,7 +90,8 @@ export function startLoad(options: LoadOptions): LoadRun {
         if (error) fail(error);
         else if (status === undefined || status < 200 || status > 299) fail(String(status));
         if (error || status === undefined || status < 200 || status > 299) {
-          if (incidents.length < 500) incidents.push({ atMs: at, latencyMs: Math.round(latency), outcome: error ?? String(status) });
+          if (incidents.length < 500)
+            incidents.push({ atMs: at, latencyMs: Math.round(latency), outcome: error ?? String(status) });
         } else {
           ok += 1;
           latencies.push(latency);

@@ -29,7 +29,17 @@ function removeUnwanted(dir) {
 function ncc(entry, outDir, name) {
   const result = spawnSync(
     process.execPath,
-    [join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', entry, '-o', outDir, '--quiet', '--transpile-only', '--target', 'es2022'],
+    [
+      join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
+      'build',
+      entry,
+      '-o',
+      outDir,
+      '--quiet',
+      '--transpile-only',
+      '--target',
+      'es2022',
+    ],
     { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) {

@@ -134,7 +134,10 @@ describe('bindMountHashes', () => {
     expect(Object.keys(h).sort()).toEqual(['nginx', 'web']);
     // same content in another release folder: same hash (no recreate); changed content: new hash
     expect(bindMountHashes(v2.replaceAll(dir, '/opt/shop/releases/r3'), '/opt/shop/releases/r3', files)).toEqual(h);
-    const changed = bindMountHashes(v2, dir, [{ path: 'deploy/nginx.conf', content: 'server { listen 81; }' }, ...files.slice(1)]);
+    const changed = bindMountHashes(v2, dir, [
+      { path: 'deploy/nginx.conf', content: 'server { listen 81; }' },
+      ...files.slice(1),
+    ]);
     expect(changed['nginx']).not.toBe(h['nginx']);
     expect(changed['web']).toBe(h['web']);
   });
