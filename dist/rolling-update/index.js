@@ -71397,6 +71397,16 @@ async function gateContainers(host, app, ids, checks, settings, deps) {
         `not up within ${Math.round(settings.deadlineMs / 1000)}s: ${result.lastFailure?.detail ?? result.last?.detail ?? 'no attempt finished'}`;
     return { ok: false, reason, failing };
 }
+/** Gates a service's new containers; on failure also reads the failing ones' health log and log tail. */
+async function gateFresh(host, o, service, fresh, deps) {
+    const gate = await gateContainers(host, o.app, fresh.map((s) => s.id), o.checks?.get(service) ?? [], o.gate, deps);
+    if (gate.ok)
+        return { ok: true };
+    const diagnostics = gate.failing.length
+        ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
+        : undefined;
+    return { ok: false, ...(gate.reason ? { reason: gate.reason } : {}), ...(diagnostics ? { diagnostics } : {}) };
+}
 async function droplet_run(host, deps, script) {
     deps.logger.debug(`${host.label}: ${(0,commands_cmd/* render */.XX)(script, 'log')}`);
     const r = await host.run(script, { timeoutMs: COMPOSE_TIMEOUT_MS });
@@ -71439,11 +71449,9 @@ async function startFirst(host, o, svc, old, desired, deps) {
         const reason = upError instanceof Error ? upError.message : 'Compose started no new container';
         throw new ServiceRolloutError(host.label, svc.name, reason, [{ ...base, durationMs: elapsed() }]);
     }
-    const gate = await gateContainers(host, o.app, fresh.map((s) => s.id), o.checks?.get(svc.name) ?? [], o.gate, deps);
+    const gate = await gateFresh(host, o, svc.name, fresh, deps);
     if (!gate.ok) {
-        const diagnostics = gate.failing.length
-            ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
-            : undefined;
+        const diagnostics = gate.diagnostics;
         await removeFresh();
         throw new ServiceRolloutError(host.label, svc.name, `${gate.reason ?? 'gate failed'}; the new containers were removed and the ${old.length} old one(s) kept serving`, [{ ...base, durationMs: elapsed(), detail: gate.reason }], diagnostics);
     }
@@ -71536,11 +71544,9 @@ async function recreateService(host, o, svc, old, desired, deps) {
         const restored = await restorePrevious();
         throw new ServiceRolloutError(host.label, svc.name, `${upError instanceof Error ? upError.message : String(upError)}; ${restored}`, [{ ...base, durationMs: now() - t0 }]);
     }
-    const gate = await gateContainers(host, o.app, fresh.map((s) => s.id), o.checks?.get(svc.name) ?? [], o.gate, deps);
+    const gate = await gateFresh(host, o, svc.name, fresh, deps);
     if (!gate.ok) {
-        const diagnostics = gate.failing.length
-            ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
-            : undefined;
+        const diagnostics = gate.diagnostics;
         const restored = await restorePrevious();
         throw new ServiceRolloutError(host.label, svc.name, `${gate.reason ?? 'gate failed'}; ${restored}`, [{ ...base, durationMs: now() - t0, detail: gate.reason }], diagnostics);
     }

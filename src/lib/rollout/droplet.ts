@@ -174,6 +174,29 @@ async function gateContainers(
   return { ok: false, reason, failing };
 }
 
+/** Gates a service's new containers; on failure also reads the failing ones' health log and log tail. */
+async function gateFresh(
+  host: RemoteHost,
+  o: DropletRolloutOptions,
+  service: string,
+  fresh: readonly ServiceState[],
+  deps: RolloutDeps,
+): Promise<{ ok: true } | { ok: false; reason?: string; diagnostics?: string }> {
+  const gate = await gateContainers(
+    host,
+    o.app,
+    fresh.map((s) => s.id),
+    o.checks?.get(service) ?? [],
+    o.gate,
+    deps,
+  );
+  if (gate.ok) return { ok: true };
+  const diagnostics = gate.failing.length
+    ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
+    : undefined;
+  return { ok: false, ...(gate.reason ? { reason: gate.reason } : {}), ...(diagnostics ? { diagnostics } : {}) };
+}
+
 async function run(host: RemoteHost, deps: RolloutDeps, script: Parameters<RemoteHost['run']>[0]): Promise<string> {
   deps.logger.debug(`${host.label}: ${render(script, 'log')}`);
   const r = await host.run(script, { timeoutMs: COMPOSE_TIMEOUT_MS });
@@ -232,18 +255,9 @@ async function startFirst(
     throw new ServiceRolloutError(host.label, svc.name, reason, [{ ...base, durationMs: elapsed() }]);
   }
 
-  const gate = await gateContainers(
-    host,
-    o.app,
-    fresh.map((s) => s.id),
-    o.checks?.get(svc.name) ?? [],
-    o.gate,
-    deps,
-  );
+  const gate = await gateFresh(host, o, svc.name, fresh, deps);
   if (!gate.ok) {
-    const diagnostics = gate.failing.length
-      ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
-      : undefined;
+    const diagnostics = gate.diagnostics;
     await removeFresh();
     throw new ServiceRolloutError(
       host.label,
@@ -367,18 +381,9 @@ async function recreateService(
       [{ ...base, durationMs: now() - t0 }],
     );
   }
-  const gate = await gateContainers(
-    host,
-    o.app,
-    fresh.map((s) => s.id),
-    o.checks?.get(svc.name) ?? [],
-    o.gate,
-    deps,
-  );
+  const gate = await gateFresh(host, o, svc.name, fresh, deps);
   if (!gate.ok) {
-    const diagnostics = gate.failing.length
-      ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
-      : undefined;
+    const diagnostics = gate.diagnostics;
     const restored = await restorePrevious();
     throw new ServiceRolloutError(
       host.label,
