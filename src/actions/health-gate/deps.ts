@@ -1,4 +1,5 @@
 import type { ActionIo } from '../../lib/action/core.js';
+import { sshSettings } from '../../lib/ssh/inputs.js';
 import { SshPool } from '../../lib/ssh/pool.js';
 import type { Deps } from './run.js';
 
@@ -6,17 +7,9 @@ import type { Deps } from './run.js';
 export function realDeps(io: Pick<ActionIo, 'logger'>): Deps {
   return {
     openConnector(ssh) {
-      if (ssh.hostKeys.kind === 'skip')
+      if (ssh.settings.insecure)
         io.logger.warn("insecure-skip-host-key-check is true: the droplets' host keys are NOT verified");
-      return new SshPool({
-        privateKey: ssh.privateKey,
-        hostKeys: ssh.hostKeys,
-        connectTimeoutMs: 20_000,
-        connectAttempts: 3,
-        commandTimeoutMs: 60_000,
-        keepaliveIntervalMs: 10_000,
-        logger: io.logger,
-      });
+      return new SshPool(sshSettings(ssh.settings, io.logger));
     },
   };
 }

@@ -1,7 +1,6 @@
 import { ConfigurationError } from '../../lib/action/errors.js';
 import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader } from '../../lib/action/inputs.js';
-import { parseFingerprint } from '../../lib/action/parsers.js';
 import {
   type CheckDefinition,
   type DefinitionDefaults,
@@ -10,14 +9,13 @@ import {
 } from '../../lib/health/definitions.js';
 import { runsOnDroplet } from '../../lib/health/gate.js';
 import { usesHostPlaceholder } from '../../lib/health/definitions.js';
-import { type HostKeyPolicy, parseKnownHosts } from '../../lib/ssh/host-keys.js';
-import { normalizePrivateKey } from '../../lib/ssh/keys.js';
+import { readSshInputs, type SshInputs as SharedSshInputs } from '../../lib/ssh/inputs.js';
 import { endpointLabel, type HostTarget, parseEndpoint } from '../../lib/ssh/target.js';
 
+/** The droplets the in-droplet checks run on, and the shared SSH settings (src/lib/ssh/inputs.ts). */
 export interface SshInputs {
   targets: HostTarget[];
-  privateKey: string;
-  hostKeys: HostKeyPolicy;
+  settings: SharedSshInputs;
 }
 
 export interface Inputs {
@@ -64,27 +62,7 @@ function readSsh(r: InputReader, checks: readonly CheckDefinition[], targets: Ho
     throw new ConfigurationError(
       `${first.where} ("${first.name}") runs on the droplet, so input "ssh-private-key" is required`,
     );
-  const key = normalizePrivateKey(r.raw('ssh-private-key'), undefined, 'ssh-private-key');
-  const skip = r.bool('insecure-skip-host-key-check', false);
-  let hostKeys: HostKeyPolicy;
-  if (skip) {
-    if (r.has('known-hosts') || r.has('host-fingerprints'))
-      throw new ConfigurationError(
-        'input "insecure-skip-host-key-check" is true but "known-hosts"/"host-fingerprints" are also given; drop one',
-      );
-    hostKeys = { kind: 'skip' };
-  } else {
-    const knownHosts = parseKnownHosts(r.raw('known-hosts'), 'known-hosts');
-    const fingerprints = r.list('host-fingerprints').map((f) => parseFingerprint('host-fingerprints', f));
-    if (knownHosts.length === 0 && fingerprints.length === 0) {
-      throw new ConfigurationError(
-        'input "known-hosts" or "host-fingerprints" is required to verify the droplets\' host keys ' +
-          '(or set insecure-skip-host-key-check: true, which is unsafe)',
-      );
-    }
-    hostKeys = { kind: 'verify', knownHosts, fingerprints };
-  }
-  return { targets, privateKey: key.privateKey, hostKeys };
+  return { targets, settings: readSshInputs(r) };
 }
 
 export function readInputs(io: { getInput: InputGetter }): Inputs {

@@ -66,7 +66,7 @@ describe('readInputs: configuration errors before anything runs', () => {
     },
     {
       inputs: { checks: '- kind: container\n  app: shop', host: '127.0.10.2', 'ssh-private-key': 'KEY' },
-      message: 'input "known-hosts" or "host-fingerprints" is required',
+      message: 'host keys are verified: give "known-hosts"',
     },
     {
       inputs: { checks: '- kind: container\n  app: shop', host: 'a', hosts: 'b', 'ssh-private-key': 'KEY' },
@@ -105,6 +105,8 @@ describe('readInputs: configuration errors before anything runs', () => {
           'host-fingerprints': FP,
           app: 'shop',
           timeout: '90s',
+          'jump-host': 'bastion@127.0.0.9',
+          'connect-attempts': '2',
         })[n] ?? '',
     });
     expect(inputs.timeoutMs).toBe(90_000);
@@ -112,7 +114,10 @@ describe('readInputs: configuration errors before anything runs', () => {
       { host: '127.0.10.2', port: 22, user: 'root', label: '127.0.10.2' },
       { host: '127.0.10.3', port: 2222, user: 'deploy', label: '127.0.10.3:2222' },
     ]);
-    expect(inputs.ssh?.hostKeys).toEqual({ kind: 'verify', knownHosts: [], fingerprints: [FP] });
+    expect(inputs.ssh?.settings.hostKeys).toEqual({ kind: 'verify', knownHosts: [], fingerprints: [FP] });
+    // the SSH settings every droplet-facing action shares (src/lib/ssh/inputs.ts)
+    expect(inputs.ssh?.settings.jump).toEqual({ host: '127.0.0.9', port: 22, user: 'bastion' });
+    expect(inputs.ssh?.settings.connectAttempts).toBe(2);
     expect(inputs.secrets).toEqual(['Bearer tok-123', 'tok-123', 'p@ss']);
     expect(inputs.secretUrls).toEqual(['https://u:p%40ss@127.0.0.1/']);
     expect(inputs.checks.map((c) => c.name)).toEqual(['containers of shop', 'http https://u:***@127.0.0.1/']);
