@@ -142,6 +142,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
         seconds: Math.round(s.durationMs / 100) / 10,
         ...(s.gapMs !== undefined ? { gapSeconds: Math.round(s.gapMs / 100) / 10 } : {}),
       })),
+      removed: (rec?.removed ?? []).map((r) => r.service),
+      ...(rec?.removeError ? { removeError: rec.removeError } : {}),
     };
   });
   io.setOutput('droplets', JSON.stringify(droplets));
@@ -153,7 +155,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
     `rolling-update: ${inputs.deploy.app} → ${releaseId} — ${outcome.updatedCount}/${members.length} droplet(s) updated`,
   );
   summary.table(
-    ['Droplet', 'Batch', 'Before', 'After', 'Result', 'Services'],
+    ['Droplet', 'Batch', 'Before', 'After', 'Result', 'Services', 'Removed (no longer in the release)'],
     droplets.map((d) => [
       d.droplet,
       d.batch,
@@ -166,6 +168,11 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
             `${s.service} ${s.strategy} ${s.result}${s.gapSeconds !== undefined ? ` (gap ≤ ${s.gapSeconds}s)` : ''}`,
         )
         .join('; '),
+      d.removeError
+        ? `left running: ${d.removeError}`
+        : d.removed.length > 0
+          ? `${d.removed.join(', ')} (volumes kept)`
+          : '—',
     ]),
   );
   await io.writeSummary(summary.build());

@@ -6,7 +6,8 @@ import { errorMessage } from '../../lib/action/errors.js';
 import { type ComposeProject, configResolved } from '../../lib/compose/compose.js';
 import { readServiceStates } from '../../lib/compose/state.js';
 import { rolloutDroplet, ServiceRolloutError, type ServiceResult } from '../../lib/rollout/droplet.js';
-import { parseServiceFacts, type PlannedService, planServices } from '../../lib/rollout/plan.js';
+import { type RemovedService, removeDropped } from '../../lib/rollout/dropped.js';
+import { parseServiceFacts, type PlannedService, planServices, type ServiceFacts } from '../../lib/rollout/plan.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { StartContext, StartOutcome } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
@@ -14,12 +15,21 @@ import type { Inputs } from './inputs.js';
 export interface StarterRecord {
   services: ServiceResult[];
   rolledBack?: ServiceResult[];
+  /** Services the release no longer has, stopped and removed after its roll-out succeeded. */
+  removed?: RemovedService[];
+  /** Why removing them failed (the release itself is serving). */
+  removeError?: string;
 }
 
-async function plan(host: RemoteHost, project: ComposeProject, inputs: Inputs): Promise<PlannedService[]> {
+async function plan(
+  host: RemoteHost,
+  project: ComposeProject,
+  inputs: Inputs,
+): Promise<{ facts: ServiceFacts[]; services: PlannedService[] }> {
   // The resolved config holds interpolated secrets: parsed here, never logged.
   const resolved = await host.run(configResolved(project), { timeoutMs: 120_000 });
-  return planServices(parseServiceFacts(resolved.stdout), inputs.services, inputs.strategies);
+  const facts = parseServiceFacts(resolved.stdout, project.profiles ?? []);
+  return { facts, services: planServices(facts, inputs.services, inputs.strategies) };
 }
 
 export function makeStarter(
@@ -50,16 +60,43 @@ export function makeStarter(
     });
     const deps = { logger: ctx.log, ...(sleep ? { sleep } : {}) };
     let services: PlannedService[];
+    let facts: ServiceFacts[];
     try {
-      services = await plan(ctx.host, ctx.project, inputs);
+      ({ facts, services } = await plan(ctx.host, ctx.project, inputs));
     } catch (error) {
       return { ok: false, reason: `planning the rollout failed: ${errorMessage(error)}`, previousServing: true };
     }
     ctx.log.info(`rolling ${services.map((s) => `${s.name} (${s.strategy})`).join(', ')}`);
+    for (const s of services) if (s.strategy === 'recreate') ctx.log.info(`${s.name}: recreate — ${s.reason}`);
+    for (const s of services)
+      if (s.strategy === 'start-first' && s.facts.sharedData)
+        ctx.log.warn(`${s.name}: start-first — ${s.reason}: old and new containers share it while both run`);
     try {
       const results = await rolloutDroplet(ctx.host, options(ctx.project, ctx.previous, services, inputs.force), deps);
-      records.set(ctx.target.label, { services: results });
-      return { ok: true, states: await readServiceStates(ctx.host, inputs.deploy.app) };
+      const record: StarterRecord = { services: results };
+      records.set(ctx.target.label, record);
+      let states = await readServiceStates(ctx.host, inputs.deploy.app);
+      // only now that every service rolled: services the release dropped go (never their volumes)
+      try {
+        record.removed = await removeDropped(
+          ctx.host,
+          {
+            project: ctx.project,
+            states,
+            active: new Set(facts.map((f) => f.name)),
+            stopTimeoutSeconds: inputs.stopTimeoutSeconds,
+          },
+          deps,
+        );
+        const gone = new Set(record.removed.flatMap((r) => r.containers));
+        states = states.filter((s) => !gone.has(s.container));
+      } catch (error) {
+        record.removeError = errorMessage(error);
+        ctx.log.warn(
+          `services no longer in the release were left running: ${record.removeError} (the release itself is serving)`,
+        );
+      }
+      return { ok: true, states };
     } catch (error) {
       if (!(error instanceof ServiceRolloutError)) {
         return { ok: false, reason: errorMessage(error), previousServing: false };
@@ -77,9 +114,9 @@ export function makeStarter(
       if (!ctx.previous) return { ok: false, reason: error.message, previousServing: false };
       ctx.log.warn(`rolling ${rolled.join(', ')} back to the previous release`);
       try {
-        const back = (await plan(ctx.host, ctx.previous, { ...inputs, services: [...rolled].reverse() })).filter((s) =>
-          rolled.includes(s.name),
-        );
+        const back = (
+          await plan(ctx.host, ctx.previous, { ...inputs, services: [...rolled].reverse() })
+        ).services.filter((s) => rolled.includes(s.name));
         record.rolledBack = await rolloutDroplet(ctx.host, options(ctx.previous, undefined, back, true), deps);
         return {
           ok: false,

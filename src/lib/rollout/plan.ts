@@ -17,6 +17,12 @@ export interface ServiceFacts {
   replicas?: number;
   dependsOn: string[];
   hasHealthcheck: boolean;
+  /**
+   * Writable mounts two containers of the service would share (named volumes, bind mounts,
+   * `volumes_from` without `:ro`), e.g. "volume pgdata at /var/lib/postgresql/data".
+   * Absent when there are none (anonymous volumes and tmpfs are per container).
+   */
+  sharedData?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -41,28 +47,79 @@ function publishedOf(port: unknown): string | undefined {
   return undefined;
 }
 
-/** Service facts from `compose config` output (YAML from v1, YAML or JSON from v2). */
-export function parseServiceFacts(configText: string): ServiceFacts[] {
+/** `./data`, `/srv`, `~/x` are host paths; anything else before the colon names a volume. */
+function isHostPath(source: string): boolean {
+  return /^([./~]|[A-Za-z]:[\\/])/.test(source);
+}
+
+/**
+ * The writable mounts a second container of the service would share with the first.
+ * Long syntax (Compose v2's `config` output): `type: volume` with a source (named; without
+ * one it is anonymous, a fresh volume per container) or `type: bind`, unless `read_only`.
+ * Short syntax (v1's output): `source:target[:mode]`, read-only when the mode has `ro`.
+ */
+function sharedDataOf(volumes: unknown, volumesFrom: unknown): string[] {
+  const out: string[] = [];
+  for (const v of Array.isArray(volumes) ? (volumes as unknown[]) : []) {
+    if (typeof v === 'string') {
+      const parts = v.split(':');
+      if (parts.length < 2) continue; // "/data": anonymous
+      const [source = '', target = ''] = parts;
+      const mode = parts.slice(2).join(':');
+      if (mode.split(',').includes('ro')) continue;
+      out.push(`${isHostPath(source) ? 'bind mount' : 'volume'} ${source} at ${target}`);
+      continue;
+    }
+    const m = asRecord(v);
+    const type = String(m['type'] ?? 'volume');
+    const source = typeof m['source'] === 'string' ? m['source'] : '';
+    if (m['read_only'] === true || m['read_only'] === 'true') continue;
+    if (type === 'volume' && source) out.push(`volume ${source} at ${String(m['target'] ?? '?')}`);
+    else if (type === 'bind' && source) out.push(`bind mount ${source} at ${String(m['target'] ?? '?')}`);
+  }
+  for (const f of Array.isArray(volumesFrom) ? (volumesFrom as unknown[]) : []) {
+    const text = String(f);
+    if (/:ro$/.test(text)) continue;
+    out.push(`volumes_from ${text.replace(/:rw$/, '')}`);
+  }
+  return out;
+}
+
+/**
+ * Service facts from `compose config` output (YAML from v1, YAML or JSON from v2). With
+ * `activeProfiles`, services of profiles none of which is enabled are left out (Compose v1's
+ * `config` prints them; v2's does not).
+ */
+export function parseServiceFacts(configText: string, activeProfiles?: readonly string[]): ServiceFacts[] {
   const doc = asRecord(parseYaml(configText));
   const services = asRecord(doc['services']);
-  return Object.entries(services).map(([name, raw]) => {
-    const s = asRecord(raw);
-    const ports = Array.isArray(s['ports']) ? (s['ports'] as unknown[]) : [];
-    const dependsRaw = s['depends_on'];
-    const dependsOn = Array.isArray(dependsRaw) ? dependsRaw.map(String) : Object.keys(asRecord(dependsRaw));
-    const deploy = asRecord(s['deploy']);
-    const replicasRaw = deploy['replicas'] ?? s['scale'];
-    const facts: ServiceFacts = {
-      name,
-      publishedPorts: ports.map(publishedOf).filter((p): p is string => p !== undefined),
-      dependsOn: dependsOn.sort(),
-      hasHealthcheck: Boolean(s['healthcheck']) && !asRecord(s['healthcheck'])['disable'],
-    };
-    if (replicasRaw !== undefined && Number.isInteger(Number(replicasRaw))) facts.replicas = Number(replicasRaw);
-    if (s['network_mode'] === 'host') facts.pinnedIdentity = 'network_mode: host';
-    else if (typeof s['container_name'] === 'string') facts.pinnedIdentity = `container_name: ${s['container_name']}`;
-    return facts;
-  });
+  const enabled = ([, raw]: [string, unknown]): boolean => {
+    const profiles = asRecord(raw)['profiles'];
+    if (!activeProfiles || !Array.isArray(profiles) || profiles.length === 0) return true;
+    return profiles.some((p) => activeProfiles.includes(String(p)));
+  };
+  return Object.entries(services)
+    .filter(enabled)
+    .map(([name, raw]) => {
+      const s = asRecord(raw);
+      const ports = Array.isArray(s['ports']) ? (s['ports'] as unknown[]) : [];
+      const dependsRaw = s['depends_on'];
+      const dependsOn = Array.isArray(dependsRaw) ? dependsRaw.map(String) : Object.keys(asRecord(dependsRaw));
+      const deploy = asRecord(s['deploy']);
+      const replicasRaw = deploy['replicas'] ?? s['scale'];
+      const facts: ServiceFacts = {
+        name,
+        publishedPorts: ports.map(publishedOf).filter((p): p is string => p !== undefined),
+        dependsOn: dependsOn.sort(),
+        hasHealthcheck: Boolean(s['healthcheck']) && !asRecord(s['healthcheck'])['disable'],
+      };
+      if (replicasRaw !== undefined && Number.isInteger(Number(replicasRaw))) facts.replicas = Number(replicasRaw);
+      const shared = sharedDataOf(s['volumes'], s['volumes_from']);
+      if (shared.length > 0) facts.sharedData = shared;
+      if (s['network_mode'] === 'host') facts.pinnedIdentity = 'network_mode: host';
+      else if (typeof s['container_name'] === 'string') facts.pinnedIdentity = `container_name: ${s['container_name']}`;
+      return facts;
+    });
 }
 
 /** Dependencies first (depends_on), ties by name; a cycle is a configuration error. */
@@ -94,8 +151,12 @@ export interface PlannedService {
 /**
  * The services to roll, in order. `requested` (the `services` input) keeps the user's order;
  * empty means every service in dependency order. `strategies` overrides per service
- * (`*` for all); start-first is refused where two copies cannot coexist (published host
- * ports, host networking, a fixed container name): those are recreated, and the reason says so.
+ * (`*` for all). start-first is refused where two copies cannot coexist (published host
+ * ports, host networking, a fixed container name): those are recreated, and the reason says
+ * so. A service that writes to shared data (a named volume, a writable bind mount — e.g.
+ * PostgreSQL's data directory) is recreated too, so two containers never run on the same
+ * data, unless start-first is asked for that service BY NAME (`db=start-first`; `*` does
+ * not count).
  */
 export function planServices(
   facts: readonly ServiceFacts[],
@@ -113,7 +174,8 @@ export function planServices(
   const names = requested.length > 0 ? [...new Set(requested)] : dependencyOrder(facts);
   return names.map((name) => {
     const f = byName.get(name) as ServiceFacts;
-    const asked = strategies.get(name) ?? strategies.get('*');
+    const own = strategies.get(name);
+    const asked = own ?? strategies.get('*');
     const blocker =
       f.publishedPorts.length > 0 ? `publishes host port ${f.publishedPorts.join(', ')}` : f.pinnedIdentity;
     if (asked === 'recreate')
@@ -126,10 +188,24 @@ export function planServices(
         facts: f,
       };
     }
+    const shared = f.sharedData ?? [];
+    if (shared.length > 0 && own !== 'start-first') {
+      return {
+        name,
+        strategy: 'recreate',
+        reason: `writes to ${shared.join(', ')}: two containers must not run on the same data, so it is recreated (a brief gap; "strategy: ${name}=start-first" overrides)`,
+        facts: f,
+      };
+    }
     return {
       name,
       strategy: 'start-first',
-      reason: asked ? 'strategy start-first was asked for' : 'no published host ports',
+      reason:
+        own === 'start-first' && shared.length > 0
+          ? `strategy start-first was asked for it, although it writes to ${shared.join(', ')}`
+          : asked
+            ? 'strategy start-first was asked for'
+            : 'no published host ports',
       facts: f,
     };
   });

@@ -76,6 +76,14 @@ describe('parseServiceFacts', () => {
     expect(by['hostnet']?.pinnedIdentity).toBe('network_mode: host');
   });
 
+  it('leaves out services of profiles that are not enabled (Compose v1 prints them)', () => {
+    const v1 =
+      'services:\n  web: {image: x}\n  debug: {image: x, profiles: [debug]}\n  tools: {image: x, profiles: [tools]}\n';
+    expect(parseServiceFacts(v1, ['tools']).map((f) => f.name)).toEqual(['web', 'tools']);
+    expect(parseServiceFacts(v1, []).map((f) => f.name)).toEqual(['web']);
+    expect(parseServiceFacts(v1).map((f) => f.name)).toEqual(['web', 'debug', 'tools']);
+  });
+
   it('orders by dependencies, ties by name', () => {
     expect(dependencyOrder(facts)).toEqual(['db', 'hostnet', 'legacy', 'web', 'nginx', 'worker']);
   });
@@ -122,6 +130,149 @@ describe('planServices', () => {
       'service "api" is not in the release\'s Compose file (it has: db, hostnet, legacy, nginx, web, worker)',
     );
     expect(() => planServices(facts, [], parseStrategies('strategy', 'api=recreate'))).toThrow(/service "api"/);
+  });
+});
+
+// A stack with data: PostgreSQL on a named volume, an app writing uploads to a bind mount,
+// nginx reading its config read-only, a cache on an anonymous volume and tmpfs.
+const DATA_V2 = `
+services:
+  db:
+    image: postgres
+    volumes:
+      - type: volume
+        source: pgdata
+        target: /var/lib/postgresql/data
+        volume: {}
+  app:
+    image: app
+    volumes:
+      - type: bind
+        source: /opt/shop/uploads
+        target: /srv/uploads
+        bind:
+          create_host_path: true
+      - type: bind
+        source: /opt/shop/live/app.conf
+        target: /etc/app.conf
+        read_only: true
+  proxy:
+    image: nginx
+    expose: ["80"]
+    volumes:
+      - type: bind
+        source: /opt/shop/live/nginx.conf
+        target: /etc/nginx/conf.d/default.conf
+        read_only: true
+  cache:
+    image: redis
+    volumes:
+      - type: volume
+        target: /data
+        volume: {}
+      - type: tmpfs
+        target: /tmp
+  reports:
+    image: app
+    volumes:
+      - type: volume
+        source: pgdata
+        target: /backup
+        read_only: true
+  sidecar:
+    image: app
+    volumes_from:
+      - db
+  reader:
+    image: app
+    volumes_from:
+      - db:ro
+volumes:
+  pgdata: {}
+`;
+
+// Compose v1's `config` keeps the short syntax.
+const DATA_V1 = `
+version: "3.8"
+services:
+  db:
+    image: postgres
+    volumes:
+    - pgdata:/var/lib/postgresql/data:rw
+  app:
+    image: app
+    volumes:
+    - /opt/shop/uploads:/srv/uploads:rw
+    - /opt/shop/live/app.conf:/etc/app.conf:ro
+  cache:
+    image: redis
+    volumes:
+    - /data
+volumes:
+  pgdata: {}
+`;
+
+describe('services that write to shared data (named volumes, writable bind mounts)', () => {
+  it('reads the writable mounts a second container would share (Compose v2 long syntax)', () => {
+    const by = Object.fromEntries(parseServiceFacts(DATA_V2).map((f) => [f.name, f]));
+    expect(by['db']?.sharedData).toEqual(['volume pgdata at /var/lib/postgresql/data']);
+    expect(by['app']?.sharedData).toEqual(['bind mount /opt/shop/uploads at /srv/uploads']);
+    expect(by['sidecar']?.sharedData).toEqual(['volumes_from db']);
+    // read-only mounts, anonymous volumes and tmpfs are not shared writable data
+    for (const name of ['proxy', 'cache', 'reports', 'reader']) expect(by[name]?.sharedData).toBeUndefined();
+  });
+
+  it('reads the same from Compose v1 short syntax', () => {
+    const by = Object.fromEntries(parseServiceFacts(DATA_V1).map((f) => [f.name, f]));
+    expect(by['db']?.sharedData).toEqual(['volume pgdata at /var/lib/postgresql/data']);
+    expect(by['app']?.sharedData).toEqual(['bind mount /opt/shop/uploads at /srv/uploads']);
+    expect(by['cache']?.sharedData).toBeUndefined();
+  });
+
+  it('defaults them to recreate and says why; read-only and per-container mounts stay start-first', () => {
+    const plan = planServices(parseServiceFacts(DATA_V2), [], new Map());
+    expect(Object.fromEntries(plan.map((p) => [p.name, p.strategy]))).toEqual({
+      db: 'recreate',
+      app: 'recreate',
+      sidecar: 'recreate',
+      proxy: 'start-first',
+      cache: 'start-first',
+      reports: 'start-first',
+      reader: 'start-first',
+    });
+    expect(plan.find((p) => p.name === 'db')?.reason).toBe(
+      'writes to volume pgdata at /var/lib/postgresql/data: two containers must not run on the same data, so it is recreated (a brief gap; "strategy: db=start-first" overrides)',
+    );
+  });
+
+  it('start-first for all (`*`) does not override the data rule; naming the service does', () => {
+    const all = planServices(parseServiceFacts(DATA_V2), ['db', 'app'], parseStrategies('strategy', 'start-first'));
+    expect(all.map((p) => [p.name, p.strategy])).toEqual([
+      ['db', 'recreate'],
+      ['app', 'recreate'],
+    ]);
+    const named = planServices(
+      parseServiceFacts(DATA_V2),
+      ['db', 'app'],
+      parseStrategies('strategy', 'start-first, app=start-first'),
+    );
+    expect(named.map((p) => [p.name, p.strategy, p.reason])).toEqual([
+      ['db', 'recreate', expect.stringMatching(/^writes to volume pgdata/)],
+      [
+        'app',
+        'start-first',
+        'strategy start-first was asked for it, although it writes to bind mount /opt/shop/uploads at /srv/uploads',
+      ],
+    ]);
+  });
+
+  it('published ports still win over a named start-first', () => {
+    const facts = parseServiceFacts(
+      'services:\n  db:\n    image: postgres\n    ports: ["5432:5432"]\n    volumes: ["pgdata:/var/lib/postgresql/data"]\n',
+    );
+    const plan = planServices(facts, [], parseStrategies('strategy', 'db=start-first'));
+    expect(plan[0]?.strategy).toBe('recreate');
+    expect(plan[0]?.reason).toMatch(/^publishes host port 5432:5432/);
   });
 });
 
