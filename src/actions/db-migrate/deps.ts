@@ -1,6 +1,8 @@
 import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError } from '../../lib/action/errors.js';
+import { spacesStore } from '../../lib/backup/spaces.js';
 import { createClient, normalizeApiEndpoint } from '../../lib/digitalocean/index.js';
+import { realSleep } from '../../lib/retry.js';
 import { realDeps as realDeployDeps } from '../deploy-compose/deps.js';
 import type { Inputs } from './inputs.js';
 import type { Deps } from './run.js';
@@ -22,6 +24,7 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
       if (!uri) throw new Error(`database cluster ${clusterId} has no connection string`);
       return uri;
     },
+    backup: { store: (spaces) => spacesStore(spaces), now: () => new Date(), sleep: realSleep },
     now: Date.now,
   };
 }

@@ -3,6 +3,7 @@ import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader } from '../../lib/action/inputs.js';
 import { parseUrl } from '../../lib/action/parsers.js';
 import { type CheckDefinition, parseCheckList } from '../../lib/health/definitions.js';
+import { type BackupBeforeSettings, readBackupBeforeInputs } from '../../lib/migrate/backup-before.js';
 import { parseCommand, type RunMode } from '../../lib/migrate/command.js';
 import { type Inputs as DeployInputs, readInputs as readDeployInputs } from '../deploy-compose/inputs.js';
 
@@ -20,6 +21,8 @@ export interface Inputs {
   waitFor: CheckDefinition[];
   /** Deadline for the migration command itself. */
   timeoutMs: number;
+  /** backup-before: a dump taken with snapshot-and-backup's dump code before the migration. */
+  backup?: BackupBeforeSettings;
 }
 
 export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv = process.env): Inputs {
@@ -61,6 +64,12 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
     'wait-for',
   );
   const statusText = r.optional('status-command');
+  const backup = readBackupBeforeInputs(r, {
+    app: deploy.app,
+    deployRoot: deploy.baseDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
+    databaseUrlFromApi: Boolean(databaseClusterId),
+  });
   return {
     deploy,
     service,
@@ -72,5 +81,6 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
     databaseUrlEnv,
     waitFor,
     timeoutMs,
+    ...(backup ? { backup } : {}),
   };
 }

@@ -2,7 +2,14 @@ import type { ActionIo } from '../../lib/action/core.js';
 import { formatDuration } from '../../lib/action/parsers.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
-import { type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
+import type { BackupManifest } from '../../lib/backup/manifest.js';
+import {
+  type BackupBeforeDeps,
+  backupBeforeSecrets,
+  backupBeforeStep,
+  backupTable,
+} from '../../lib/migrate/backup-before.js';
+import { type MigrationOptions, type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
 import { type Deps as DeployDeps, run as runDeploy, type StartContext } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
 
@@ -12,6 +19,8 @@ export interface Deps {
   deploy: DeployDeps;
   /** The connection string of a DigitalOcean managed database (private connection preferred). */
   databaseUrl(clusterId: string): Promise<string>;
+  /** The Spaces store, clock and sleep for backup-before. */
+  backup: BackupBeforeDeps;
   now(): number;
 }
 
@@ -20,12 +29,37 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
   const started = deps.now();
   let databaseUrl = inputs.databaseUrl;
   if (databaseUrl) maskSecret((v) => io.setSecret(v), databaseUrl, 'url');
+  const backupSecrets = inputs.backup ? backupBeforeSecrets(inputs.backup) : { plain: [], urls: [] };
+  for (const v of backupSecrets.plain) maskSecret((s) => io.setSecret(s), v);
+  for (const v of backupSecrets.urls) maskSecret((s) => io.setSecret(s), v, 'url');
   if (inputs.databaseClusterId) {
     databaseUrl = await deps.databaseUrl(inputs.databaseClusterId);
     maskSecret((v) => io.setSecret(v), databaseUrl, 'url');
   }
-  const secrets = [...inputs.deploy.secrets.values(), ...(databaseUrl ? [databaseUrl] : [])];
+  const secrets = [
+    ...inputs.deploy.secrets.values(),
+    ...(databaseUrl ? [databaseUrl] : []),
+    ...backupSecrets.plain,
+    ...backupSecrets.urls,
+  ];
   const migrations: MigrationResult[] = [];
+  // kept outside the migration's result so that a failing migration still reports its backup
+  const backups: BackupManifest[] = [];
+  const backupStep = inputs.backup ? backupBeforeStep(inputs.backup, deps.backup) : undefined;
+  const options: MigrationOptions = {
+    ...(databaseUrl ? { databaseUrl } : {}),
+    secrets,
+    now: deps.now,
+    ...(backupStep
+      ? {
+          backup: async (ctx, url) => {
+            const made = await backupStep(ctx, url);
+            backups.push(...made);
+            return made;
+          },
+        }
+      : {}),
+  };
 
   const stage = {
     step: 'migrate',
@@ -37,22 +71,38 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
         releaseId: ctx.manifest.id,
         label: ctx.target.label,
       };
-      migrations.push(
-        await runMigration(target, inputs, { ...(databaseUrl ? { databaseUrl } : {}), secrets, now: deps.now }),
-      );
+      migrations.push(await runMigration(target, inputs, options));
     },
   };
-  await runDeploy(inputs.deploy, { ...deps.deploy, stage });
+  try {
+    await runDeploy(inputs.deploy, { ...deps.deploy, stage });
+  } catch (error) {
+    if (backups.length) {
+      io.setOutput('backup-key', backups.map((b) => b.key).join(','));
+      await io
+        .writeSummary(
+          backupTable(new SummaryBuilder().heading(`db-migrate: ${inputs.deploy.app} — migration failed`), backups)
+            .text(
+              'The migration failed after this backup was taken; restore it with snapshot-and-backup (`mode: restore`, `backup-key`).',
+            )
+            .build(),
+        )
+        .catch(() => undefined);
+    }
+    throw error;
+  }
   const applied = migrations.some((m) => m.applied);
   io.setOutput('applied', String(applied));
   io.setOutput('release-id', migrations[0]?.release ?? '');
   io.setOutput('duration-seconds', String(Math.round((deps.now() - started) / 100) / 10));
   io.setOutput('log', migrations.map((m) => m.tail).join('\n'));
+  if (inputs.backup) io.setOutput('backup-key', backups.map((b) => b.key).join(','));
   const summary = new SummaryBuilder()
     .heading(`db-migrate: ${inputs.deploy.app} release ${migrations[0]?.release ?? ''}`)
     .table(
       ['Host', 'Applied', 'Status before', 'Status after', 'Took'],
       migrations.map((m) => [m.host, m.applied, m.statusBefore, m.statusAfter, formatDuration(m.durationMs)]),
     );
+  if (backups.length) backupTable(summary, backups);
   await io.writeSummary(summary.build());
 }

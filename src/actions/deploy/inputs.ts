@@ -3,6 +3,7 @@ import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader } from '../../lib/action/inputs.js';
 import { parseUrl } from '../../lib/action/parsers.js';
 import { type CheckDefinition, parseCheckList, shorthandDefinition } from '../../lib/health/definitions.js';
+import { type BackupBeforeSettings, readBackupBeforeInputs } from '../../lib/migrate/backup-before.js';
 import { parseCommand, type RunMode } from '../../lib/migrate/command.js';
 import type { MigrationSettings } from '../../lib/migrate/migrate.js';
 import { type Inputs as RolloutInputs, readInputs as readRolloutInputs } from '../rolling-update/inputs.js';
@@ -13,6 +14,8 @@ export interface Inputs {
   /** Present when `migrate-command` is given. */
   migration?: MigrationSettings;
   databaseUrl?: string;
+  /** backup-before: a dump taken with snapshot-and-backup's dump code before the migration. */
+  backup?: BackupBeforeSettings;
   /** The gate after the roll-out, before `current` is switched (empty: none). */
   gate: CheckDefinition[];
 }
@@ -56,6 +59,17 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
   if (databaseUrl)
     parseUrl('database-url', databaseUrl, ['postgres:', 'postgresql:', 'mysql:', 'mariadb:'], { secret: true });
 
+  const backup = readBackupBeforeInputs(r, {
+    app: rollout.deploy.app,
+    deployRoot: rollout.deploy.baseDir,
+    ...(databaseUrl ? { databaseUrl } : {}),
+  });
+  if (backup && !migration) {
+    throw new ConfigurationError(
+      'input "backup-before" takes its dump just before the migration: it needs "migrate-command" (and "migrate-service")',
+    );
+  }
+
   const defaults = {
     intervalMs: r.duration('gate-interval', '2s', { minMs: 100 }),
     successes: r.int('gate-successes', 1, { min: 1, max: 100 }),
@@ -65,5 +79,11 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
   };
   const gate = parseCheckList(r.raw('gate-checks'), defaults, 'gate-checks');
   if (r.has('gate-url')) gate.push(shorthandDefinition(r.raw('gate-url'), r.raw('gate-expect-status'), defaults));
-  return { rollout, ...(migration ? { migration } : {}), ...(databaseUrl ? { databaseUrl } : {}), gate };
+  return {
+    rollout,
+    ...(migration ? { migration } : {}),
+    ...(databaseUrl ? { databaseUrl } : {}),
+    ...(backup ? { backup } : {}),
+    gate,
+  };
 }

@@ -6,8 +6,16 @@
 import type { ActionIo } from '../../lib/action/core.js';
 import { DiagnosedError, errorMessage } from '../../lib/action/errors.js';
 import { maskSecret } from '../../lib/action/secrets.js';
+import { SummaryBuilder } from '../../lib/action/summary.js';
+import type { BackupManifest } from '../../lib/backup/manifest.js';
 import { buildChecks, runGate } from '../../lib/health/gate.js';
-import { type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
+import {
+  type BackupBeforeDeps,
+  backupBeforeSecrets,
+  backupBeforeStep,
+  backupTable,
+} from '../../lib/migrate/backup-before.js';
+import { type MigrationOptions, type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
 import {
   type Deps as DeployDeps,
   type HostOutcome,
@@ -21,6 +29,8 @@ import type { Inputs } from './inputs.js';
 export interface Deps {
   io: ActionIo;
   deploy: DeployDeps;
+  /** The Spaces store, clock and sleep for backup-before. */
+  backup?: BackupBeforeDeps;
   sleep?: (ms: number) => Promise<void>;
   now(): number;
 }
@@ -28,7 +38,32 @@ export interface Deps {
 export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   const { io } = deps;
   if (inputs.databaseUrl) maskSecret((v) => io.setSecret(v), inputs.databaseUrl, 'url');
-  const secrets = [...inputs.rollout.deploy.secrets.values(), ...(inputs.databaseUrl ? [inputs.databaseUrl] : [])];
+  const backupSecrets = inputs.backup ? backupBeforeSecrets(inputs.backup) : { plain: [], urls: [] };
+  for (const v of backupSecrets.plain) maskSecret((s) => io.setSecret(s), v);
+  for (const v of backupSecrets.urls) maskSecret((s) => io.setSecret(s), v, 'url');
+  const secrets = [
+    ...inputs.rollout.deploy.secrets.values(),
+    ...(inputs.databaseUrl ? [inputs.databaseUrl] : []),
+    ...backupSecrets.plain,
+    ...backupSecrets.urls,
+  ];
+  const backups: BackupManifest[] = [];
+  if (inputs.backup && !deps.backup) throw new Error('backup-before needs the backup dependencies');
+  const backupStep = inputs.backup && deps.backup ? backupBeforeStep(inputs.backup, deps.backup) : undefined;
+  const migrationOptions: MigrationOptions = {
+    ...(inputs.databaseUrl ? { databaseUrl: inputs.databaseUrl } : {}),
+    secrets,
+    now: deps.now,
+    ...(backupStep
+      ? {
+          backup: async (ctx, url) => {
+            const made = await backupStep(ctx, url);
+            backups.push(...made);
+            return made;
+          },
+        }
+      : {}),
+  };
   const records = new Map<string, StarterRecord>();
   const rollOut = makeStarter(inputs.rollout, records, deps.sleep);
   const migrations: MigrationResult[] = [];
@@ -44,8 +79,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
           releaseId: ctx.manifest.id,
           label: ctx.target.label,
         };
-        const options = { ...(inputs.databaseUrl ? { databaseUrl: inputs.databaseUrl } : {}), secrets, now: deps.now };
-        migrations.push(await runMigration(target, inputs.migration, options));
+        migrations.push(await runMigration(target, inputs.migration, migrationOptions));
       } catch (error) {
         return {
           ok: false,
@@ -85,7 +119,25 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
     };
   };
 
-  const outcomes = await runDeploy(inputs.rollout.deploy, { ...deps.deploy, startRelease });
+  const reportBackups = async (failed: boolean): Promise<void> => {
+    if (!inputs.backup) return;
+    io.setOutput('backup-key', backups.map((b) => b.key).join(','));
+    if (backups.length === 0) return;
+    const summary = backupTable(new SummaryBuilder(), backups);
+    if (failed)
+      summary.text(
+        'The deploy failed after this backup was taken; restore it with snapshot-and-backup (`mode: restore`, `backup-key`) if the migration changed data.',
+      );
+    await io.writeSummary(summary.build()).catch(() => undefined);
+  };
+  let outcomes: HostOutcome[];
+  try {
+    outcomes = await runDeploy(inputs.rollout.deploy, { ...deps.deploy, startRelease });
+  } catch (error) {
+    await reportBackups(true);
+    throw error;
+  }
+  await reportBackups(false);
   io.setOutput('migrated', String(migrations.some((m) => m.applied)));
   io.setOutput('gate-passed', String(gatePassed));
   return outcomes;

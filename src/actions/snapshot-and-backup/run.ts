@@ -3,13 +3,13 @@ import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
 import { applyRetention, resolveBackup } from '../../lib/backup/catalog.js';
 import { decryptCommandHint } from '../../lib/backup/encryption.js';
-import { type KindContext, prepareDump, restoreDump, verifyDump, type VerifyResult } from '../../lib/backup/kinds.js';
+import { type KindContext, restoreDump, verifyDump, type VerifyResult } from '../../lib/backup/kinds.js';
 import type { BackupManifest } from '../../lib/backup/manifest.js';
-import { describe, openBackup, streamBackup, validateBackup } from '../../lib/backup/pipeline.js';
+import { describe, openBackup, validateBackup } from '../../lib/backup/pipeline.js';
 import { hasRetention } from '../../lib/backup/retention.js';
 import type { DumpSpec } from '../../lib/backup/spec.js';
 import type { BackupStore } from '../../lib/backup/store.js';
-import { cmd } from '../../lib/commands/cmd.js';
+import { formatBytes, manifestKeyOf, servingRelease, takeDump } from '../../lib/backup/take-dump.js';
 import type { Droplet } from '../../lib/digitalocean/types.js';
 import {
   applySnapshotRetention,
@@ -154,34 +154,30 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
       const ctx: KindContext = { host, app: inputs.app, logger: log, sleep: deps.sleep, waitTimeoutMs: 5 * 60_000 };
       const prefix = inputs.spaces.prefix;
       if (inputs.mode === 'backup') {
-        const releaseId = inputs.releaseId ?? (await currentRelease(host, inputs));
+        const releaseId = inputs.releaseId ?? (await servingRelease(host, inputs.deployRoot, inputs.app));
         const outcomes: DumpOutcome[] = [];
         for (const spec of inputs.dumps) {
           const outcome: DumpOutcome = { spec, deleted: [] };
           outcomes.push(outcome);
           await log.group(`dump ${spec.name} (${spec.kind})`, async () => {
             try {
-              const source = await prepareDump(ctx, spec);
-              outcome.manifest = await streamBackup({
+              outcome.manifest = await takeDump({
                 host,
                 store,
-                source,
+                spec,
                 app: inputs.app,
-                name: spec.name,
-                kind: spec.kind,
                 droplet: target.label,
                 prefix,
-                compression: spec.compression,
                 gzipLevel: inputs.gzipLevel,
                 ...(inputs.passphrase ? { passphrase: inputs.passphrase } : {}),
                 iterations: inputs.iterations,
                 ...(releaseId ? { releaseId } : {}),
                 now: deps.now,
+                sleep: deps.sleep,
                 logger: log,
                 timeoutMs: inputs.dumpTimeoutMs,
+                waitTimeoutMs: ctx.waitTimeoutMs,
               });
-              const m = outcome.manifest;
-              log.info(`backup ${m.key}: ${m.rawSize} bytes dumped, ${m.size} bytes stored, sha256 ${m.sha256}`);
             } catch (error) {
               outcome.error = describe(error);
               failures.push(outcome.error);
@@ -226,8 +222,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
             o.spec.name,
             o.spec.kind,
             o.manifest?.key,
-            o.manifest ? bytes(o.manifest.rawSize) : undefined,
-            o.manifest ? bytes(o.manifest.size) : undefined,
+            o.manifest ? formatBytes(o.manifest.rawSize) : undefined,
+            o.manifest ? formatBytes(o.manifest.size) : undefined,
             o.manifest?.sha256.slice(0, 16),
             o.verify ? `${o.verify.ok ? 'ok' : 'FAILED'}: ${o.verify.summary}` : undefined,
             o.deleted.length ? String(o.deleted.length) : undefined,
@@ -287,10 +283,6 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
   }
 }
 
-function manifestKeyOf(m: BackupManifest): string {
-  return m.key.replace(/\.[^/]*$/, '.manifest.json');
-}
-
 function pickBackupTarget(inputs: Inputs, droplets: Droplet[]): HostTarget {
   if (inputs.targets.kind === 'hosts') {
     const hosts = inputs.targets.hosts;
@@ -317,15 +309,6 @@ function pickBackupTarget(inputs: Inputs, droplets: Droplet[]): HostTarget {
   return dropletTarget(chosen, inputs);
 }
 
-/** The release serving now: the target of <deploy-root>/<app>/current, if there is one. */
-async function currentRelease(host: RemoteHost, inputs: Inputs): Promise<string | undefined> {
-  const out = await host.run(cmd('readlink', `${inputs.deployRoot.replace(/\/$/, '')}/${inputs.app}/current`), {
-    allowFailure: true,
-  });
-  const target = out.stdout.trim();
-  return out.code === 0 && target ? target.replace(/\/$/, '').split('/').pop() : undefined;
-}
-
 async function runVerify(
   ctx: KindContext,
   store: BackupStore,
@@ -345,16 +328,4 @@ async function runVerify(
     failures.push(`verify of ${manifest.key}: ${describe(error)}`);
     return { ok: false, summary: describe(error), details: [] };
   }
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i += 1;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
 }

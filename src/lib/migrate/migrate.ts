@@ -5,6 +5,7 @@
 import { DiagnosedError, errorMessage } from '../action/errors.js';
 import type { Logger } from '../action/logger.js';
 import { redact } from '../action/secrets.js';
+import type { BackupManifest } from '../backup/manifest.js';
 import { type ComposeProject, configResolved, upNoRecreate } from '../compose/compose.js';
 import type { CheckDefinition } from '../health/definitions.js';
 import { buildChecks, runGate } from '../health/gate.js';
@@ -39,6 +40,8 @@ export interface MigrationResult {
   statusAfter?: string;
   durationMs: number;
   tail: string;
+  /** The backups taken before the migration (backup-before). */
+  backups: BackupManifest[];
 }
 
 export interface MigrationOptions {
@@ -46,6 +49,11 @@ export interface MigrationOptions {
   /** Values redacted from everything printed or kept. */
   secrets: readonly string[];
   now: () => number;
+  /**
+   * backup-before: called once the database is up (dependencies started, wait-for passed)
+   * and before the status and migration commands. If it throws, the migration does not run.
+   */
+  backup?: (ctx: MigrationTarget, databaseUrl: string | undefined) => Promise<BackupManifest[]>;
 }
 
 const TAIL_LINES = 30;
@@ -72,6 +80,17 @@ export async function runMigration(
   const started = options.now();
   if (inputs.runMode === 'run') await startDependencies(ctx, inputs);
   if (inputs.waitFor.length) await waitForDatabase(host, inputs, log, secrets);
+  let backups: BackupManifest[] = [];
+  if (options.backup) {
+    try {
+      backups = await options.backup(ctx, databaseUrl);
+    } catch (error) {
+      throw new Error(
+        `the backup before the migration failed, so the migration did not run: ${redact(errorMessage(error), secrets)}`,
+        { cause: error },
+      );
+    }
+  }
 
   const exec = async (argv: readonly string[], title: string, tail: LineTail) => {
     const script = migrationScript({
@@ -139,6 +158,7 @@ export async function runMigration(
     ...(statusAfter !== undefined ? { statusAfter } : {}),
     durationMs: options.now() - started,
     tail: tail.text(),
+    backups,
   };
 }
 
