@@ -94,6 +94,7 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
       readEnvFile: deploy.readEnvFile,
       sleep: realSleep,
       now: Date.now,
+      newToken: deploy.newToken,
     },
     sleep: realSleep,
     now: Date.now,

@@ -114,10 +114,30 @@ export function makeStarter(
       if (!ctx.previous) return { ok: false, reason: error.message, previousServing: false };
       ctx.log.warn(`rolling ${rolled.join(', ')} back to the previous release`);
       try {
-        const back = (
-          await plan(ctx.host, ctx.previous, { ...inputs, services: [...rolled].reverse() })
-        ).services.filter((s) => rolled.includes(s.name));
-        record.rolledBack = await rolloutDroplet(ctx.host, options(ctx.previous, undefined, back, true), deps);
+        const previous = ctx.previous;
+        const prevFacts = parseServiceFacts(
+          (await ctx.host.run(configResolved(previous), { timeoutMs: 120_000 })).stdout,
+          previous.profiles ?? [],
+        );
+        const known = new Set(prevFacts.map((f) => f.name));
+        // services this release added have nothing to go back to: they are removed below
+        const again = [...rolled].reverse().filter((n) => known.has(n));
+        const strategies = new Map([...inputs.strategies].filter(([k]) => k === '*' || known.has(k)));
+        const back = again.length > 0 ? planServices(prevFacts, again, strategies) : [];
+        record.rolledBack =
+          back.length > 0 ? await rolloutDroplet(ctx.host, options(previous, undefined, back, true), deps) : [];
+        if (rolled.some((n) => !known.has(n))) {
+          record.removed = await removeDropped(
+            ctx.host,
+            {
+              project: previous,
+              states: await readServiceStates(ctx.host, inputs.deploy.app),
+              active: known,
+              stopTimeoutSeconds: inputs.stopTimeoutSeconds,
+            },
+            deps,
+          );
+        }
         return {
           ok: false,
           reason: `${error.message}; ${rolled.join(', ')} rolled back`,

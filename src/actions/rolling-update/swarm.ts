@@ -2,10 +2,14 @@
 // join over the private network), the release uploaded to the manager
 // (/opt/<app>/releases/<id>/), `docker stack deploy`, then a wait until every service has
 // converged; an update Swarm rolled back fails the action with the tasks' errors.
+// The manager's deploy lock (/opt/<app>/.lock, the same lock as deploy-compose and the compose
+// mode) is held from before the upload until the stack converged or failed; the post step
+// releases it if the main step could not.
 import { posix } from 'node:path';
 
 import type { ActionIo } from '../../lib/action/core.js';
 import { errorMessage } from '../../lib/action/errors.js';
+import { acquireLock, describeHolder, type HeldLock, type LockHolder } from '../../lib/lock/lock.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
 import { cmd } from '../../lib/commands/cmd.js';
@@ -33,7 +37,7 @@ import {
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { Inputs as DeployInputs } from '../deploy-compose/inputs.js';
-import type { ReleaseFile } from '../deploy-compose/run.js';
+import { type LockState, type ReleaseFile, STATE_LOCKS } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
 import type { Member } from './member.js';
 
@@ -43,6 +47,8 @@ export interface SwarmDeps {
   readEnvFile(path: string): string;
   sleep(ms: number): Promise<void>;
   now(): number;
+  /** A random token per run: only its owner (or the post step with it) releases the lock. */
+  newToken(): string;
 }
 
 async function advertiseAddress(host: RemoteHost, m: Member, inputs: Inputs): Promise<string> {
@@ -124,6 +130,75 @@ export async function runSwarm(
   for (const value of deploy.secrets.values()) maskSecret((v) => io.setSecret(v), value);
   const hosts: RemoteHost[] = [];
   for (const m of members) hosts.push(await deps.connector.connect(m.target));
+  const manager = hosts[0] as RemoteHost;
+  const managerTarget = (members[0] as Member).target;
+  const paths = appPaths(deploy.app, deploy.baseDir);
+
+  // the deploy lock on the manager, for the whole run (swarm set-up included)
+  const token = deps.newToken();
+  const holder: LockHolder = {
+    repo: deploy.context.repo,
+    runId: deploy.context.runId,
+    ...(deploy.context.runAttempt ? { runAttempt: deploy.context.runAttempt } : {}),
+    actor: deploy.context.actor,
+    sha: deploy.context.sha,
+    time: new Date(deps.now()).toISOString(),
+    token,
+    action: 'rolling-update (swarm)',
+    staleAfterSeconds: Math.round(deploy.lockStaleAfterMs / 1000),
+  };
+  const saveLock = (held: boolean): void =>
+    io.saveState(
+      STATE_LOCKS,
+      JSON.stringify({
+        app: deploy.app,
+        dir: paths.lock,
+        token,
+        hosts: held ? [managerTarget] : [],
+      } satisfies LockState),
+    );
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(manager, {
+      dir: paths.lock,
+      holder,
+      timeoutMs: deploy.lockTimeoutMs,
+      staleAfterMs: deploy.lockStaleAfterMs,
+      onWait: (h, age) =>
+        io.logger.info(
+          `${manager.label}: waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`,
+        ),
+      onStaleTakeover: (h, age) =>
+        io.logger.warn(
+          `${manager.label}: taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`,
+        ),
+      sleep: deps.sleep,
+      now: deps.now,
+    });
+  } catch (error) {
+    throw new Error(`on ${manager.label}: deploy lock: ${errorMessage(error)} Nothing was changed.`, { cause: error });
+  }
+  saveLock(true);
+  io.logger.info(`${manager.label}: holding the deploy lock ${paths.lock}`);
+  try {
+    await deployStack(inputs, deploy, members, hosts, deps, io, started);
+  } finally {
+    const released = await lock.release().catch(() => false);
+    if (released) saveLock(false);
+    else
+      io.logger.warn(`${manager.label}: could not release the deploy lock ${paths.lock}; the post step will try again`);
+  }
+}
+
+async function deployStack(
+  inputs: Inputs,
+  deploy: DeployInputs & { releaseId: string },
+  members: readonly Member[],
+  hosts: RemoteHost[],
+  deps: SwarmDeps,
+  io: ActionIo,
+  started: number,
+): Promise<void> {
   await ensureSwarm(inputs, members, hosts, io);
   const manager = hosts[0] as RemoteHost;
 
