@@ -10,10 +10,7 @@
 //   no `release_notes` table) while the database afterwards has both;
 // - backup-before with database-url and no backup-dumps: an encrypted `pre-migrate` dump of
 //   the external database, readable with the passphrase, again with the old schema.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buffer } from 'node:stream/consumers';
+import { rmSync } from 'node:fs';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBackup } from '../../src/lib/backup/catalog.js';
 import type { BackupManifest } from '../../src/lib/backup/manifest.js';
 import { openBackup } from '../../src/lib/backup/pipeline.js';
-import { S3Store } from '../../src/lib/backup/store.js';
+import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
 import { buildBundle, deploy, httpGet, visibleLog } from '../support/deploy-compose-lab.js';
@@ -36,6 +33,13 @@ import {
   releaseInputs,
   STATUS,
 } from '../support/migrate-lab.js';
+import {
+  labSpaces,
+  labStore,
+  restoredSql as restoredSqlOf,
+  stackSql as stackSqlOf,
+  visitsColumns,
+} from '../support/migrate-backup-lab.js';
 import { buildPrivateBundle } from '../support/private-bundle.js';
 import { REPO_ROOT, runAction } from '../support/run-action.js';
 
@@ -53,28 +57,14 @@ beforeAll(async () => {
   buildBundle();
   images = prepareMigrateImages(lab, `migbk-${process.pid}`);
   droplet = await lab.createDroplet({ variant: 'trixie' });
-  store = new S3Store({
-    endpoint: lab.env.LAB_S3_ENDPOINT,
-    bucket: lab.env.LAB_S3_BUCKET,
-    accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID,
-    secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY,
-  });
+  store = labStore(lab);
 }, 900_000);
 
 afterAll(() => {
   rmSync(distRoot, { recursive: true, force: true });
 });
 
-function spaces(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    'spaces-endpoint': lab.env.LAB_S3_ENDPOINT,
-    'spaces-bucket': lab.env.LAB_S3_BUCKET,
-    'spaces-prefix': PREFIX,
-    'spaces-access-key-id': lab.env.LAB_S3_ACCESS_KEY_ID,
-    'spaces-secret-access-key': lab.env.LAB_S3_SECRET_ACCESS_KEY,
-    ...overrides,
-  };
-}
+const spaces = (overrides: Record<string, string> = {}): Record<string, string> => labSpaces(lab, PREFIX, overrides);
 
 function release(version: AppVersion, releaseId: string): Record<string, string> {
   return {
@@ -122,34 +112,13 @@ async function migrate(inputs: Record<string, string>, sha: string) {
   return { ...r, lockDuringBackup: await lockCheck };
 }
 
-async function stackSql(sql: string): Promise<string> {
-  const r = await lab.exec(
-    droplet,
-    `docker exec -e PGPASSWORD=${PG_PASSWORD} shop-db-1 psql -U app -d app -X -A -t -c ${JSON.stringify(sql)}`,
-  );
-  if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const stackSql = (sql: string): Promise<string> => stackSqlOf(lab, droplet, sql);
 
 const agentColumn = (): Promise<string> =>
   stackSql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'visits' AND column_name = 'agent'");
 
-/** The SQL script of a stored backup: downloaded, checked against its manifest, decrypted, pg_restore -f - in the stack's db container. */
-async function restoredSql(manifest: BackupManifest, passphrase?: string): Promise<string> {
-  const data = await buffer(await openBackup(store, manifest, passphrase));
-  const dir = mkdtempSync(join(tmpdir(), 'ddlab-migbk-'));
-  const ssh = await lab.ssh(droplet);
-  try {
-    writeFileSync(join(dir, 'dump'), data);
-    await ssh.putFile(join(dir, 'dump'), '/root/pre-migrate.pgdump');
-  } finally {
-    ssh.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const r = await lab.exec(droplet, 'docker exec -i shop-db-1 pg_restore -f - < /root/pre-migrate.pgdump');
-  if (r.code !== 0) throw new Error(`pg_restore failed: ${r.stderr}`);
-  return r.stdout;
-}
+const restoredSql = (manifest: BackupManifest, passphrase?: string): Promise<string> =>
+  restoredSqlOf(lab, droplet, store, manifest, passphrase);
 
 describe('db-migrate backup-before, PostgreSQL in the stack', () => {
   it('first release r1 (no backup): migrated and deployed', async () => {
@@ -178,7 +147,7 @@ describe('db-migrate backup-before, PostgreSQL in the stack', () => {
     expect(error).toContain('No manifest was written');
     expect(error).toMatch(/Release r2 was not switched in\. Nothing was changed; release r1 is still serving/);
     expect(r.log).not.toContain('applying 002_add_visits_agent');
-    expect(r.outputs['backup-key']).toBeUndefined();
+    expect(r.outputs['backup-key']).toBe('');
     expect(await agentColumn()).toBe('0');
     expect(await stackSql("SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations")).toBe(
       '001_create_visits',
@@ -225,7 +194,7 @@ describe('db-migrate backup-before, PostgreSQL in the stack', () => {
     // the dump: the schema and data from before it
     const sql = await restoredSql(manifest);
     expect(sql).toMatch(/CREATE TABLE public\.visits \(/);
-    const visits = /CREATE TABLE public\.visits \(([^;]*)\);/.exec(sql)?.[1] ?? '';
+    const visits = visitsColumns(sql);
     expect(visits).toContain('release text NOT NULL');
     expect(visits).not.toContain('agent');
     expect(sql).not.toContain('release_notes');
@@ -298,7 +267,7 @@ describe('db-migrate backup-before, external PostgreSQL by database-url (default
     );
     expect(cols.rows[0].n).toBe(1);
     const sql = await restoredSql(manifest, PASSPHRASE);
-    const visits = /CREATE TABLE public\.visits \(([^;]*)\);/.exec(sql)?.[1] ?? '';
+    const visits = visitsColumns(sql);
     expect(visits).toContain('release text NOT NULL');
     expect(visits).not.toContain('agent');
     expect(sql).not.toContain('release_notes');

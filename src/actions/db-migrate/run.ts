@@ -77,8 +77,8 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
   try {
     await runDeploy(inputs.deploy, { ...deps.deploy, stage });
   } catch (error) {
+    if (inputs.backup) io.setOutput('backup-key', backups.map((b) => b.key).join(','));
     if (backups.length) {
-      io.setOutput('backup-key', backups.map((b) => b.key).join(','));
       await io
         .writeSummary(
           backupTable(new SummaryBuilder().heading(`db-migrate: ${inputs.deploy.app} — migration failed`), backups)
