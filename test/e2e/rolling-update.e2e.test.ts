@@ -3,13 +3,23 @@
 // a 2-replica web service and a worker. Release r1 from nothing, then r2 start-first under
 // load through nginx (no request may fail), then a release whose web never becomes healthy:
 // the action fails naming the service, the old containers keep serving, the worker is not touched.
+// Then a service with a named volume (jobs): recreated, never two copies on its data; a release
+// that drops it fails first (jobs keeps running), then succeeds: jobs is stopped and removed,
+// its volume kept.
 import { randomBytes } from 'node:crypto';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { startLoad } from '../../bench/rolling-update-load.js';
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
-import { buildRollingUpdate, containers, getText, rollingUpdate, ruInputs } from '../support/rolling-update-lab.js';
+import {
+  buildRollingUpdate,
+  containers,
+  getText,
+  labImages,
+  rollingUpdate,
+  ruInputs,
+} from '../support/rolling-update-lab.js';
 
 const lab = useLab();
 const app = `ru${randomBytes(2).toString('hex')}`;
@@ -21,7 +31,10 @@ interface DropletOut {
   after: string | null;
   result: string;
   services: { service: string; strategy: string; result: string; gapSeconds?: number }[];
+  removed: string[];
 }
+
+const withJobs = { 'compose-files': 'compose.yaml, compose.jobs.yaml' };
 
 beforeAll(async () => {
   buildRollingUpdate();
@@ -111,5 +124,62 @@ describe('rolling-update on one droplet', () => {
     ]);
     expect((await lab.exec(d, `readlink /opt/${app}/current`)).stdout.trim()).toBe('releases/r2');
     expect((await lab.exec(d, `ls /opt/${app}/releases`)).stdout.trim().split('\n').sort()).toEqual(['r1', 'r2']);
+  });
+
+  it('a service writing to a named volume (jobs) is recreated, not started beside its old copy; the log says why', async () => {
+    const r = await rollingUpdate({ ...ruInputs(lab, [d], app, 'r4'), ...withJobs });
+    expect(r.exitCode, r.log).toBe(0);
+    const out = JSON.parse(r.outputs['droplets'] ?? '[]') as DropletOut[];
+    expect(out[0]?.services.find((s) => s.service === 'jobs')).toMatchObject({
+      strategy: 'recreate',
+      result: 'updated',
+    });
+    expect(r.log).toContain(
+      'jobs: recreate — writes to volume jobs-data at /data: two containers must not run on the same data',
+    );
+    expect(out[0]?.removed).toEqual([]);
+    // r5 of the same file: recreated again, one container at any time (the old one stopped first)
+    const again = await rollingUpdate({ ...ruInputs(lab, [d], app, 'r5'), ...withJobs, services: 'jobs' });
+    expect(again.exitCode, again.log).toBe(0);
+    const jobs = (await containers(lab, d, app)).filter((c) => c.service === 'jobs');
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.status).toMatch(/^Up/);
+    expect((await lab.exec(d, `docker volume inspect ${app}_jobs-data --format '{{.Name}}'`)).stdout.trim()).toBe(
+      `${app}_jobs-data`,
+    );
+    expect(again.log).not.toContain('starting 1 new container(s) beside 1 old');
+  });
+
+  it('a release without jobs whose web fails: jobs is NOT removed (still running, same container)', async () => {
+    const before = (await containers(lab, d, app)).filter((c) => c.service === 'jobs');
+    const r = await rollingUpdate({ ...ruInputs(lab, [d], app, 'r6', 'HEALTH_PATH=/nope'), 'health-timeout': '8s' });
+    expect(r.exitCode).toBe(1);
+    expect(r.errors.join('\n')).toMatch(/service "web" failed/);
+    expect(r.log).not.toContain('no longer in the release');
+    const after = (await containers(lab, d, app)).filter((c) => c.service === 'jobs');
+    expect(after.map((c) => c.name)).toEqual(before.map((c) => c.name));
+    expect(after[0]?.status).toMatch(/^Up/);
+    expect((await lab.exec(d, `readlink /opt/${app}/current`)).stdout.trim()).toBe('releases/r5');
+  });
+
+  it('the same release without jobs succeeding: jobs is stopped and removed after the roll-out, its volume and data kept', async () => {
+    const r = await rollingUpdate(ruInputs(lab, [d], app, 'r7'));
+    expect(r.exitCode, r.log).toBe(0);
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r7' });
+    const out = JSON.parse(r.outputs['droplets'] ?? '[]') as DropletOut[];
+    expect(out[0]?.removed).toEqual(['jobs']);
+    expect(out[0]?.services.map((s) => s.service)).not.toContain('jobs');
+    // after every service rolled
+    const removedAt = r.log.indexOf('jobs: no longer in the release; stopping and removing');
+    expect(removedAt, r.log).toBeGreaterThan(r.log.lastIndexOf('worker: '));
+    expect(r.summary).toMatch(/jobs \(volumes kept\)/);
+    const rows = await containers(lab, d, app);
+    expect(rows.filter((c) => c.service === 'jobs')).toEqual([]);
+    expect(rows.filter((c) => c.service === 'web')).toHaveLength(2);
+    // the volume and what the jobs wrote are still there
+    const { web } = labImages(lab);
+    const data = await lab.exec(d, `docker run --rm -v ${app}_jobs-data:/data ${web} /bin/busybox cat /data/runs`);
+    expect(data.stdout.trim().split('\n')).toEqual(['r4', 'r5']);
+    expect((await lab.exec(d, `readlink /opt/${app}/current`)).stdout.trim()).toBe('releases/r7');
   });
 });
