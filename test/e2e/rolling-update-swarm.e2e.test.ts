@@ -1,7 +1,8 @@
 // rolling-update in swarm mode, end to end with the BUNDLED action on 3 lab droplets:
 // swarm-init (first droplet manager, the others join over the lab network), the stack
 // deployed, updated start-first, then an image that does not exist: Swarm rolls the update
-// back and the action fails with the reason; the previous version keeps serving.
+// back and the action fails with the reason; the previous version keeps serving. The whole run
+// holds the deploy lock on the manager (/opt/<app>/.lock), as the compose mode does.
 import { randomBytes } from 'node:crypto';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +57,8 @@ describe('rolling-update mode swarm on 3 droplets', () => {
         .sort(),
     ).toEqual(['Ready', 'Ready', 'Ready Leader']);
     expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's1' });
+    expect(r.log).toContain(`holding the deploy lock /opt/${app}/.lock`);
+    expect((await lab.exec(ds[0] as FixtureDroplet, `test -e /opt/${app}/.lock`)).code).not.toBe(0); // released
     const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
     expect(svcs.map((s) => [s.service, s.replicas]).sort()).toEqual([
       [`${app}_nginx`, '1/1'],
@@ -88,5 +91,34 @@ describe('rolling-update mode swarm on 3 droplets', () => {
     expect(await getText(`http://${ds[0]?.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's2' });
     const svcs = JSON.parse(r.outputs['services'] ?? '[]') as SvcOut[];
     expect(svcs.find((s) => s.service === `${app}_web`)?.state).toBe('rollback_completed');
+  });
+
+  it('another deploy holds the lock on the manager: fails naming it, the stack is not touched', async () => {
+    const m = ds[0] as FixtureDroplet;
+    const holder = JSON.stringify({
+      repo: 'acme/shop',
+      runId: '9',
+      actor: 'eve',
+      sha: 'abcdef0',
+      time: '2026-11-22T06:00:00Z',
+      token: 'someone-else',
+      action: 'deploy-compose',
+    });
+    await lab.exec(m, `mkdir -p /opt/${app}/.lock && cat > /opt/${app}/.lock/holder.json`, { stdin: holder });
+    try {
+      const before = (await lab.exec(m, `docker service inspect ${app}_web --format '{{.Version.Index}}'`)).stdout;
+      const r = await rollingUpdate({ ...inputs('s4'), 'lock-timeout': '3s' });
+      expect(r.exitCode, r.log).toBe(1);
+      expect(r.errors.join('\n')).toMatch(/deploy lock: .* is held by eve \(deploy-compose run 9 of acme\/shop/);
+      expect(r.log).not.toContain('docker stack deploy');
+      expect((await lab.exec(m, `docker service inspect ${app}_web --format '{{.Version.Index}}'`)).stdout).toBe(
+        before,
+      );
+      expect(await getText(`http://${m.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 's2' });
+      // still the other deploy's lock
+      expect((await lab.exec(m, `cat /opt/${app}/.lock/holder.json`)).stdout).toContain('someone-else');
+    } finally {
+      await lab.exec(m, `rm -rf /opt/${app}/.lock`);
+    }
   });
 });
