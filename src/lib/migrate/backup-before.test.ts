@@ -228,6 +228,23 @@ describe('backup-before step', () => {
     expect(tgt.log.lines.join('\n')).not.toContain('s3cr');
   });
 
+  it('the database-url database is dumped once per run, even when the migration runs on several droplets', async () => {
+    const s = read(on, { databaseUrl: PG_URL })!;
+    const store = new MemoryStore();
+    const step = backupBeforeStep(s, {
+      store: () => store,
+      now: () => new Date('2026-11-22T06:00:00Z'),
+      sleep: () => Promise.resolve(),
+    });
+    const first = new FakeHost().on(/pg_dump/, { stdout: 'PGDMP one' });
+    const second = new FakeHost('fake-2 (192.0.2.11)', '192.0.2.11').on(/pg_dump/, { stdout: 'PGDMP two' });
+    expect(await step(target(first), PG_URL)).toHaveLength(1);
+    const again = target(second);
+    expect(await step(again, PG_URL)).toEqual([]);
+    expect(second.commands().some((c) => c.includes('pg_dump'))).toBe(false);
+    expect(again.log.lines.join('\n')).toContain('the database-url database was already backed up');
+  });
+
   it('the runner takes the backup after the database is up and before the status and migration commands', async () => {
     const host = new FakeHost().on(/migrate\.sh/, { stdout: 'migrated' }).on(/schema_version/, { stdout: '1' });
     const order: string[] = [];

@@ -145,7 +145,15 @@ export interface BackupBeforeDeps {
 export type BackupStep = (ctx: MigrationTarget, databaseUrl: string | undefined) => Promise<BackupManifest[]>;
 
 export function backupBeforeStep(settings: BackupBeforeSettings, deps: BackupBeforeDeps): BackupStep {
+  // the database of database-url is the same whichever droplet the migration runs on: dump it once
+  let sharedTaken: BackupManifest[] | undefined;
   return async (ctx, databaseUrl) => {
+    if (sharedTaken && settings.source.kind === 'database-url') {
+      ctx.log.info(
+        `backup before migrating: the database-url database was already backed up (${sharedTaken.map((m) => m.key).join(', ')})`,
+      );
+      return [];
+    }
     const specs = backupSpecs(settings, databaseUrl);
     const serving = await servingRelease(ctx.host, settings.deployRoot, settings.app);
     const store = withProgress(deps.store(settings.spaces), ctx.log, () => deps.now().getTime());
@@ -174,6 +182,7 @@ export function backupBeforeStep(settings: BackupBeforeSettings, deps: BackupBef
       );
       made.push(manifest);
     }
+    if (settings.source.kind === 'database-url') sharedTaken = made;
     return made;
   };
 }
