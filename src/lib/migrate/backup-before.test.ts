@@ -224,7 +224,7 @@ describe('backup-before step', () => {
     expect(dump.command).not.toContain('s3cr');
     expect(tgt.log.lines.join('\n')).toContain('backup before migrating to release r2: "pre-migrate" (postgres)');
     expect(tgt.log.lines.join('\n')).toContain(`backup "pre-migrate" done in`);
-    expect(tgt.log.lines.join('\n')).toContain('backup in progress: 25 B uploaded');
+    expect(tgt.log.lines.join('\n')).toContain('backup in progress: 25 B streamed to the store');
     expect(tgt.log.lines.join('\n')).not.toContain('s3cr');
   });
 

@@ -189,7 +189,7 @@ export function backupBeforeStep(settings: BackupBeforeSettings, deps: BackupBef
 
 const PROGRESS_EVERY_MS = 5_000;
 
-/** The store, logging how much of an upload went through at most every 5 s while data flows. */
+/** The store, logging how much has been streamed to it at most every 5 s while data flows. */
 function withProgress(store: BackupStore, log: Logger, now: () => number): BackupStore {
   return {
     description: store.description,
@@ -203,7 +203,7 @@ function withProgress(store: BackupStore, log: Logger, now: () => number): Backu
           const t = now();
           if (t - last >= PROGRESS_EVERY_MS) {
             last = t;
-            log.info(`backup in progress: ${formatBytes(bytes)} uploaded (${Math.round((t - started) / 1000)}s)`);
+            log.info(`backup in progress: ${formatBytes(bytes)} streamed to the store (${Math.round((t - started) / 1000)}s)`);
           }
           callback(null, chunk);
         },
