@@ -203,7 +203,9 @@ function withProgress(store: BackupStore, log: Logger, now: () => number): Backu
           const t = now();
           if (t - last >= PROGRESS_EVERY_MS) {
             last = t;
-            log.info(`backup in progress: ${formatBytes(bytes)} streamed to the store (${Math.round((t - started) / 1000)}s)`);
+            log.info(
+              `backup in progress: ${formatBytes(bytes)} streamed to the store (${Math.round((t - started) / 1000)}s)`,
+            );
           }
           callback(null, chunk);
         },
