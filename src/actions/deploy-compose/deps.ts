@@ -6,7 +6,7 @@ import { join, posix, resolve } from 'node:path';
 
 import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError } from '../../lib/action/errors.js';
-import { createClient, type Droplet, normalizeApiEndpoint } from '../../lib/digitalocean/index.js';
+import type { Droplet } from '../../lib/digitalocean/index.js';
 import { authsFromDockerConfig } from '../../lib/images/registry.js';
 import { LocalDockerTransfer } from '../../lib/images/transfer.js';
 import { sshSettings } from '../../lib/ssh/inputs.js';
@@ -65,8 +65,11 @@ export function readReleaseFiles(inputs: Inputs): ReleaseFile[] {
 }
 
 export function realDeps(io: ActionIo, inputs: Inputs): Deps {
-  const client = () => {
+  // loaded only when needed: most deploys name their hosts, and the API client is a third of
+  // the bundle (its load time counts in every deploy's wall time)
+  const client = async () => {
     if (!inputs.token) throw new ConfigurationError('input "token" is required for this');
+    const { createClient, normalizeApiEndpoint } = await import('../../lib/digitalocean/index.js');
     return createClient({
       token: inputs.token,
       endpoint: normalizeApiEndpoint(inputs.apiEndpoint),
@@ -78,13 +81,13 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
     io,
     connector: new SshPool(sshSettings(inputs.ssh, io.logger)),
     async resolveTargets(targets) {
-      const api = client();
+      const api = await client();
       const droplets =
         targets.kind === 'tag' ? await api.listDropletsByTag(targets.tag) : await api.getDroplets(targets.ids);
       return droplets.sort((a, b) => a.name.localeCompare(b.name)).map((d) => dropletTarget(d, inputs));
     },
     async docrAuth() {
-      const config = await client().getDockerCredentials({ readWrite: false, expirySeconds: 1800 });
+      const config = await (await client()).getDockerCredentials({ readWrite: false, expirySeconds: 1800 });
       return authsFromDockerConfig(config);
     },
     readReleaseFiles,

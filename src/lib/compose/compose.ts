@@ -90,12 +90,44 @@ export function detectCompose(host: RemoteHost): Promise<ComposeFlavor> {
 
 /** `docker compose -p <app> -f <file>… [--env-file f] [--profile p]…` */
 export function composeBase(p: ComposeProject): Arg[] {
-  const args: Arg[] = [...p.flavor.command, '--project-name', p.project];
+  return [...p.flavor.command, ...composeArgs(p)];
+}
+
+/** The global options of composeBase without the command (the same for v1 and v2). */
+export function composeArgs(p: Omit<ComposeProject, 'flavor'>): Arg[] {
+  const args: Arg[] = ['--project-name', p.project];
   for (const f of p.files) args.push('--file', f);
   if (p.projectDirectory) args.push('--project-directory', p.projectDirectory);
   if (p.envFile) args.push('--env-file', p.envFile);
   for (const profile of p.profiles ?? []) args.push('--profile', profile);
   return args;
+}
+
+/** Marks where probeScript's `config` output starts (stdout) and its exit code line. */
+export const CONFIG_MARK = '@@dd:config';
+export const CONFIG_EXIT_MARK = '@@dd:config-exit';
+
+// A fixed script (no user data in it: the project's options come as positional arguments,
+// quoted by the one renderer): prints the Compose version (and `plugin` for v2, as
+// composeFromProbe reads it), then, in config mode, runs `config` with the flavour it found.
+const PROBE = [
+  'mode=$1; shift',
+  'if v=$(docker compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\nplugin\\n\' "$v"; set -- docker compose "$@"',
+  'elif v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\n\' "$v"; set -- docker-compose "$@"',
+  'else exit 0; fi',
+  '[ "$mode" = config ] || exit 0',
+  `echo ${CONFIG_MARK}`,
+  '"$@" config; c=$?',
+  `echo; echo "${CONFIG_EXIT_MARK} $c"`,
+].join('\n');
+
+/**
+ * Detects Compose (v2 plugin, else v1) and, given a project, validates and resolves it with
+ * `config` in the same command: one Compose start less than detecting first. The resolved
+ * YAML (stdout, after CONFIG_MARK) holds interpolated secrets: parse it, never log it.
+ */
+export function probeScript(project?: Omit<ComposeProject, 'flavor'>): Cmd {
+  return cmd('sh', '-c', PROBE, 'sh', project ? ['config', ...composeArgs(project)] : ['probe']);
 }
 
 /** Validates without printing the resolved file (it would contain interpolated secrets). */

@@ -42,6 +42,8 @@ export interface ServiceState {
   /** Container number within the service (label com.docker.compose.container-number). */
   number: number;
   labels: Record<string, string>;
+  /** Host paths of the container's bind mounts, as given when it was created. */
+  bindSources?: string[];
 }
 
 /**
@@ -67,6 +69,21 @@ export function inspectProjectScript(project: string): Script {
   );
 }
 
+// A fixed script (the project name and the bound come as positional arguments): waits on
+// the droplet itself, checking every 0.2 s, while a container of the project is still in
+// its healthcheck's "starting" phase — no round trip per check. It decides nothing: the
+// caller reads the state afterwards and judges it (unhealthy, exited, one-shot…).
+const SETTLE = [
+  'p=$1; end=$(( $(date +%s) + $2 ))',
+  'while [ "$(date +%s)" -lt "$end" ] && [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$p" --filter health=starting)" ]; do sleep 0.2; done',
+  'exit 0',
+].join('\n');
+
+/** Waits (at most `maxMs`, whole seconds) until no container of the project is in the "starting" health state. */
+export function settleScript(project: string, maxMs: number): Script {
+  return cmd('sh', '-c', SETTLE, 'sh', composeProjectName(project), String(Math.max(0, Math.floor(maxMs / 1000))));
+}
+
 /** `docker logs --tail <n> <container> 2>&1` */
 export function logTailScript(container: string, lines: number): Script {
   return redirect(cmd('docker', 'logs', '--tail', String(Math.max(0, Math.floor(lines))), container), '2>&1');
@@ -88,6 +105,7 @@ interface RawInspect {
     };
   };
   Config?: { Image?: string; Labels?: Record<string, string> | null };
+  Mounts?: { Type?: string; Source?: string }[] | null;
   HostConfig?: { RestartPolicy?: { Name?: string } };
 }
 
@@ -130,6 +148,7 @@ export function parseInspect(json: string): ServiceState[] {
       oneOff: (labels['com.docker.compose.oneoff'] ?? '').toLowerCase() === 'true',
       number: Number(labels['com.docker.compose.container-number'] ?? '0') || 0,
       labels,
+      bindSources: (c.Mounts ?? []).filter((m) => m.Type === 'bind' && m.Source).map((m) => m.Source as string),
     };
     if (health?.Status) state.health = health.Status;
     return state;

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
 import { FakeHost } from '../../../test/support/fake-host.js';
-import { acquireLock, type LockHolder, LockTimeoutError, releaseLockByToken } from './lock.js';
+import { render } from '../commands/cmd.js';
+import {
+  acquireLock,
+  holdLock,
+  type LockHolder,
+  lockIsHeld,
+  LockTimeoutError,
+  moveHolderScript,
+  releaseLockByToken,
+  takeLockDirScript,
+} from './lock.js';
 
 const holder: LockHolder = {
   repo: 'acme/shop',
@@ -101,5 +111,23 @@ describe('deploy lock', () => {
   it('the post step releases only its own lock', async () => {
     const host = new FakeHost().on(/grep -qF tok-alice/, { code: 1 });
     expect(await releaseLockByToken(host, '/opt/shop/.lock', 'tok-alice')).toBe(false);
+  });
+
+  it('hands its release to a bigger script; once that ran, release() sends nothing more', async () => {
+    const host = new FakeHost();
+    const lock = holdLock(host, { dir: '/opt/shop/.lock', holder, staleAfterMs: 60_000 });
+    expect(render(lock.handOff())).toBe('grep -qF tok-alice /opt/shop/.lock/holder.json && rm -rf /opt/shop/.lock');
+    lock.released();
+    expect(await lock.release()).toBe(true);
+    expect(host.commands()).toEqual([]);
+  });
+
+  it('a lock taken inside a bigger script: its parent and the lock folder, then the holder moved in', () => {
+    expect(render(takeLockDirScript('/opt/shop/.lock'))).toBe('mkdir -p /opt/shop && mkdir /opt/shop/.lock');
+    expect(render(moveHolderScript('/opt/shop/.lock', '/opt/shop/.deploy-tmp/t/holder.json'))).toBe(
+      'mv -f /opt/shop/.deploy-tmp/t/holder.json /opt/shop/.lock/holder.json',
+    );
+    expect(lockIsHeld("mkdir: cannot create directory '/opt/shop/.lock': File exists")).toBe(true);
+    expect(lockIsHeld('tar: Unexpected EOF in archive')).toBe(false);
   });
 });

@@ -51,6 +51,26 @@ export function takeLockScript(dir: string): Script {
   return and(cmd('mkdir', '-p', parent), cmd('mkdir', dir), redirect(cmd('cat'), '>', holderFile(dir)));
 }
 
+/**
+ * Takes the lock as the first part of a bigger script: the parent, then the lock itself
+ * (atomic). The same script then moves the holder in (moveHolderScript) from a file it
+ * unpacked (a release archive on stdin carries it, so the holder needs no stdin of its own).
+ */
+export function takeLockDirScript(dir: string): Script {
+  const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
+  return and(cmd('mkdir', '-p', parent), cmd('mkdir', dir));
+}
+
+/** The second half of takeLockDirScript, once the holder file is unpacked. */
+export function moveHolderScript(dir: string, holderPath: string): Script {
+  return cmd('mv', '-f', holderPath, holderFile(dir));
+}
+
+/** Whether a failed take (stderr) means the lock is held by someone else. */
+export function lockIsHeld(stderr: string): boolean {
+  return /exists/i.test(stderr);
+}
+
 export function lockAgeScript(dir: string): Script {
   return cmd('stat', '-c', '%Y', dir);
 }
@@ -134,6 +154,12 @@ export interface HeldLock {
   token: string;
   /** Stops the heartbeat and removes the lock if it is still ours. */
   release(): Promise<boolean>;
+  /**
+   * Stops the heartbeat and gives the release command, to run as the last part of a bigger
+   * script (one round trip less); call released() once that script said it ran.
+   */
+  handOff(): Script;
+  released(): void;
 }
 
 /** Takes the lock, waiting (and taking over a stale one) as the options say. */
@@ -151,8 +177,8 @@ export async function acquireLock(host: RemoteHost, options: LockOptions): Promi
       stdin: `${JSON.stringify(options.holder)}\n`,
       timeoutMs: 30_000,
     });
-    if (made.code === 0) return startHeartbeat(host, options);
-    if (!/exists/i.test(made.stderr)) {
+    if (made.code === 0) return holdLock(host, options);
+    if (!lockIsHeld(made.stderr)) {
       throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
     }
     lastHolder = await readHolder(host, options.dir);
@@ -175,7 +201,8 @@ export async function acquireLock(host: RemoteHost, options: LockOptions): Promi
   }
 }
 
-function startHeartbeat(host: RemoteHost, options: LockOptions): HeldLock {
+/** A lock this run has just taken (by acquireLock or as part of a bigger script): heartbeats until released. */
+export function holdLock(host: RemoteHost, options: Pick<LockOptions, 'dir' | 'holder' | 'staleAfterMs'>): HeldLock {
   const every = Math.max(1000, Math.min(60_000, Math.floor(options.staleAfterMs / 3)));
   let beating: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
@@ -186,6 +213,13 @@ function startHeartbeat(host: RemoteHost, options: LockOptions): HeldLock {
   return {
     dir: options.dir,
     token: options.holder.token,
+    handOff() {
+      clearInterval(timer);
+      return releaseScript(options.dir, options.holder.token);
+    },
+    released() {
+      released = true;
+    },
     async release() {
       clearInterval(timer);
       await beating;

@@ -1,6 +1,8 @@
 // Reading and changing the release model on a droplet. Every command is built as data.
 
 import { and, cmd, or, redirect, type Script, seq } from '../commands/cmd.js';
+import { CONFIG_EXIT_MARK, type ComposeProject, probeScript } from '../compose/compose.js';
+import { moveHolderScript, takeLockDirScript } from '../lock/lock.js';
 import type { RemoteHost } from '../ssh/executor.js';
 import {
   type AppPaths,
@@ -63,7 +65,74 @@ export function extractScript(dir: string): Script {
   return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
 }
 
-type Section = 'compose' | 'current' | 'manifests' | 'log' | 'dirs';
+type Section = 'compose' | 'current' | 'manifests' | 'log' | 'dirs' | 'config';
+
+const mark = (name: Section): Script => cmd('echo', `@@dd:${name}`);
+const quietErr = (s: Script): Script => redirect(s, '2>', '/dev/null');
+
+/** The reads of readStateScript without the Compose detection. */
+function stateReads(paths: AppPaths, logLines: number): Script[] {
+  return [
+    mark('current'),
+    quietErr(readCurrentScript(paths)),
+    mark('manifests'),
+    quietErr(readManifestsScript(paths)),
+    mark('log'),
+    quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)),
+    mark('dirs'),
+    quietErr(listReleasesScript(paths)),
+  ];
+}
+
+/** Name of the lock holder inside the archive beginScript unpacks. */
+export const HOLDER_IN_ARCHIVE = 'holder.json';
+
+export interface BeginOptions {
+  /** Take the deploy lock first, in the same script (its holder comes in the archive as HOLDER_IN_ARCHIVE). */
+  lockDir?: string;
+  /** This run's scratch folder (under paths.scratch): the archive on stdin is unpacked into it. */
+  scratch: string;
+  /** A project (files in the scratch folder) to validate and resolve with `config`; absent: only detect Compose. */
+  config?: Omit<ComposeProject, 'flavor'>;
+  logLines?: number;
+}
+
+/**
+ * The first round trip of a deploy: [take the lock,] clear what a killed run left in the
+ * scratch space, unpack the archive on stdin (release files, 0600 .env, lock holder,
+ * registry credentials) into this run's scratch folder, then read the state (current
+ * release, kept manifests, deploys.log, folders), detect Compose and — given a project —
+ * validate and resolve it. Nothing outside the scratch space changes but the lock.
+ * Exit code non-zero only when the lock or the unpacking failed.
+ */
+export function beginScript(paths: AppPaths, o: BeginOptions): Script {
+  const prelude: Script[] = [
+    ...(o.lockDir ? [takeLockDirScript(o.lockDir)] : []),
+    cmd('mkdir', '-p', paths.releases),
+    cmd('rm', '-rf', paths.scratch),
+    cmd('mkdir', '-p', o.scratch),
+    cmd('tar', '-x', '-f', '-', '-C', o.scratch),
+  ];
+  if (o.lockDir) prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${HOLDER_IN_ARCHIVE}`));
+  return and(...prelude, seq(...stateReads(paths, o.logLines ?? 500), mark('compose'), probeScript(o.config)));
+}
+
+export interface BeginState extends ReleaseState {
+  /** `config` of the given project: exit code (-1: it did not run) and the resolved YAML (never log it). */
+  config?: { code: number; yaml: string };
+}
+
+export function parseBegin(stdout: string): BeginState {
+  const state: BeginState = parseState(stdout);
+  const at = stdout.indexOf('\n@@dd:config\n');
+  if (at >= 0) {
+    const body = stdout.slice(at + '\n@@dd:config\n'.length);
+    const exit = body.lastIndexOf(`\n${CONFIG_EXIT_MARK} `);
+    const code = exit >= 0 ? Number(/^(\d+)/.exec(body.slice(exit + CONFIG_EXIT_MARK.length + 2))?.[1] ?? -1) : -1;
+    state.config = { code, yaml: exit >= 0 ? body.slice(0, exit) : body };
+  }
+  return state;
+}
 
 /**
  * One round trip for everything a deploy reads before it changes anything: the Compose
@@ -71,8 +140,6 @@ type Section = 'compose' | 'current' | 'manifests' | 'log' | 'dirs';
  * release, every kept release.json, the tail of deploys.log and the release folders.
  */
 export function readStateScript(paths: AppPaths, logLines = 500): Script {
-  const quietErr = (s: Script): Script => redirect(s, '2>', '/dev/null');
-  const mark = (name: Section): Script => cmd('echo', `@@dd:${name}`);
   return seq(
     mark('compose'),
     quietErr(
@@ -111,7 +178,7 @@ export function parseState(stdout: string): ReleaseState {
       sections[at] = [];
     } else if (at) (sections[at] as string[]).push(line);
   }
-  const text = (name: Section): string => (sections[name] ?? []).join('\n');
+  const text = (name: Exclude<Section, 'config'>): string => (sections[name] ?? []).join('\n');
   const current = text('current').trim();
   return {
     compose: text('compose').trim(),
@@ -127,6 +194,27 @@ export function parseState(stdout: string): ReleaseState {
 export async function readState(host: RemoteHost, paths: AppPaths): Promise<ReleaseState> {
   const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
   return parseState(r.stdout);
+}
+
+/**
+ * The last round trip of a deploy: `current` → the release, the entry (stdin) appended to
+ * deploys.log, pruned release folders removed, then the lock released (`unlock`, the
+ * lock's hand-off command). Prints @@dd:switched / @@dd:unlocked as each part succeeds.
+ */
+export function finishScript(paths: AppPaths, id: string, removeDirs: readonly string[], unlock?: Script): Script {
+  const parts: Script[] = [and(switchCurrentScript(paths, id), appendLogScript(paths), cmd('echo', '@@dd:switched'))];
+  if (removeDirs.length)
+    parts.push(
+      quietErr(
+        cmd(
+          'rm',
+          '-rf',
+          removeDirs.map((d) => paths.release(d)),
+        ),
+      ),
+    );
+  if (unlock) parts.push(and(unlock, cmd('echo', '@@dd:unlocked')));
+  return seq(...parts);
 }
 
 /** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
