@@ -1,7 +1,7 @@
 // The real dependencies of snapshot-and-backup: DigitalOcean client, SSH pool, S3 store.
 import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError } from '../../lib/action/errors.js';
-import { S3Store } from '../../lib/backup/store.js';
+import { spacesStore } from '../../lib/backup/spaces.js';
 import { createClient, normalizeApiEndpoint } from '../../lib/digitalocean/index.js';
 import { realSleep } from '../../lib/retry.js';
 import { sshSettings } from '../../lib/ssh/inputs.js';
@@ -34,15 +34,7 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
     async closeAll() {
       await pool?.closeAll();
     },
-    store: (spaces) =>
-      new S3Store({
-        endpoint: spaces.endpoint,
-        bucket: spaces.bucket,
-        accessKeyId: spaces.accessKeyId,
-        secretAccessKey: spaces.secretAccessKey,
-        ...(spaces.region ? { region: spaces.region } : {}),
-        tuning: { partSize: inputs.uploadPartSize, queueSize: inputs.uploadConcurrency },
-      }),
+    store: (spaces) => spacesStore(spaces, { partSize: inputs.uploadPartSize, queueSize: inputs.uploadConcurrency }),
     now: () => new Date(),
     sleep: realSleep,
   };

@@ -1,9 +1,10 @@
 import { ConfigurationError } from '../../lib/action/errors.js';
 import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader } from '../../lib/action/inputs.js';
-import { parseInteger, parseUrl } from '../../lib/action/parsers.js';
+import { parseInteger } from '../../lib/action/parsers.js';
 import { DEFAULT_ITERATIONS } from '../../lib/backup/encryption.js';
 import { type DumpSpec, parseDumps } from '../../lib/backup/spec.js';
+import { readSpacesInputs, type SpacesSettings } from '../../lib/backup/spaces.js';
 import type { RetentionPolicy } from '../../lib/backup/retention.js';
 import { validateAppName } from '../../lib/release/model.js';
 import { DEFAULT_SNAPSHOT_TEMPLATE, validateTemplate } from '../../lib/snapshots/naming.js';
@@ -18,14 +19,7 @@ export type Targets =
 
 export type Mode = 'backup' | 'restore' | 'verify';
 
-export interface SpacesInputs {
-  endpoint: string;
-  bucket: string;
-  prefix: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  region?: string;
-}
+export type SpacesInputs = SpacesSettings;
 
 export interface Inputs {
   app: string;
@@ -131,16 +125,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
 
   let spaces: SpacesInputs | undefined;
   if (dumps.length > 0) {
-    const endpoint = parseUrl('spaces-endpoint', r.required('spaces-endpoint')).toString().replace(/\/$/, '');
-    const region = r.optional('spaces-region');
-    spaces = {
-      endpoint,
-      bucket: r.required('spaces-bucket'),
-      prefix: r.string('spaces-prefix', `droplet-deploy/${app}`).replace(/^\/+|\/+$/g, ''),
-      accessKeyId: r.required('spaces-access-key-id'),
-      secretAccessKey: r.required('spaces-secret-access-key'),
-      ...(region ? { region } : {}),
-    };
+    spaces = readSpacesInputs(r, app);
   } else if (mode !== 'backup') {
     throw new ConfigurationError(`mode "${mode}" needs "dumps" (the dump to ${mode}, as in the backup step)`);
   }
