@@ -65,9 +65,41 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
       : {}),
   };
   const records = new Map<string, StarterRecord>();
-  const rollOut = makeStarter(inputs.rollout, records, deps.sleep);
   const migrations: MigrationResult[] = [];
   let gatePassed = inputs.gate.length === 0;
+
+  // The gate runs inside the roll-out, after every service rolled and before the services the
+  // release dropped are removed, so a refused release finds them where they were.
+  const gateRelease = async (ctx: StartContext): Promise<StartOutcome | undefined> => {
+    if (inputs.gate.length === 0) return undefined;
+    ctx.log.info(`gate: ${inputs.gate.map((c) => c.name).join(', ')}`);
+    const gate = await runGate(
+      buildChecks(inputs.gate, {
+        hosts: [ctx.host],
+        targets: [{ label: ctx.target.label, address: ctx.target.host }],
+        logger: ctx.log,
+      }),
+      {
+        logger: ctx.log,
+        secrets,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      },
+    );
+    gatePassed = gate.passed;
+    if (gate.passed) return undefined;
+    const failed = gate.checks.filter((c) => !c.passed);
+    const diagnostics = failed
+      .map((c) => c.diagnostics ?? '')
+      .join('\n')
+      .trim();
+    return {
+      ok: false,
+      reason: `health gate: ${failed.map((c) => c.failure ?? c.name).join('; ')}`,
+      ...(diagnostics ? { diagnostics } : {}),
+      previousServing: false,
+    };
+  };
+  const rollOut = makeStarter(inputs.rollout, records, deps.sleep, gateRelease);
 
   const startRelease = async (ctx: StartContext): Promise<StartOutcome> => {
     if (inputs.migration && ctx.action === 'deploy') {
@@ -89,34 +121,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
         };
       }
     }
-    const started = await rollOut(ctx);
-    if (!started.ok || inputs.gate.length === 0) return started;
-    ctx.log.info(`gate: ${inputs.gate.map((c) => c.name).join(', ')}`);
-    const gate = await runGate(
-      buildChecks(inputs.gate, {
-        hosts: [ctx.host],
-        targets: [{ label: ctx.target.label, address: ctx.target.host }],
-        logger: ctx.log,
-      }),
-      {
-        logger: ctx.log,
-        secrets,
-        ...(deps.sleep ? { sleep: deps.sleep } : {}),
-      },
-    );
-    gatePassed = gate.passed;
-    if (gate.passed) return started;
-    const failed = gate.checks.filter((c) => !c.passed);
-    const diagnostics = failed
-      .map((c) => c.diagnostics ?? '')
-      .join('\n')
-      .trim();
-    return {
-      ok: false,
-      reason: `health gate: ${failed.map((c) => c.failure ?? c.name).join('; ')}`,
-      ...(diagnostics ? { diagnostics } : {}),
-      previousServing: false,
-    };
+    return rollOut(ctx);
   };
 
   const reportBackups = async (failed: boolean): Promise<void> => {

@@ -32,10 +32,16 @@ async function plan(
   return { facts, services: planServices(facts, inputs.services, inputs.strategies) };
 }
 
+/**
+ * `accept` (the one-step deploy's health gate) runs once every service rolled and before the
+ * services the release dropped are removed: those go only after the release is accepted. It
+ * returns a failed outcome to refuse the release, or undefined to accept it.
+ */
 export function makeStarter(
   inputs: Inputs,
   records: Map<string, StarterRecord>,
   sleep?: (ms: number) => Promise<void>,
+  accept?: (ctx: StartContext) => Promise<StartOutcome | undefined>,
 ): (ctx: StartContext) => Promise<StartOutcome> {
   return async (ctx) => {
     const options = (
@@ -75,8 +81,11 @@ export function makeStarter(
       const results = await rolloutDroplet(ctx.host, options(ctx.project, ctx.previous, services, inputs.force), deps);
       const record: StarterRecord = { services: results };
       records.set(ctx.target.label, record);
+      const refused = accept ? await accept(ctx) : undefined;
+      if (refused) return refused;
       let states = await readServiceStates(ctx.host, inputs.deploy.app);
-      // only now that every service rolled: services the release dropped go (never their volumes)
+      // only now that every service rolled (and the release was accepted): services the
+      // release dropped go (never their volumes)
       try {
         record.removed = await removeDropped(
           ctx.host,
