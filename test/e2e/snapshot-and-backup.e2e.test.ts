@@ -409,7 +409,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
     try {
       await sh(
         src,
-        `docker run --rm -v ${APP}_uploads:/www ${reg}/ddlab/web:latest sh -c 'head -c 120000000 /dev/urandom > /www/big.bin'`,
+        `docker run --rm -v ${APP}_uploads:/www ${reg}/ddlab/web:latest sh -c 'head -c 200000000 /dev/urandom > /www/big.bin'`,
       );
       let killed = false;
       const r = await runAction('snapshot-and-backup', {
@@ -429,8 +429,16 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
             console.error(`[kill-test ${new Date().toISOString().slice(11, 23)}] ${line}`);
           if (!killed && line.includes('dump "big" (volume)')) {
             killed = true;
-            // let the first parts land, then pull the plug
-            setTimeout(() => void own.kill(), 1500);
+            // pull the plug as soon as the first part has landed (a fixed delay raced the
+            // faster pipeline: 120 MB can be through in about a second)
+            void (async () => {
+              for (let i = 0; i < 1200; i += 1) {
+                const files = spawnSync('find', [own.dir, '-type', 'f']).stdout.toString().trim();
+                if (files) break;
+                await new Promise((r) => setTimeout(r, 25));
+              }
+              await own.kill();
+            })();
           }
         },
       });

@@ -8,6 +8,7 @@ import {
   RemoteCommandError,
   type RemoteHost,
   type RunOptions,
+  StreamAbortedError,
   type StreamOptions,
 } from '../../src/lib/ssh/executor.js';
 
@@ -18,6 +19,18 @@ export interface Rule {
   reply: Reply;
   /** Answer only this many times (then the rule is skipped). */
   times?: number;
+}
+
+/**
+ * Produces a streamed command's stdout (e.g. an endless dump): writes to `stdout` and
+ * resolves with the exit status. `signal` is StreamOptions.signal (stop when it aborts).
+ */
+export type StreamProducer = (stdout: Writable, signal: AbortSignal | undefined) => Promise<Partial<ExecResult>>;
+
+export interface RecordedStream {
+  command: string;
+  /** The caller aborted it through StreamOptions.signal (stream() rejected with StreamAbortedError). */
+  aborted: boolean;
 }
 
 export interface RecordedCall {
@@ -32,6 +45,8 @@ export class FakeHost implements RemoteHost {
   readonly calls: RecordedCall[] = [];
   readonly files = new Map<string, { content: string; mode: number }>();
   private readonly rules: Rule[] = [];
+  private readonly producers: { match: Rule['match']; produce: StreamProducer }[] = [];
+  readonly streams: RecordedStream[] = [];
   closed = false;
 
   constructor(
@@ -42,6 +57,12 @@ export class FakeHost implements RemoteHost {
   /** Adds a rule; later rules are checked first, so tests can override defaults. */
   on(match: Rule['match'], reply: Reply, times?: number): this {
     this.rules.unshift({ match, reply, ...(times !== undefined ? { times } : {}) });
+    return this;
+  }
+
+  /** Streams matching commands from a producer instead of a rule's stdout (later ones checked first). */
+  onStream(match: Rule['match'], produce: StreamProducer): this {
+    this.producers.unshift({ match, produce });
     return this;
   }
 
@@ -84,6 +105,34 @@ export class FakeHost implements RemoteHost {
   }
 
   async stream(script: Script, options: StreamOptions): Promise<{ code: number; stderr: string }> {
+    const command = render(script, 'exec');
+    const producer = this.producers.find(({ match: m }) =>
+      typeof m === 'string' ? command === m : m instanceof RegExp ? m.test(command) : m(command),
+    );
+    if (producer) {
+      this.calls.push({ command, logged: render(script, 'log'), stdin: '' });
+      const record: RecordedStream = { command, aborted: false };
+      this.streams.push(record);
+      const { signal } = options;
+      return new Promise((resolve, reject) => {
+        const onAbort = (): void => {
+          record.aborted = true;
+          reject(new StreamAbortedError(`${this.label}: \`${render(script, 'log')}\` was aborted`));
+        };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        producer.produce(options.stdout, signal).then(
+          (r) => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve({ code: r.code ?? 0, stderr: r.stderr ?? '' });
+          },
+          (error: unknown) => {
+            signal?.removeEventListener('abort', onAbort);
+            reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
+    }
     const result = await this.run(script, { allowFailure: true });
     (options.stdout as Writable).write(result.stdout);
     return { code: result.code, stderr: result.stderr };

@@ -17,6 +17,12 @@ import type { BackupStore } from './store.js';
 // multipart upload with bounded parts. The manifest is written only after the upload AND
 // the dump command both succeeded.
 
+/** Buffer of the PassThroughs around the transforms (bytes). */
+const STREAM_BUFFER = 256 * 1024;
+
+/** gzip level when none is given (the action's input `gzip-level` has the same default). */
+export const DEFAULT_GZIP_LEVEL = 6;
+
 /** Counts bytes (and optionally hashes them) as they pass. */
 export class Meter extends Transform {
   bytes = 0;
@@ -81,14 +87,17 @@ export async function streamBackup(req: BackupRequest): Promise<BackupManifest> 
   const keys = backupKeys(req.prefix, req.name, req.kind, req.compression, Boolean(req.passphrase), started);
   const iterations = req.iterations ?? DEFAULT_ITERATIONS;
   const stderr: string[] = [];
-  const sink = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const raw = new Meter(false);
+  // Small stream buffers: ssh2's channel already holds up to its 2 MiB window, and the
+  // store copies each chunk once into its part buffers.
+  const sink = new PassThrough({ highWaterMark: STREAM_BUFFER });
   const stored = new Meter(true);
-  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const stages: (NodeJS.ReadWriteStream | Transform)[] = [raw];
-  if (req.compression === 'gzip') stages.push(createGzip({ level: req.gzipLevel ?? 6 }));
-  if (req.passphrase) stages.push(createEncryptStream(req.passphrase, iterations));
-  stages.push(stored);
+  const transforms: (NodeJS.ReadWriteStream | Transform)[] = [];
+  if (req.compression === 'gzip') transforms.push(createGzip({ level: req.gzipLevel ?? DEFAULT_GZIP_LEVEL }));
+  if (req.passphrase) transforms.push(createEncryptStream(req.passphrase, iterations));
+  // without gzip or encryption the raw bytes are the stored bytes: one meter counts both
+  const raw = transforms.length > 0 ? new Meter(false) : stored;
+  const stages = transforms.length > 0 ? [raw, ...transforms, stored] : [stored];
+  const body = new PassThrough({ highWaterMark: STREAM_BUFFER });
 
   const aborter = new AbortController();
   let firstError: unknown;
@@ -110,6 +119,8 @@ export async function streamBackup(req: BackupRequest): Promise<BackupManifest> 
       stdout: sink,
       ...(req.source.stdin ? { stdin: req.source.stdin() } : {}),
       ...(req.timeoutMs ? { timeoutMs: req.timeoutMs } : {}),
+      // a failed upload closes the channel at once instead of waiting for the dump to notice
+      signal: aborter.signal,
       onStderrLine: (line) => {
         stderr.push(line);
         if (stderr.length > 50) stderr.shift();
@@ -133,7 +144,9 @@ export async function streamBackup(req: BackupRequest): Promise<BackupManifest> 
       },
     );
   const piping = pipeline([sink, ...stages, body] as unknown as [Readable, ...Transform[]]).catch((error: unknown) => {
-    fail(error);
+    // a premature close is the echo of another failure (the store stopped reading): that
+    // failure is reported by its own promise
+    if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') fail(error);
     throw error;
   });
   const uploading = req.store
@@ -144,7 +157,7 @@ export async function streamBackup(req: BackupRequest): Promise<BackupManifest> 
     });
 
   const [remoteResult, , uploadResult] = await Promise.allSettled([
-    // after a failure elsewhere, the remote side may block on a full pipe: do not wait forever
+    // a host that ignores the signal may block on a full pipe after a failure: do not wait forever
     Promise.race([remote, aborted(aborter.signal, 15_000)]),
     piping,
     uploading,

@@ -26,6 +26,17 @@ export interface StreamOptions {
   stdin?: Readable;
   timeoutMs?: number;
   onStderrLine?: (line: string) => void;
+  /**
+   * Aborting it closes the channel at once (after asking the server to KILL the command)
+   * and rejects with a StreamAbortedError: a consumer that failed (e.g. the upload) does not
+   * wait for the remote command to notice.
+   */
+  signal?: AbortSignal;
+}
+
+/** RemoteHost.stream was aborted through StreamOptions.signal. */
+export class StreamAbortedError extends Error {
+  override readonly name = 'StreamAbortedError';
 }
 
 /**

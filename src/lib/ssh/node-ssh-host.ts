@@ -7,7 +7,7 @@ import type { Logger } from '../action/logger.js';
 import { render, type Script } from '../commands/cmd.js';
 import { realSleep, retry } from '../retry.js';
 import type { ExecResult, RemoteHost, RunOptions, StreamOptions } from './executor.js';
-import { RemoteCommandError } from './executor.js';
+import { RemoteCommandError, StreamAbortedError } from './executor.js';
 import { type HostKeyPolicy, HostKeyMismatchError, hostKeyCheck, trustedFingerprints } from './host-keys.js';
 import { LineSplitter } from './lines.js';
 import { endpointLabel, type HostTarget, type SshEndpoint } from './target.js';
@@ -112,6 +112,23 @@ export async function connectWithRetry(
   );
 }
 
+/**
+ * Sends an SSH "signal" request. ssh2's Channel.signal() silently sends nothing once our
+ * side has sent EOF — which exec() does at once for a command without stdin (every dump) —
+ * although the protocol allows requests after EOF; so the request goes to ssh2's protocol
+ * object directly while the channel is open or half-closed.
+ */
+function signalChannel(channel: ClientChannel, name: string): void {
+  const c = channel as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, signal: string): void } };
+  };
+  const state = c.outgoing?.state;
+  if (c.outgoing && (state === 'open' || state === 'eof') && c._client?._protocol)
+    c._client._protocol.signal(c.outgoing.id, name);
+  else channel.signal(name);
+}
+
 /** One droplet over one SSH connection (node-ssh / ssh2). */
 export class NodeSshHost implements RemoteHost {
   private sftp: Promise<SFTPWrapper> | undefined;
@@ -164,13 +181,20 @@ export class NodeSshHost implements RemoteHost {
     this.settings.logger.debug(`${this.label}: $ ${logged} (streamed)`);
     const stderr: Buffer[] = [];
     const err = new LineSplitter((line) => options.onStderrLine?.(line));
-    const code = await this.exec(script, logged, options.timeoutMs, options.stdin, (channel) => {
-      channel.pipe(options.stdout, { end: false });
-      channel.stderr.on('data', (chunk: Buffer) => {
-        stderr.push(chunk);
-        err.push(chunk);
-      });
-    });
+    const code = await this.exec(
+      script,
+      logged,
+      options.timeoutMs,
+      options.stdin,
+      (channel) => {
+        channel.pipe(options.stdout, { end: false });
+        channel.stderr.on('data', (chunk: Buffer) => {
+          stderr.push(chunk);
+          err.push(chunk);
+        });
+      },
+      options.signal,
+    );
     err.end();
     return { code, stderr: Buffer.concat(stderr).toString('utf8') };
   }
@@ -181,9 +205,11 @@ export class NodeSshHost implements RemoteHost {
     timeoutMs: number | undefined,
     stdin: string | Buffer | Readable | undefined,
     attach: (channel: ClientChannel) => void,
+    signal?: AbortSignal,
   ): Promise<number> {
     const connection = this.ssh.connection;
     if (!connection) return Promise.reject(new Error(`${this.label}: not connected`));
+    if (signal?.aborted) return Promise.reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
     const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
     return new Promise<number>((resolve, reject) => {
       connection.exec(render(script, 'exec'), (error, channel) => {
@@ -193,21 +219,35 @@ export class NodeSshHost implements RemoteHost {
         }
         let exitCode: number | undefined;
         let settled = false;
-        const timer = setTimeout(() => {
-          if (settled) return;
-          settled = true;
+        const kill = (): void => {
           try {
-            channel.signal('KILL');
+            signalChannel(channel, 'KILL');
           } catch {
             /* the server may not support signals */
           }
+          // unpipe first: data still in flight must not reach a consumer that gave up
+          channel.unpipe();
           channel.close();
+        };
+        const onAbort = (): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          kill();
+          reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+        };
+        const timer = setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          kill();
           reject(
             new CommandTimeoutError(
               `${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`,
             ),
           );
         }, deadline);
+        signal?.addEventListener('abort', onAbort, { once: true });
         // The SSH socket keeps the process alive while a command runs; the deadline timer must
         // not keep it alive after the connection is gone (a stream abandoned after a failed
         // upload would otherwise hold the action open until its dump-timeout).
@@ -218,12 +258,14 @@ export class NodeSshHost implements RemoteHost {
         });
         channel.on('close', (code?: number | null) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           if (settled) return;
           settled = true;
           resolve(exitCode ?? (typeof code === 'number' ? code : 255));
         });
         channel.on('error', (e: Error) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           if (settled) return;
           settled = true;
           reject(new Error(`${this.label}: \`${logged}\` failed: ${e.message}`));
