@@ -70,12 +70,12 @@ export function inspectProjectScript(project: string): Script {
 }
 
 // A fixed script (the project name and the bound come as positional arguments): waits on
-// the droplet itself, checking every 0.2 s, while a container of the project is still in
+// the droplet itself, checking every 0.1 s, while a container of the project is still in
 // its healthcheck's "starting" phase — no round trip per check. It decides nothing: the
 // caller reads the state afterwards and judges it (unhealthy, exited, one-shot…).
 const SETTLE = [
   'p=$1; end=$(( $(date +%s) + $2 ))',
-  'while [ "$(date +%s)" -lt "$end" ] && [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$p" --filter health=starting)" ]; do sleep 0.2; done',
+  'while [ "$(date +%s)" -lt "$end" ] && [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$p" --filter health=starting)" ]; do sleep 0.1; done',
   'exit 0',
 ].join('\n');
 
