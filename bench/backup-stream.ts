@@ -25,12 +25,15 @@
 //
 // Figures only; nothing here asserts a time.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 import { Client } from 'ssh2';
 
+import { S3Store } from '../src/lib/backup/store.js';
 import { DockerDropletBackend } from '../test/lab/droplets.js';
 import { type LabInfo, readState } from '../test/lab/lab.js';
 
@@ -129,7 +132,36 @@ volumes: { pgdata: {}, blob: {} }
       ssh(`docker exec ${db} sh -c 'head -c ${MB * 1024 * 1024} /dev/urandom > /blob/random.bin && sync'`);
     const cipher = await negotiatedCipher(d.publicIpv4, client.privateKey);
     log(`ssh2 negotiates: ${cipher}`);
+    // the lab's S3 server runs in the lab's process: whoever listens on its port
+    const s3Port = new URL(env.LAB_S3_ENDPOINT).port;
+    const s3Pid = Number(/pid=(\d+)/.exec(execFileSync('ss', ['-Hltnp', `sport = :${s3Port}`]).toString())?.[1] ?? 0);
     const results: Record<string, string | number>[] = [];
+    // the S3 server's own ceiling: the same store code uploading MB MiB from memory
+    const s3Alone = await (async () => {
+      const store = new S3Store({
+        endpoint: env.LAB_S3_ENDPOINT,
+        bucket: env.LAB_S3_BUCKET,
+        accessKeyId: env.LAB_S3_ACCESS_KEY_ID,
+        secretAccessKey: env.LAB_S3_SECRET_ACCESS_KEY,
+      });
+      const block = randomBytes(1024 * 1024);
+      const t0 = Date.now();
+      const key = `bench-s3-alone-${Date.now()}`;
+      await store.upload(
+        key,
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < MB; i += 1) yield block;
+          })(),
+        ),
+        { contentType: 'application/octet-stream' },
+      );
+      const ms = Date.now() - t0;
+      await store.delete(key);
+      store.client.destroy();
+      return Math.round((MB / (ms / 1000)) * 10) / 10;
+    })();
+    log(`S3 server alone (S3Store uploading ${MB} MiB from memory, 8 MiB x 2): ${s3Alone} MB/s`);
     const image = `${reg}/ddlab/services:latest`;
     const pgDump = (z0: boolean): string =>
       `docker exec ${db} sh -c 'PGPASSWORD=$POSTGRES_PASSWORD exec pg_dump -U postgres -d bench --format=custom${z0 ? ' --compress=0' : ''}'`;
@@ -220,25 +252,25 @@ volumes: { pgdata: {}, blob: {} }
       const started = Date.now();
       // BENCH_NODE_ARGS: experiments only (e.g. --cpu-prof); a runner starts the action without any
       const nodeArgs = process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
-      const child = spawn(process.execPath, [...nodeArgs, bundle], {
+      // /usr/bin/time reports the action's own peak RSS (the kernel's maxrss) and CPU seconds
+      const timeFile = join(dir, 'time');
+      const cpuBefore = { s3: procCpuSeconds(s3Pid), droplet: cgroupCpuSeconds(d.container) };
+      const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%M %U %S', process.execPath, ...nodeArgs, bundle], {
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let peakKb = 0;
-      const rss = setInterval(() => {
-        try {
-          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        } catch {
-          /* exited */
-        }
-      }, 100);
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       const code = await new Promise<number | null>((res) => child.on('close', res));
       const wallMs = Date.now() - started;
-      clearInterval(rss);
+      const cpu = {
+        s3: procCpuSeconds(s3Pid) - cpuBefore.s3,
+        droplet: cgroupCpuSeconds(d.container) - cpuBefore.droplet,
+      };
+      const [maxRssKb, userS, sysS] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      const peakKb = maxRssKb ?? 0;
+      const actionCpu = (userS ?? 0) + (sysS ?? 0);
       clearInterval(sampler);
       maxUsed = Math.max(maxUsed, dfUsed());
       if (code !== 0) throw new Error(`action failed (${code}):\n${out}`);
@@ -266,15 +298,19 @@ volumes: { pgdata: {}, blob: {} }
       const aloneMbps = mbps(manifest.rawSize, dumpOnlyMs);
       const vsCat = Math.round((rawMs / manifest.durationMs) * 100) / 100;
       const vsAlone = Math.round((dumpOnlyMs / manifest.durationMs) * 100) / 100;
-      // what limits it: the slowest of the dump tool (measured alone over OpenSSH) and the
-      // runner's pipeline (then: gzip, or the rest of the chain)
+      // what limits it: the dump tool (measured alone over OpenSSH), the S3 server (measured
+      // alone), runner-side gzip, or — none of them alone — the 2 CPUs everything shares here
+      const gzip =
+        variant.dumps.includes('compression: gzip') ||
+        (variant.dumps.includes('kind: volume') && !variant.dumps.includes('compression: none'));
       const limit =
         vsAlone >= 0.8 && aloneMbps < catMbps * 0.8
           ? `the dump tool (alone ${aloneMbps} MB/s)`
-          : variant.dumps.includes('compression: gzip') ||
-              (variant.dumps.includes('kind: volume') && !variant.dumps.includes('compression: none'))
-            ? 'the runner (gzip on one core + ssh2 + S3 server on the same 2 CPUs)'
-            : 'the runner (ssh2 + sha256 + S3 server on the same 2 CPUs)';
+          : pipeMbps >= 0.8 * s3Alone
+            ? `the S3 server (alone ${s3Alone} MB/s)`
+            : gzip
+              ? 'gzip on the runner (one thread), with droplet, S3 server and action on the same 2 CPUs (see CPU)'
+              : 'the 2 CPUs shared by droplet (docker attach, sshd, docker-proxy), S3 server and action (see CPU)';
       results.push({
         variant: `${variant.id}: ${variant.label}`,
         'dump bytes': manifest.rawSize,
@@ -286,6 +322,7 @@ volumes: { pgdata: {}, blob: {} }
         'ratio vs the dump alone': vsAlone,
         'limited by': limit,
         'action wall s': Math.round(wallMs / 100) / 10,
+        'CPU s during the action: action / S3 server / droplet (incl. its dockerd, sshd)': `${actionCpu.toFixed(1)} / ${cpu.s3.toFixed(1)} / ${cpu.droplet.toFixed(1)} (of ${((wallMs / 1000) * cpus().length).toFixed(1)} available)`,
         'peak RSS MB (goal ≤ 150)': Math.round(peakKb / 1024),
         'droplet disk growth during backup, bytes (goal 0)': maxUsed - before,
       });
@@ -295,7 +332,8 @@ volumes: { pgdata: {}, blob: {} }
     console.log(
       `\nbackup-stream bench: ${MB} MB of random bytea, lab droplet ${d.publicIpv4}, S3 ${env.LAB_S3_ENDPOINT}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${cpus().length} CPUs\n`,
     );
-    console.log(`ssh2 cipher negotiated with the droplet: ${cipher}\n`);
+    console.log(`ssh2 cipher negotiated with the droplet: ${cipher}`);
+    console.log(`S3 server alone (the store uploading ${MB} MiB from memory, 8 MiB x 2): ${s3Alone} MB/s\n`);
     for (const r of results) {
       console.log(`--- ${String(r['variant'])}`);
       for (const k of keys.slice(1)) console.log(`  ${k.padEnd(width)}  ${String(r[k])}`);
@@ -303,6 +341,32 @@ volumes: { pgdata: {}, blob: {} }
   } finally {
     await backend.destroy(d.container).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** user+system CPU seconds of a process (0 if unknown). */
+function procCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of a droplet container and everything in it (cgroup v1 cpuacct, or v2 cpu.stat). */
+function cgroupCpuSeconds(container: string): number {
+  try {
+    const id = execFileSync('/usr/bin/docker', ['inspect', '-f', '{{.Id}}', container]).toString().trim();
+    try {
+      return Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8')) / 1e9;
+    } catch {
+      const stat = readFileSync(`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 'utf8');
+      return Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0) / 1e6;
+    }
+  } catch {
+    return 0;
   }
 }
 
