@@ -2,14 +2,13 @@ import type { ActionIo } from '../../lib/action/core.js';
 import { formatDuration } from '../../lib/action/parsers.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
-import type { BackupManifest } from '../../lib/backup/manifest.js';
+import { type BackupBeforeDeps, backupTable, prepareBackupBefore } from '../../lib/migrate/backup-before.js';
 import {
-  type BackupBeforeDeps,
-  backupBeforeSecrets,
-  backupBeforeStep,
-  backupTable,
-} from '../../lib/migrate/backup-before.js';
-import { type MigrationOptions, type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
+  type MigrationOptions,
+  type MigrationResult,
+  migrationTarget,
+  runMigration,
+} from '../../lib/migrate/migrate.js';
 import { type Deps as DeployDeps, run as runDeploy, type StartContext } from '../deploy-compose/run.js';
 import type { Inputs } from './inputs.js';
 
@@ -29,49 +28,25 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
   const started = deps.now();
   let databaseUrl = inputs.databaseUrl;
   if (databaseUrl) maskSecret((v) => io.setSecret(v), databaseUrl, 'url');
-  const backupSecrets = inputs.backup ? backupBeforeSecrets(inputs.backup) : { plain: [], urls: [] };
-  for (const v of backupSecrets.plain) maskSecret((s) => io.setSecret(s), v);
-  for (const v of backupSecrets.urls) maskSecret((s) => io.setSecret(s), v, 'url');
+  const backup = prepareBackupBefore(inputs.backup, deps.backup, (v) => io.setSecret(v));
   if (inputs.databaseClusterId) {
     databaseUrl = await deps.databaseUrl(inputs.databaseClusterId);
     maskSecret((v) => io.setSecret(v), databaseUrl, 'url');
   }
-  const secrets = [
-    ...inputs.deploy.secrets.values(),
-    ...(databaseUrl ? [databaseUrl] : []),
-    ...backupSecrets.plain,
-    ...backupSecrets.urls,
-  ];
+  const secrets = [...inputs.deploy.secrets.values(), ...(databaseUrl ? [databaseUrl] : []), ...backup.secrets];
   const migrations: MigrationResult[] = [];
-  // kept outside the migration's result so that a failing migration still reports its backup
-  const backups: BackupManifest[] = [];
-  const backupStep = inputs.backup ? backupBeforeStep(inputs.backup, deps.backup) : undefined;
+  const { backups } = backup;
   const options: MigrationOptions = {
     ...(databaseUrl ? { databaseUrl } : {}),
     secrets,
     now: deps.now,
-    ...(backupStep
-      ? {
-          backup: async (ctx, url) => {
-            const made = await backupStep(ctx, url);
-            backups.push(...made);
-            return made;
-          },
-        }
-      : {}),
+    ...(backup.hook ? { backup: backup.hook } : {}),
   };
 
   const stage = {
     step: 'migrate',
     run: async (ctx: StartContext): Promise<void> => {
-      const target = {
-        host: ctx.host,
-        log: ctx.log,
-        project: ctx.project,
-        releaseId: ctx.manifest.id,
-        label: ctx.target.label,
-      };
-      migrations.push(await runMigration(target, inputs, options));
+      migrations.push(await runMigration(migrationTarget(ctx), inputs, options));
     },
   };
   try {

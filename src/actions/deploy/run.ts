@@ -7,15 +7,14 @@ import type { ActionIo } from '../../lib/action/core.js';
 import { DiagnosedError, errorMessage } from '../../lib/action/errors.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
-import type { BackupManifest } from '../../lib/backup/manifest.js';
 import { buildChecks, runGate } from '../../lib/health/gate.js';
+import { type BackupBeforeDeps, backupTable, prepareBackupBefore } from '../../lib/migrate/backup-before.js';
 import {
-  type BackupBeforeDeps,
-  backupBeforeSecrets,
-  backupBeforeStep,
-  backupTable,
-} from '../../lib/migrate/backup-before.js';
-import { type MigrationOptions, type MigrationResult, runMigration } from '../../lib/migrate/migrate.js';
+  type MigrationOptions,
+  type MigrationResult,
+  migrationTarget,
+  runMigration,
+} from '../../lib/migrate/migrate.js';
 import {
   type Deps as DeployDeps,
   type HostOutcome,
@@ -38,31 +37,18 @@ export interface Deps {
 export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   const { io } = deps;
   if (inputs.databaseUrl) maskSecret((v) => io.setSecret(v), inputs.databaseUrl, 'url');
-  const backupSecrets = inputs.backup ? backupBeforeSecrets(inputs.backup) : { plain: [], urls: [] };
-  for (const v of backupSecrets.plain) maskSecret((s) => io.setSecret(s), v);
-  for (const v of backupSecrets.urls) maskSecret((s) => io.setSecret(s), v, 'url');
+  const backup = prepareBackupBefore(inputs.backup, deps.backup, (v) => io.setSecret(v));
   const secrets = [
     ...inputs.rollout.deploy.secrets.values(),
     ...(inputs.databaseUrl ? [inputs.databaseUrl] : []),
-    ...backupSecrets.plain,
-    ...backupSecrets.urls,
+    ...backup.secrets,
   ];
-  const backups: BackupManifest[] = [];
-  if (inputs.backup && !deps.backup) throw new Error('backup-before needs the backup dependencies');
-  const backupStep = inputs.backup && deps.backup ? backupBeforeStep(inputs.backup, deps.backup) : undefined;
+  const { backups } = backup;
   const migrationOptions: MigrationOptions = {
     ...(inputs.databaseUrl ? { databaseUrl: inputs.databaseUrl } : {}),
     secrets,
     now: deps.now,
-    ...(backupStep
-      ? {
-          backup: async (ctx, url) => {
-            const made = await backupStep(ctx, url);
-            backups.push(...made);
-            return made;
-          },
-        }
-      : {}),
+    ...(backup.hook ? { backup: backup.hook } : {}),
   };
   const records = new Map<string, StarterRecord>();
   const migrations: MigrationResult[] = [];
@@ -104,14 +90,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   const startRelease = async (ctx: StartContext): Promise<StartOutcome> => {
     if (inputs.migration && ctx.action === 'deploy') {
       try {
-        const target = {
-          host: ctx.host,
-          log: ctx.log,
-          project: ctx.project,
-          releaseId: ctx.manifest.id,
-          label: ctx.target.label,
-        };
-        migrations.push(await runMigration(target, inputs.migration, migrationOptions));
+        migrations.push(await runMigration(migrationTarget(ctx), inputs.migration, migrationOptions));
       } catch (error) {
         return {
           ok: false,

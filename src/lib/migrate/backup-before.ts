@@ -9,6 +9,7 @@ import { ConfigurationError } from '../action/errors.js';
 import type { InputReader } from '../action/inputs.js';
 import type { Logger } from '../action/logger.js';
 import { formatDuration } from '../action/parsers.js';
+import { maskSecret } from '../action/secrets.js';
 import type { SummaryBuilder } from '../action/summary.js';
 import { DEFAULT_ITERATIONS } from '../backup/encryption.js';
 import type { BackupManifest } from '../backup/manifest.js';
@@ -248,4 +249,38 @@ export function backupTable(summary: SummaryBuilder, backups: readonly BackupMan
       formatDuration(b.durationMs),
     ]),
   );
+}
+
+/** What an action running migrations needs of backup-before for one run. */
+export interface BackupBeforeRun {
+  /** Values to redact (Spaces secret key, passphrase, URLs in the dumps); already masked. */
+  secrets: string[];
+  /** Every backup taken so far, kept apart from the migrations' results so a failed migration still reports them. */
+  backups: BackupManifest[];
+  /** The runner's `backup` hook (MigrationOptions.backup); undefined when backup-before is off. */
+  hook?: BackupStep;
+}
+
+/** Masks backup-before's secrets and makes the migration runner's hook, recording what it took. */
+export function prepareBackupBefore(
+  settings: BackupBeforeSettings | undefined,
+  deps: BackupBeforeDeps | undefined,
+  setSecret: (value: string) => void,
+): BackupBeforeRun {
+  const backups: BackupManifest[] = [];
+  if (!settings) return { secrets: [], backups };
+  if (!deps) throw new Error('backup-before needs the backup dependencies');
+  const { plain, urls } = backupBeforeSecrets(settings);
+  for (const v of plain) maskSecret(setSecret, v);
+  for (const v of urls) maskSecret(setSecret, v, 'url');
+  const step = backupBeforeStep(settings, deps);
+  return {
+    secrets: [...plain, ...urls],
+    backups,
+    hook: async (ctx, databaseUrl) => {
+      const made = await step(ctx, databaseUrl);
+      backups.push(...made);
+      return made;
+    },
+  };
 }

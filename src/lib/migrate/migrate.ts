@@ -32,6 +32,17 @@ export interface MigrationTarget {
   label: string;
 }
 
+/** The migration target of a release being started (deploy-compose's start context). */
+export function migrationTarget(ctx: {
+  host: RemoteHost;
+  log: Logger;
+  project: ComposeProject;
+  manifest: { id: string };
+  target: { label: string };
+}): MigrationTarget {
+  return { host: ctx.host, log: ctx.log, project: ctx.project, releaseId: ctx.manifest.id, label: ctx.target.label };
+}
+
 export interface MigrationResult {
   host: string;
   release: string;
