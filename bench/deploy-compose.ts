@@ -7,7 +7,9 @@
 // (b) bytes sent by a second `transfer` push of an image with one changed layer ÷ that layer's
 //     size, next to a whole `docker save | ssh docker load` of the same image.
 //
-// Usage: node --import tsx bench/deploy-compose.ts [runs=4]
+// Usage: node --import tsx bench/deploy-compose.ts [runs=4] [--profile]
+//   --profile: after (a), one more deploy with RUNNER_DEBUG=1, its log lines printed with the
+//   time since the action started and since the previous line (where the wall time goes).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ import { REPO_ROOT } from '../test/support/run-action.js';
 import { benchLab } from './rolling-update-lab.js';
 
 const runs = Math.min(Math.max(Number(process.argv[2] ?? 4) || 4, 1), 20);
+const profile = process.argv.includes('--profile');
 const quietLogger: Logger = {
   info: () => undefined,
   warn: (m) => console.error(m),
@@ -164,6 +167,26 @@ async function main(): Promise<void> {
       `    bare ssh pull + up -d + health loop:            ${bareTimes.map((x) => (x / 1000).toFixed(2)).join(' ')} s  median ${(median(bareTimes) / 1000).toFixed(2)} s`,
     );
     console.log(`    ratio: ${ratio.toFixed(2)}x (goal <= 1.3x)`);
+    if (profile) {
+      app.publish(runs % 2 === 0 ? 'v2' : 'v1');
+      const t0 = performance.now();
+      let last = t0;
+      const lines: string[] = [];
+      const r = await deploy(inputs, {
+        env: { RUNNER_DEBUG: '1' },
+        onLine: (line) => {
+          const t = performance.now();
+          if (!line.startsWith('::add-mask::')) {
+            lines.push(`${((t - t0) / 1000).toFixed(3)} +${((t - last) / 1000).toFixed(3)}  ${line.slice(0, 200)}`);
+          }
+          last = t;
+        },
+      });
+      if (r.exitCode !== 0) throw new Error(r.log);
+      console.log(`    profile of one more deploy (RUNNER_DEBUG=1), s since spawn / since the previous line:`);
+      for (const l of lines) console.log(`      ${l}`);
+      console.log(`      ${((performance.now() - t0) / 1000).toFixed(3)} exit`);
+    }
 
     // ---- (b) transfer bytes -----------------------------------------------------------------
     const base = lab.info.images.web;
