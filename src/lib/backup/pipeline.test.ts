@@ -20,13 +20,22 @@ function endlessDump(state: { chunks: number; sawAbort: boolean; done: boolean }
           state.sawAbort = true;
           return { code: 137 };
         }
+        // a reader that went away: over SSH the command just blocks on the full window
+        // until the channel is closed
+        if (stdout.destroyed) {
+          await new Promise((resolve) => {
+            signal?.addEventListener('abort', resolve, { once: true });
+            setTimeout(resolve, 5_000).unref();
+          });
+          continue;
+        }
         state.chunks += 1;
         if (!stdout.write(chunk)) {
           await Promise.race([
             once(stdout, 'drain'),
             once(stdout, 'close'),
             new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true })),
-          ]);
+          ]).catch(() => undefined);
         }
       }
       return { code: 0 };
@@ -45,9 +54,16 @@ class FailingStore extends MemoryStore {
   }
   override async upload(_key: string, body: Readable, options?: { signal?: AbortSignal }): Promise<void> {
     this.signal = options?.signal;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      this.read += chunk.length;
-      if (this.read >= this.failAfter) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {});
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        this.read += chunk.length;
+        if (this.read >= this.failAfter) throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+      }
+    } catch (error) {
+      // like S3Store: the loop has left (the body is destroyed) and the upload is being
+      // aborted before the error comes back
+      await new Promise((r) => setTimeout(r, 50));
+      throw error;
     }
   }
 }

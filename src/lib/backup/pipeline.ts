@@ -182,9 +182,11 @@ export async function streamBackup(req: BackupRequest): Promise<BackupManifest> 
       },
     );
   const piping = pipeline([sink, ...stages, body] as unknown as [Readable, ...Transform[]]).catch((error: unknown) => {
-    // a premature close is the echo of another failure (the store stopped reading): that
-    // failure is reported by its own promise
-    if ((error as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE') fail(error);
+    // a premature close or an AbortError (what a for-await loop leaving early destroys its
+    // stream with) is the echo of another failure — the store stopped reading: that failure
+    // is reported by its own promise, often a little later (after aborting the upload)
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ABORT_ERR') fail(error);
     throw error;
   });
   const uploading = req.store
