@@ -4,9 +4,24 @@ import { createHash } from 'node:crypto';
 
 import { parse as parseYaml } from 'yaml';
 
+/** A resolved config, parsed once for the readers below. */
+export interface ParsedConfig {
+  services?: Record<string, Record<string, unknown>>;
+}
+
+export function parseConfig(yamlText: string): ParsedConfig | null {
+  return parseYaml(yamlText) as ParsedConfig | null;
+}
+
+const parsed = (config: string | ParsedConfig | null): ParsedConfig | null =>
+  typeof config === 'string' ? parseConfig(config) : config;
+
 /** The service name → image map of a resolved compose config (active profiles only). */
-export function servicesFromConfig(yamlText: string, profiles: readonly string[]): Map<string, string> {
-  const doc = parseYaml(yamlText) as { services?: Record<string, Record<string, unknown>> } | null;
+export function servicesFromConfig(
+  config: string | ParsedConfig | null,
+  profiles: readonly string[],
+): Map<string, string> {
+  const doc = parsed(config);
   const out = new Map<string, string>();
   for (const [name, svc] of Object.entries(doc?.services ?? {})) {
     const svcProfiles = Array.isArray(svc['profiles']) ? (svc['profiles'] as string[]) : [];
@@ -26,15 +41,16 @@ export function servicesFromConfig(yamlText: string, profiles: readonly string[]
  * `releaseDir` in the resolved config; short and long volume syntax, Compose v1 and v2).
  */
 export function bindMountHashes(
-  yamlText: string,
+  config: string | ParsedConfig | null,
   releaseDir: string,
   files: readonly { path: string; content: Buffer | string }[],
 ): Record<string, string> {
-  const doc = parseYaml(yamlText) as { services?: Record<string, { volumes?: unknown[] }> } | null;
+  const doc = parsed(config);
   const out: Record<string, string> = {};
   for (const [name, svc] of Object.entries(doc?.services ?? {})) {
     const rels = new Set<string>();
-    for (const v of svc.volumes ?? []) {
+    const volumes = Array.isArray(svc['volumes']) ? (svc['volumes'] as unknown[]) : [];
+    for (const v of volumes) {
       let source: string | undefined;
       if (typeof v === 'string') source = v.split(':')[0];
       else if (v && typeof v === 'object' && (v as { type?: string }).type === 'bind')

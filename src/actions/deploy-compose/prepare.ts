@@ -16,7 +16,7 @@ import {
 import type { TarFile } from '../../lib/release/tar.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { Begun } from './begin.js';
-import { bindMountHashes, servicesFromConfig } from './config.js';
+import { bindMountHashes, type ParsedConfig, parseConfig, servicesFromConfig } from './config.js';
 import { deliverImages } from './deliver.js';
 import { DeployStepError, tail, unchanged } from './errors.js';
 import type { HostJob } from './types.js';
@@ -102,8 +102,10 @@ export async function prepareRelease(
     fail('compose config', tail(begun.stderr.split(draft.stageDir).join(releaseDir)) || `exit ${config.code}`);
   }
   let services: Map<string, string>;
+  let doc: ParsedConfig | null;
   try {
-    services = servicesFromConfig(config.yaml, inputs.profiles);
+    doc = parseConfig(config.yaml);
+    services = servicesFromConfig(doc, inputs.profiles);
   } catch (error) {
     return fail('compose config', errorMessage(error));
   }
@@ -121,10 +123,7 @@ export async function prepareRelease(
     profiles: inputs.profiles,
     images: [],
     delivery: inputs.images,
-    fileHashes: bindMountHashes(config.yaml, draft.stageDir, [
-      ...job.files,
-      { path: draft.envFile, content: job.envText },
-    ]),
+    fileHashes: bindMountHashes(doc, draft.stageDir, [...job.files, { path: draft.envFile, content: job.envText }]),
   };
   const refs = [...new Set(services.values())];
 

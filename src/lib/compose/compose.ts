@@ -109,25 +109,44 @@ export const CONFIG_EXIT_MARK = '@@dd:config-exit';
 
 // A fixed script (no user data in it: the project's options come as positional arguments,
 // quoted by the one renderer): prints the Compose version (and `plugin` for v2, as
-// composeFromProbe reads it), then, in config mode, runs `config` with the flavour it found.
+// composeFromProbe reads it), then, in config mode, the project's `config` with the flavour
+// it found. With the v2 plugin, the version and `config` run at the same time (their outputs
+// wait in a folder of the run's scratch space, given as $2, removed at once).
 const PROBE = [
   'mode=$1; shift',
-  'if v=$(docker compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\nplugin\\n\' "$v"; set -- docker compose "$@"',
-  'elif v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\n\' "$v"; set -- docker-compose "$@"',
-  'else exit 0; fi',
-  '[ "$mode" = config ] || exit 0',
-  `echo ${CONFIG_MARK}`,
-  '"$@" config; c=$?',
-  `echo; echo "${CONFIG_EXIT_MARK} $c"`,
+  'if [ "$mode" = config ]; then',
+  '  t=$1; shift; mkdir -p "$t" || exit 0',
+  '  docker compose version --short >"$t/v" 2>/dev/null &',
+  '  docker compose "$@" config >"$t/c" 2>"$t/e"; c=$?; wait',
+  '  if [ -s "$t/v" ]; then',
+  '    printf \'%s\\nplugin\\n\' "$(cat "$t/v")"',
+  `    echo ${CONFIG_MARK}; cat "$t/c"; cat "$t/e" >&2; rm -rf "$t"`,
+  `    echo; echo "${CONFIG_EXIT_MARK} $c"; exit 0`,
+  '  fi',
+  '  rm -rf "$t"',
+  '  v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ] || exit 0',
+  '  printf \'%s\\n\' "$v"',
+  `  echo ${CONFIG_MARK}; docker-compose "$@" config; c=$?`,
+  `  echo; echo "${CONFIG_EXIT_MARK} $c"; exit 0`,
+  'fi',
+  'if v=$(docker compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\nplugin\\n\' "$v"',
+  'elif v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\n\' "$v"; fi',
 ].join('\n');
 
 /**
  * Detects Compose (v2 plugin, else v1) and, given a project, validates and resolves it with
- * `config` in the same command: one Compose start less than detecting first. The resolved
- * YAML (stdout, after CONFIG_MARK) holds interpolated secrets: parse it, never log it.
+ * `config` in the same command (`tmp`: a folder it may use and removes, in the run's scratch
+ * space). The resolved YAML (stdout, after CONFIG_MARK) holds interpolated secrets: parse it,
+ * never log it.
  */
-export function probeScript(project?: Omit<ComposeProject, 'flavor'>): Cmd {
-  return cmd('sh', '-c', PROBE, 'sh', project ? ['config', ...composeArgs(project)] : ['probe']);
+export function probeScript(project?: Omit<ComposeProject, 'flavor'>, tmp?: string): Cmd {
+  return cmd(
+    'sh',
+    '-c',
+    PROBE,
+    'sh',
+    project ? ['config', tmp ?? '/tmp/dd-probe', ...composeArgs(project)] : ['probe'],
+  );
 }
 
 /** Validates without printing the resolved file (it would contain interpolated secrets). */

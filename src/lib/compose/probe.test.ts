@@ -8,10 +8,10 @@ import { FakeHost } from '../../../test/support/fake-host.js';
 describe('Compose probe + config in one command', () => {
   it('passes the project as positional arguments to a fixed script', () => {
     const text = render(
-      probeScript({ project: 'shop', files: ['/x/compose.yaml'], envFile: '/x/.env', profiles: ['jobs'] }),
+      probeScript({ project: 'shop', files: ['/x/compose.yaml'], envFile: '/x/.env', profiles: ['jobs'] }, '/x/probe'),
     );
     expect(text).toMatch(
-      /^sh -c .* sh config --project-name shop --file \/x\/compose\.yaml --env-file \/x\/\.env --profile jobs$/s,
+      /^sh -c .* sh config \/x\/probe --project-name shop --file \/x\/compose\.yaml --env-file \/x\/\.env --profile jobs$/s,
     );
     expect(render(probeScript())).toMatch(/ sh probe$/);
   });

@@ -22,7 +22,9 @@ describe('begin script', () => {
           'mv -f /opt/shop/.deploy-tmp/t1/holder.json /opt/shop/.lock/holder.json && { echo \\@\\@dd\\:current ;',
       ),
     ).toBe(true);
-    expect(text).toContain('sh config --project-name shop --file /opt/shop/.deploy-tmp/t1/release/compose.yaml');
+    expect(text).toContain(
+      'sh config /opt/shop/.deploy-tmp/t1/probe --project-name shop --file /opt/shop/.deploy-tmp/t1/release/compose.yaml',
+    );
   });
 
   it('without a lock part (the lock was taken by waiting) nothing is taken twice', () => {

@@ -114,7 +114,10 @@ export function beginScript(paths: AppPaths, o: BeginOptions): Script {
     cmd('tar', '-x', '-f', '-', '-C', o.scratch),
   ];
   if (o.lockDir) prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${HOLDER_IN_ARCHIVE}`));
-  return and(...prelude, seq(...stateReads(paths, o.logLines ?? 500), mark('compose'), probeScript(o.config)));
+  return and(
+    ...prelude,
+    seq(...stateReads(paths, o.logLines ?? 500), mark('compose'), probeScript(o.config, `${o.scratch}/probe`)),
+  );
 }
 
 export interface BeginState extends ReleaseState {
