@@ -115,7 +115,8 @@ export const CONFIG_EXIT_MARK = '@@dd:config-exit';
 const PROBE = [
   'mode=$1; shift',
   'if [ "$mode" = config ]; then',
-  '  t=$1; shift; mkdir -p "$t" || exit 0',
+  // the resolved config holds secrets: its file is the runner's alone (0600), like the .env
+  '  umask 077; t=$1; shift; mkdir -p "$t" || exit 0',
   '  docker compose version --short >"$t/v" 2>/dev/null &',
   '  docker compose "$@" config >"$t/c" 2>"$t/e"; c=$?; wait',
   '  if [ -s "$t/v" ]; then',
