@@ -57,6 +57,26 @@ describe('deploy-compose inputs', () => {
     [{ app: 'My App' }, /input "app" has "My App"/],
     [{ images: 'ftp' }, /input "images" has "ftp": expected one of registry, transfer, none/],
     [{ 'registry-username': 'u' }, /"registry-username" and "registry-password" go together/],
+    [{ 'registry-password': 'p' }, /input "registry-password" is set but "registry-username" is empty/],
+    [
+      { 'registry-username': 'u', 'registry-password': ' ' },
+      /input "registry-username" is set but "registry-password"/,
+    ],
+    [{ 'registry-username': 'a:b', 'registry-password': 'p' }, /input "registry-username" has "a:b"/],
+    [
+      { registry: 'not a host', 'registry-username': 'u', 'registry-password': 'p' },
+      /input "registry" has "not a host"/,
+    ],
+    [
+      {
+        registry: 'registry.digitalocean.com',
+        'registry-username': 'u',
+        'registry-password': 'p',
+        'docr-login': 'true',
+        token: 't',
+      },
+      /both give credentials for registry\.digitalocean\.com: use one or the other/,
+    ],
     [{ 'docr-login': 'true' }, /"docr-login" needs "token"/],
     [{ 'rollback-to': '../x' }, /input "rollback-to" has "..\/x"/],
     [{ 'keep-releases': '0' }, /input "keep-releases" has "0": must be at least 1/],
@@ -74,6 +94,41 @@ describe('deploy-compose inputs', () => {
   ])('%j is refused', (patch, message) => {
     expect(() => read({ ...base, ...patch })).toThrow(ConfigurationError);
     expect(() => read({ ...base, ...patch })).toThrow(message);
+  });
+
+  it('registry credentials: keyed by the registry host (Docker Hub by default)', () => {
+    expect(read(base).registry).toBeUndefined();
+    const creds = { 'registry-username': 'robot', 'registry-password': 'pa55-word' };
+    expect(read({ ...base, ...creds }).registry).toEqual({
+      server: 'https://index.docker.io/v1/',
+      username: 'robot',
+      password: 'pa55-word',
+    });
+    expect(read({ ...base, ...creds, registry: 'docker.io' }).registry?.server).toBe('https://index.docker.io/v1/');
+    expect(read({ ...base, ...creds, registry: 'ghcr.io' }).registry?.server).toBe('ghcr.io');
+    expect(read({ ...base, ...creds, registry: 'https://Registry.Example:5000/' }).registry?.server).toBe(
+      'registry.example:5000',
+    );
+    // DOCR from the API and another registry's credentials together: both kept
+    const both = read({ ...base, ...creds, registry: 'ghcr.io', 'docr-login': 'true', token: 't' });
+    expect(both.docr).toBe(true);
+    expect(both.registry?.server).toBe('ghcr.io');
+  });
+
+  it('a registry password never appears in an input error', () => {
+    const patches: Record<string, string>[] = [
+      { 'registry-password': 'hunter2-registry' },
+      { 'registry-username': 'a:b', 'registry-password': 'hunter2-registry' },
+      { registry: 'bad host', 'registry-username': 'u', 'registry-password': 'hunter2-registry' },
+    ];
+    for (const patch of patches) {
+      expect(() => read({ ...base, ...patch })).toThrow(ConfigurationError);
+      try {
+        read({ ...base, ...patch });
+      } catch (error) {
+        expect((error as Error).message).not.toContain('hunter2');
+      }
+    }
   });
 
   it('a secret value never appears in an input error', () => {

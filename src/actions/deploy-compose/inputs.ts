@@ -2,6 +2,7 @@ import { ConfigurationError } from '../../lib/action/errors.js';
 import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader, requireOneOf } from '../../lib/action/inputs.js';
 import { parseInteger } from '../../lib/action/parsers.js';
+import { DOCR_HOST, registryAuthKey } from '../../lib/images/registry.js';
 import { DEFAULT_BASE_DIR, validateAppName, validateReleaseId } from '../../lib/release/model.js';
 import { readSshInputs, type SshInputs } from '../../lib/ssh/inputs.js';
 import { parseEndpoint, type SshEndpoint } from '../../lib/ssh/target.js';
@@ -38,7 +39,11 @@ export interface Inputs {
   secrets: Map<string, string>;
   releaseId?: string;
   images: Delivery;
-  registry?: { server?: string; username: string; password: string };
+  /**
+   * Credentials for the pulls from the `registry` / `registry-username` / `registry-password`
+   * inputs; `server` is already the docker config `auths` key (Docker Hub: https://index.docker.io/v1/).
+   */
+  registry?: { server: string; username: string; password: string };
   /** Log in to DigitalOcean Container Registry with credentials from the API. */
   docr: boolean;
   keepReleases: number;
@@ -92,14 +97,34 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
   const images = r.enum<Delivery>('images', ['registry', 'transfer', 'none'], 'registry');
   const username = r.optional('registry-username');
   const password = r.optional('registry-password');
-  if (Boolean(username) !== Boolean(password)) {
+  if (username && !password) {
     throw new ConfigurationError(
-      'inputs "registry-username" and "registry-password" go together: give both or neither',
+      'input "registry-username" is set but "registry-password" is empty: inputs "registry-username" and "registry-password" go together: give both or neither',
+    );
+  }
+  if (password && !username) {
+    throw new ConfigurationError(
+      'input "registry-password" is set but "registry-username" is empty: inputs "registry-username" and "registry-password" go together: give both or neither',
+    );
+  }
+  if (username?.includes(':')) {
+    throw new ConfigurationError(`input "registry-username" has ${JSON.stringify(username)}: it cannot contain ":"`);
+  }
+  const registryRaw = r.optional('registry');
+  const server = registryAuthKey(registryRaw);
+  if (!server) {
+    throw new ConfigurationError(
+      `input "registry" has ${JSON.stringify(registryRaw)}: expected a registry host such as ghcr.io or registry.example:5000`,
     );
   }
   const docr = r.bool('docr-login', false);
   if (docr && !token)
     throw new ConfigurationError('input "docr-login" needs "token" to fetch the registry credentials');
+  if (docr && username && server === DOCR_HOST) {
+    throw new ConfigurationError(
+      `inputs "registry-username"/"registry-password" (registry ${DOCR_HOST}) and "docr-login: true" both give credentials for ${DOCR_HOST}: use one or the other`,
+    );
+  }
   const rollbackRaw = r.optional('rollback-to');
   const rollbackTo =
     rollbackRaw === undefined
@@ -109,7 +134,6 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
         : validateReleaseId('rollback-to', rollbackRaw);
   const releaseRaw = r.optional('release-id');
   const timeoutMs = r.duration('timeout', '15m', { minMs: 10_000 });
-  const server = r.optional('registry');
   return {
     targets,
     ...(token ? { token } : {}),
@@ -125,7 +149,7 @@ export function readInputs(io: { getInput: InputGetter }, env: NodeJS.ProcessEnv
     secrets: r.map('secrets', { secret: true }),
     ...(releaseRaw ? { releaseId: validateReleaseId('release-id', releaseRaw) } : {}),
     images,
-    ...(username && password ? { registry: { ...(server ? { server } : {}), username, password } } : {}),
+    ...(username && password ? { registry: { server, username, password } } : {}),
     docr,
     keepReleases: r.int('keep-releases', 5, { min: 1, max: 100 }),
     timeoutMs,

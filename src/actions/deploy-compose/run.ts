@@ -3,7 +3,7 @@
 // deploys host after host (host.ts) and writes the outputs and summary (report.ts).
 
 import { ConfigurationError } from '../../lib/action/errors.js';
-import { maskSecret } from '../../lib/action/secrets.js';
+import { credentialPairForms, maskSecret } from '../../lib/action/secrets.js';
 import type { RegistryAuth } from '../../lib/images/registry.js';
 import type { LockHolder } from '../../lib/lock/lock.js';
 import { appPaths } from '../../lib/release/model.js';
@@ -54,10 +54,21 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
     files = deps.readReleaseFiles(inputs);
     envText = buildEnv(inputs, deps);
   }
-  let auths: RegistryAuth[] = [];
+  const auths: RegistryAuth[] = [];
   if (!inputs.rollbackTo && inputs.images === 'registry') {
-    if (inputs.docr) auths = await deps.docrAuth();
-    for (const a of auths) maskSecret((v) => io.setSecret(v), `${a.username}:${a.password}`);
+    if (inputs.docr) auths.push(...(await deps.docrAuth()));
+    // the given credentials go into the same docker config (one `auths` document)
+    if (inputs.registry) {
+      const given = inputs.registry;
+      if (auths.some((a) => a.server === given.server)) {
+        throw new ConfigurationError(
+          `inputs "registry-username"/"registry-password" and "docr-login: true" both give credentials for ${given.server}: use one or the other`,
+        );
+      }
+      auths.push({ server: given.server, username: given.username, password: given.password });
+    }
+    // the password, user:password and their base64 (the docker config's `auth` value)
+    for (const a of auths) for (const form of new Set(credentialPairForms(a.username, a.password))) io.setSecret(form);
   }
   if (!inputs.rollbackTo && inputs.images === 'transfer' && !deps.transfer) {
     throw new ConfigurationError('input "images" is "transfer" but no local Docker is available on this runner');

@@ -6,6 +6,7 @@ import {
   dockerConfigJson,
   inspectImages,
   pullImages,
+  registryAuthKey,
   registryOf,
   repoDigestFor,
 } from './registry.js';
@@ -84,6 +85,36 @@ describe('registry delivery', () => {
     ['localhost/web', 'localhost'],
   ])('registryOf(%s) = %s', (ref, expected) => {
     expect(registryOf(ref)).toBe(expected);
+  });
+
+  it.each([
+    [undefined, 'https://index.docker.io/v1/'],
+    ['', 'https://index.docker.io/v1/'],
+    ['docker.io', 'https://index.docker.io/v1/'],
+    ['https://index.docker.io/v1/', 'https://index.docker.io/v1/'],
+    ['registry-1.docker.io', 'https://index.docker.io/v1/'],
+    ['ghcr.io', 'ghcr.io'],
+    ['https://GHCR.io/', 'ghcr.io'],
+    ['registry.example:5000', 'registry.example:5000'],
+    ['registry.digitalocean.com', 'registry.digitalocean.com'],
+    ['not a host', undefined],
+    ['user@host', undefined],
+  ])('registryAuthKey(%j) = %j', (value, expected) => {
+    expect(registryAuthKey(value)).toBe(expected);
+  });
+
+  it('given credentials and DOCR credentials share one auths document', () => {
+    const doc = JSON.parse(
+      dockerConfigJson([
+        { server: 'registry.digitalocean.com', username: 'dop', password: 'dop' },
+        { server: 'https://index.docker.io/v1/', username: 'robot', password: 'pa:ss' },
+      ]),
+    ) as { auths: Record<string, { auth: string }> };
+    expect(doc.auths['https://index.docker.io/v1/']?.auth).toBe(Buffer.from('robot:pa:ss').toString('base64'));
+    expect(authsFromDockerConfig(doc)).toEqual([
+      { server: 'registry.digitalocean.com', username: 'dop', password: 'dop' },
+      { server: 'https://index.docker.io/v1/', username: 'robot', password: 'pa:ss' },
+    ]);
   });
 
   it('picks the digest of the same repository', () => {

@@ -20,6 +20,29 @@ export function dockerConfigJson(auths: readonly RegistryAuth[]): string {
   return `${JSON.stringify({ auths: out })}\n`;
 }
 
+/** DigitalOcean Container Registry's host (the `auths` key its docker-credentials use). */
+export const DOCR_HOST = 'registry.digitalocean.com';
+
+/** Docker Hub's key in a docker config's `auths` (what `docker login` writes for it). */
+export const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+/**
+ * The `auths` key for a registry host as the `registry` input gives it (a host, host:port,
+ * or a URL): Docker Hub's names map to its legacy key, others to the bare host[:port].
+ * Undefined when it is not a registry host.
+ */
+export function registryAuthKey(value: string | undefined): string | undefined {
+  const text = (value ?? '').trim() || 'docker.io';
+  const host = text
+    .replace(/^https?:\/\//i, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)) return undefined;
+  return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB_AUTH_KEY : host;
+}
+
 /** Reads `{"auths":{server:{auth}}}` as DigitalOcean's /v2/registry/docker-credentials returns it. */
 export function authsFromDockerConfig(config: { auths: Record<string, { auth: string }> }): RegistryAuth[] {
   return Object.entries(config.auths).map(([server, { auth }]) => {
