@@ -2,7 +2,6 @@
 import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError } from '../../lib/action/errors.js';
 import { spacesStore } from '../../lib/backup/spaces.js';
-import { createClient, normalizeApiEndpoint } from '../../lib/digitalocean/index.js';
 import { realSleep } from '../../lib/retry.js';
 import { sshSettings } from '../../lib/ssh/inputs.js';
 import { SshPool } from '../../lib/ssh/pool.js';
@@ -14,8 +13,10 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
   let pool: SshPool | undefined;
   return {
     io,
-    api() {
+    async api() {
       if (!inputs.token) throw new ConfigurationError('input "token" is required for this');
+      // loaded only when needed: a dumps-only run with `hosts` keeps its memory (see bench/backup-stream.ts)
+      const { createClient, normalizeApiEndpoint } = await import('../../lib/digitalocean/index.js');
       api ??= createClient({
         token: inputs.token,
         endpoint: normalizeApiEndpoint(inputs.apiEndpoint),

@@ -179,7 +179,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
     ...(restoreDump ? { restoreDump } : {}),
     confirmRestore,
     gzipLevel: r.int('gzip-level', 6, { min: 1, max: 9 }),
-    uploadPartSize: r.int('upload-part-size-mb', 8, { min: 5, max: 512 }) * 1024 * 1024,
+    uploadPartSize: r.int('upload-part-size-mb', 5, { min: 5, max: 512 }) * 1024 * 1024,
     uploadConcurrency: r.int('upload-concurrency', 2, { min: 1, max: 16 }),
   };
 }

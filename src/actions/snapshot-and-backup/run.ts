@@ -29,7 +29,8 @@ export interface DropletApi extends SnapshotApi {
 
 export interface Deps {
   io: ActionIo;
-  api(): DropletApi;
+  /** The DigitalOcean client, loaded on first use (a `hosts`-only backup never loads it). */
+  api(): Promise<DropletApi>;
   connect(target: HostTarget): Promise<RemoteHost>;
   closeAll(): Promise<void>;
   store(spaces: SpacesInputs): BackupStore;
@@ -86,7 +87,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
   secret(inputs.passphrase);
   for (const d of inputs.dumps) if (d.kind === 'postgres') secret(d.databaseUrl, 'url');
 
-  const droplets = inputs.targets.kind === 'hosts' ? [] : await resolveDroplets(deps.api(), inputs.targets);
+  const droplets = inputs.targets.kind === 'hosts' ? [] : await resolveDroplets(await deps.api(), inputs.targets);
   const failures: string[] = [];
   const summary = new SummaryBuilder().heading(`snapshot-and-backup: ${inputs.app} (${inputs.mode})`);
 
@@ -94,7 +95,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<void> {
     // ---------------------------------------------------------------- snapshots
     const snaps: SnapshotOutcome[] = [];
     if (inputs.snapshot) {
-      const api = deps.api();
+      const api = await deps.api();
       const options = {
         app: inputs.app,
         template: inputs.snapshotTemplate,

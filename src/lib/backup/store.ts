@@ -30,10 +30,10 @@ export interface UploadTuning {
 }
 
 /**
- * 8 MiB parts, 2 in flight: (2 + 1) × 8 MiB = 24 MiB of part buffers, allocated once and
- * reused for the whole upload (see S3Store.upload).
+ * 5 MiB parts (S3's minimum), 2 in flight: (2 + 1) × 5 MiB = 15 MiB of part buffers,
+ * allocated once and reused for the whole upload (see S3Store.upload).
  */
-export const DEFAULT_TUNING: UploadTuning = { partSize: 8 * 1024 * 1024, queueSize: 2 };
+export const DEFAULT_TUNING: UploadTuning = { partSize: 5 * 1024 * 1024, queueSize: 2 };
 
 export interface BackupStore {
   readonly description: string;
