@@ -54484,6 +54484,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   b: () => (/* binding */ realDeps)
 });
 
+// EXTERNAL MODULE: ./src/lib/ssh/inputs.ts + 1 modules
+var inputs = __nccwpck_require__(8803);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
 // EXTERNAL MODULE: external "fs"
@@ -55377,6 +55379,10 @@ var cmd = __nccwpck_require__(6322);
 // EXTERNAL MODULE: ./src/lib/retry.ts
 var retry = __nccwpck_require__(1737);
 ;// CONCATENATED MODULE: ./src/lib/ssh/executor.ts
+/** RemoteHost.stream was aborted through StreamOptions.signal. */
+class StreamAbortedError extends Error {
+    name = 'StreamAbortedError';
+}
 class RemoteCommandError extends Error {
     host;
     command;
@@ -55501,6 +55507,20 @@ async function connectWithRetry(endpoint, settings, via) {
         ...(settings.sleep ? { sleep: settings.sleep } : { sleep: retry/* realSleep */.uk }),
     });
 }
+/**
+ * Sends an SSH "signal" request. ssh2's Channel.signal() silently sends nothing once our
+ * side has sent EOF — which exec() does at once for a command without stdin (every dump) —
+ * although the protocol allows requests after EOF; so the request goes to ssh2's protocol
+ * object directly while the channel is open or half-closed.
+ */
+function signalChannel(channel, name) {
+    const c = channel;
+    const state = c.outgoing?.state;
+    if (c.outgoing && (state === 'open' || state === 'eof') && c._client?._protocol)
+        c._client._protocol.signal(c.outgoing.id, name);
+    else
+        channel.signal(name);
+}
 /** One droplet over one SSH connection (node-ssh / ssh2). */
 class NodeSshHost {
     ssh;
@@ -55559,14 +55579,16 @@ class NodeSshHost {
                 stderr.push(chunk);
                 err.push(chunk);
             });
-        });
+        }, options.signal);
         err.end();
         return { code, stderr: Buffer.concat(stderr).toString('utf8') };
     }
-    exec(script, logged, timeoutMs, stdin, attach) {
+    exec(script, logged, timeoutMs, stdin, attach, signal) {
         const connection = this.ssh.connection;
         if (!connection)
             return Promise.reject(new Error(`${this.label}: not connected`));
+        if (signal?.aborted)
+            return Promise.reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
         const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
         return new Promise((resolve, reject) => {
             connection.exec((0,cmd/* render */.XX)(script, 'exec'), (error, channel) => {
@@ -55576,19 +55598,34 @@ class NodeSshHost {
                 }
                 let exitCode;
                 let settled = false;
-                const timer = setTimeout(() => {
-                    if (settled)
-                        return;
-                    settled = true;
+                const kill = () => {
                     try {
-                        channel.signal('KILL');
+                        signalChannel(channel, 'KILL');
                     }
                     catch {
                         /* the server may not support signals */
                     }
+                    // unpipe first: data still in flight must not reach a consumer that gave up
+                    channel.unpipe();
                     channel.close();
+                };
+                const onAbort = () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    clearTimeout(timer);
+                    kill();
+                    reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+                };
+                const timer = setTimeout(() => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    signal?.removeEventListener('abort', onAbort);
+                    kill();
                     reject(new CommandTimeoutError(`${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`));
                 }, deadline);
+                signal?.addEventListener('abort', onAbort, { once: true });
                 // The SSH socket keeps the process alive while a command runs; the deadline timer must
                 // not keep it alive after the connection is gone (a stream abandoned after a failed
                 // upload would otherwise hold the action open until its dump-timeout).
@@ -55599,6 +55636,7 @@ class NodeSshHost {
                 });
                 channel.on('close', (code) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
@@ -55606,6 +55644,7 @@ class NodeSshHost {
                 });
                 channel.on('error', (e) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
@@ -55721,21 +55760,14 @@ class SshPool {
 
 ;// CONCATENATED MODULE: ./src/actions/health-gate/deps.ts
 
+
 /** The real dependencies: SSH over node-ssh (one connection per host), the real clock. */
 function realDeps(io) {
     return {
         openConnector(ssh) {
-            if (ssh.hostKeys.kind === 'skip')
+            if (ssh.settings.insecure)
                 io.logger.warn("insecure-skip-host-key-check is true: the droplets' host keys are NOT verified");
-            return new SshPool({
-                privateKey: ssh.privateKey,
-                hostKeys: ssh.hostKeys,
-                connectTimeoutMs: 20_000,
-                connectAttempts: 3,
-                commandTimeoutMs: 60_000,
-                keepaliveIntervalMs: 10_000,
-                logger: io.logger,
-            });
+            return new SshPool((0,inputs/* sshSettings */.OA)(ssh.settings, io.logger));
         },
     };
 }
@@ -55751,7 +55783,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_action_core_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1095);
 /* harmony import */ var _lib_action_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6086);
 /* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1459);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1551);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7364);
 /* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7585);
 
 
@@ -55767,7 +55799,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1551:
+/***/ 7364:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -55855,71 +55887,11 @@ function requireOneOf(reader, names) {
 var definitions = __nccwpck_require__(9736);
 // EXTERNAL MODULE: ./src/lib/health/gate.ts + 8 modules
 var gate = __nccwpck_require__(5193);
-// EXTERNAL MODULE: ./src/lib/ssh/host-keys.ts
-var host_keys = __nccwpck_require__(6155);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/lib/ssh/keys.ts
-
-
-function normalizePrivateKeyText(raw) {
-    let key = raw.trim();
-    if ((key.startsWith('"') && key.endsWith('"')) || (key.startsWith("'") && key.endsWith("'"))) {
-        key = key.slice(1, -1).trim();
-    }
-    if (!key.includes('\n') && key.includes('\\n'))
-        key = key.replace(/\\r\\n|\\n/g, '\n');
-    key = key.replace(/\r\n?/g, '\n');
-    // Every line trimmed (copy/paste indentation in YAML block scalars), one trailing newline.
-    key = key
-        .split('\n')
-        .map((line) => line.trim())
-        .join('\n');
-    return `${key}\n`;
-}
-/**
- * Normalises and parses a private key; throws a ConfigurationError naming `inputName`
- * for an empty value, a public key, a PuTTY key, a wrong/missing passphrase or garbage.
- * The key itself never appears in a message.
- */
-function normalizePrivateKey(raw, passphrase, inputName) {
-    const trimmed = raw.trim();
-    if (!trimmed) {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" is empty: the secret it reads is probably not set for this repository or environment`);
-    }
-    if (/^PuTTY-User-Key-File-\d+:/m.test(trimmed)) {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" holds a PuTTY key (.ppk); convert it with \`puttygen key.ppk -O private-openssh -o id_key\` and paste that`);
-    }
-    if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-|sk-)\S* AAAA/.test(trimmed) || trimmed.includes('BEGIN SSH2 PUBLIC KEY')) {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" holds a public key; paste the private key (the file without .pub, starting with -----BEGIN)`);
-    }
-    const text = normalizePrivateKeyText(raw);
-    if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" does not look like a private key (no "-----BEGIN … PRIVATE KEY-----" line)`);
-    }
-    const parsed = lib_default().utils.parseKey(text, passphrase);
-    if (parsed instanceof Error) {
-        const reason = parsed.message;
-        if (/passphrase/i.test(reason) || /encrypted/i.test(reason)) {
-            throw new errors/* ConfigurationError */.j1(passphrase
-                ? `input "${inputName}": the key could not be decrypted with the given passphrase`
-                : `input "${inputName}" is encrypted: give its passphrase in "ssh-passphrase"`);
-        }
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" could not be read as a private key: ${reason}`);
-    }
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (!key.isPrivateKey()) {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" holds a public key; paste the private key`);
-    }
-    return { privateKey: text, type: key.type };
-}
-
+// EXTERNAL MODULE: ./src/lib/ssh/inputs.ts + 1 modules
+var inputs = __nccwpck_require__(8803);
 // EXTERNAL MODULE: ./src/lib/ssh/target.ts
 var target = __nccwpck_require__(5777);
 ;// CONCATENATED MODULE: ./src/actions/health-gate/inputs.ts
-
-
 
 
 
@@ -55951,24 +55923,7 @@ function readSsh(r, checks, targets) {
     }
     if (!r.has('ssh-private-key'))
         throw new errors/* ConfigurationError */.j1(`${first.where} ("${first.name}") runs on the droplet, so input "ssh-private-key" is required`);
-    const key = normalizePrivateKey(r.raw('ssh-private-key'), undefined, 'ssh-private-key');
-    const skip = r.bool('insecure-skip-host-key-check', false);
-    let hostKeys;
-    if (skip) {
-        if (r.has('known-hosts') || r.has('host-fingerprints'))
-            throw new errors/* ConfigurationError */.j1('input "insecure-skip-host-key-check" is true but "known-hosts"/"host-fingerprints" are also given; drop one');
-        hostKeys = { kind: 'skip' };
-    }
-    else {
-        const knownHosts = (0,host_keys/* parseKnownHosts */.uJ)(r.raw('known-hosts'), 'known-hosts');
-        const fingerprints = r.list('host-fingerprints').map((f) => (0,parsers/* parseFingerprint */.sr)('host-fingerprints', f));
-        if (knownHosts.length === 0 && fingerprints.length === 0) {
-            throw new errors/* ConfigurationError */.j1('input "known-hosts" or "host-fingerprints" is required to verify the droplets\' host keys ' +
-                '(or set insecure-skip-host-key-check: true, which is unsafe)');
-        }
-        hostKeys = { kind: 'verify', knownHosts, fingerprints };
-    }
-    return { targets, privateKey: key.privateKey, hostKeys };
+    return { targets, settings: (0,inputs/* readSshInputs */.sl)(r) };
 }
 function readInputs(io) {
     const r = new InputReader((name) => io.getInput(name));
@@ -57276,7 +57231,7 @@ var parsers = __nccwpck_require__(6754);
 // EXTERNAL MODULE: ./src/lib/action/secrets.ts
 var action_secrets = __nccwpck_require__(9887);
 // EXTERNAL MODULE: ./src/lib/commands/cmd.ts
-var cmd = __nccwpck_require__(6322);
+var commands_cmd = __nccwpck_require__(6322);
 ;// CONCATENATED MODULE: ./src/lib/compose/state.ts
 // Container state of a Compose project, read from Docker itself (labels + `docker inspect`)
 // so it works the same with Compose v2 (`docker compose`) and v1 (`docker-compose`), and
@@ -57291,11 +57246,24 @@ function composeProjectName(name) {
 }
 /** `docker ps -aq --no-trunc --filter label=com.docker.compose.project=<p> | xargs -r docker inspect` */
 function inspectProjectScript(project) {
-    return (0,cmd/* pipe */.Fs)((0,cmd/* cmd */.HW)('docker', 'ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${composeProjectName(project)}`), (0,cmd/* cmd */.HW)('xargs', '-r', 'docker', 'inspect'));
+    return (0,commands_cmd/* pipe */.Fs)((0,commands_cmd/* cmd */.HW)('docker', 'ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${composeProjectName(project)}`), (0,commands_cmd/* cmd */.HW)('xargs', '-r', 'docker', 'inspect'));
+}
+// A fixed script (the project name and the bound come as positional arguments): waits on
+// the droplet itself, checking every 0.1 s, while a container of the project is still in
+// its healthcheck's "starting" phase — no round trip per check. It decides nothing: the
+// caller reads the state afterwards and judges it (unhealthy, exited, one-shot…).
+const SETTLE = [
+    'p=$1; end=$(( $(date +%s) + $2 ))',
+    'while [ "$(date +%s)" -lt "$end" ] && [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$p" --filter health=starting)" ]; do sleep 0.1; done',
+    'exit 0',
+].join('\n');
+/** Waits (at most `maxMs`, whole seconds) until no container of the project is in the "starting" health state. */
+function settleScript(project, maxMs) {
+    return cmd('sh', '-c', SETTLE, 'sh', composeProjectName(project), String(Math.max(0, Math.floor(maxMs / 1000))));
 }
 /** `docker logs --tail <n> <container> 2>&1` */
 function logTailScript(container, lines) {
-    return (0,cmd/* redirect */.V2)((0,cmd/* cmd */.HW)('docker', 'logs', '--tail', String(Math.max(0, Math.floor(lines))), container), '2>&1');
+    return (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('docker', 'logs', '--tail', String(Math.max(0, Math.floor(lines))), container), '2>&1');
 }
 /** Parses `docker inspect` JSON (an array of containers) into ServiceStates, sorted by service then number. */
 function parseInspect(json) {
@@ -57336,6 +57304,7 @@ function parseInspect(json) {
             oneOff: (labels['com.docker.compose.oneoff'] ?? '').toLowerCase() === 'true',
             number: Number(labels['com.docker.compose.container-number'] ?? '0') || 0,
             labels,
+            bindSources: (c.Mounts ?? []).filter((m) => m.Type === 'bind' && m.Source).map((m) => m.Source),
         };
         if (health?.Status)
             state.health = health.Status;
@@ -57551,7 +57520,7 @@ var expect = __nccwpck_require__(2897);
 const CURL_MARKER = '__HEALTH_GATE__';
 /** `curl --config -`: the whole request is in the config on stdin. */
 function curlScript() {
-    return (0,cmd/* cmd */.HW)('curl', '--config', '-');
+    return (0,commands_cmd/* cmd */.HW)('curl', '--config', '-');
 }
 /** Quotes a value for a curl config file ("…" with \\ \" \n \r \t escapes). */
 function curlConfigValue(value) {
@@ -58427,6 +58396,163 @@ class HostKeyMismatchError extends Error {
         this.presented = presented;
         this.trusted = trusted;
     }
+}
+
+
+/***/ }),
+
+/***/ 8803:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  sl: () => (/* binding */ readSshInputs),
+  OA: () => (/* binding */ sshSettings)
+});
+
+// UNUSED EXPORTS: SSH_INPUT_NAMES
+
+// EXTERNAL MODULE: ./src/lib/action/errors.ts
+var errors = __nccwpck_require__(9471);
+// EXTERNAL MODULE: ./src/lib/action/parsers.ts
+var parsers = __nccwpck_require__(6754);
+// EXTERNAL MODULE: ./src/lib/ssh/host-keys.ts
+var host_keys = __nccwpck_require__(6155);
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
+;// CONCATENATED MODULE: ./src/lib/ssh/keys.ts
+
+
+function normalizePrivateKeyText(raw) {
+    let key = raw.trim();
+    if ((key.startsWith('"') && key.endsWith('"')) || (key.startsWith("'") && key.endsWith("'"))) {
+        key = key.slice(1, -1).trim();
+    }
+    if (!key.includes('\n') && key.includes('\\n'))
+        key = key.replace(/\\r\\n|\\n/g, '\n');
+    key = key.replace(/\r\n?/g, '\n');
+    // Every line trimmed (copy/paste indentation in YAML block scalars), one trailing newline.
+    key = key
+        .split('\n')
+        .map((line) => line.trim())
+        .join('\n');
+    return `${key}\n`;
+}
+/**
+ * Normalises and parses a private key; throws a ConfigurationError naming `inputName`
+ * for an empty value, a public key, a PuTTY key, a wrong/missing passphrase or garbage.
+ * The key itself never appears in a message.
+ */
+function normalizePrivateKey(raw, passphrase, inputName) {
+    const trimmed = raw.trim();
+    if (!trimmed) {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" is empty: the secret it reads is probably not set for this repository or environment`);
+    }
+    if (/^PuTTY-User-Key-File-\d+:/m.test(trimmed)) {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" holds a PuTTY key (.ppk); convert it with \`puttygen key.ppk -O private-openssh -o id_key\` and paste that`);
+    }
+    if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-|sk-)\S* AAAA/.test(trimmed) || trimmed.includes('BEGIN SSH2 PUBLIC KEY')) {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" holds a public key; paste the private key (the file without .pub, starting with -----BEGIN)`);
+    }
+    const text = normalizePrivateKeyText(raw);
+    if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" does not look like a private key (no "-----BEGIN … PRIVATE KEY-----" line)`);
+    }
+    const parsed = lib_default().utils.parseKey(text, passphrase);
+    if (parsed instanceof Error) {
+        const reason = parsed.message;
+        if (/passphrase/i.test(reason) || /encrypted/i.test(reason)) {
+            throw new errors/* ConfigurationError */.j1(passphrase
+                ? `input "${inputName}": the key could not be decrypted with the given passphrase`
+                : `input "${inputName}" is encrypted: give its passphrase in "ssh-passphrase"`);
+        }
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" could not be read as a private key: ${reason}`);
+    }
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!key.isPrivateKey()) {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" holds a public key; paste the private key`);
+    }
+    return { privateKey: text, type: key.type };
+}
+
+// EXTERNAL MODULE: ./src/lib/ssh/target.ts
+var target = __nccwpck_require__(5777);
+;// CONCATENATED MODULE: ./src/lib/ssh/inputs.ts
+// The SSH inputs every droplet-facing action shares (user, key, host keys, timeouts,
+// jump host), read once into a typed object. Each action's inputs.ts calls readSshInputs
+// with its InputReader; the action's deps turn the result into an SshPool.
+
+
+
+
+
+const SSH_INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'user',
+    'ssh-port',
+    'ssh-private-key',
+    'ssh-passphrase',
+    'known-hosts',
+    'host-fingerprints',
+    'insecure-skip-host-key-check',
+    'jump-host',
+    'connect-timeout',
+    'connect-attempts',
+    'command-timeout',
+]));
+function readSshInputs(r) {
+    const user = r.string('user', 'root');
+    if (!/^[A-Za-z0-9._-]+$/.test(user))
+        throw new errors/* ConfigurationError */.j1(`input "user" has ${JSON.stringify(user)}: not a user name`);
+    const port = r.int('ssh-port', 22, { min: 1, max: 65535 });
+    const passphrase = r.optional('ssh-passphrase');
+    const key = normalizePrivateKey(r.raw('ssh-private-key'), passphrase, 'ssh-private-key');
+    const insecure = r.bool('insecure-skip-host-key-check', false);
+    const knownHosts = (0,host_keys/* parseKnownHosts */.uJ)(r.lines('known-hosts').join('\n'), 'known-hosts');
+    const fingerprints = r.list('host-fingerprints').map((f) => (0,parsers/* parseFingerprint */.sr)('host-fingerprints', f));
+    let hostKeys;
+    if (insecure) {
+        if (knownHosts.length || fingerprints.length) {
+            throw new errors/* ConfigurationError */.j1('input "insecure-skip-host-key-check" is true but "known-hosts"/"host-fingerprints" are given too: drop one');
+        }
+        hostKeys = { kind: 'skip' };
+    }
+    else {
+        if (!knownHosts.length && !fingerprints.length) {
+            throw new errors/* ConfigurationError */.j1('host keys are verified: give "known-hosts" (the output of `ssh-keyscan -t ed25519 <host>`) or "host-fingerprints" (SHA256:…); ' +
+                '"insecure-skip-host-key-check: true" skips the check');
+        }
+        hostKeys = { kind: 'verify', knownHosts, fingerprints };
+    }
+    const jumpSpec = r.optional('jump-host');
+    return {
+        user,
+        port,
+        privateKey: key.privateKey,
+        ...(passphrase ? { passphrase } : {}),
+        hostKeys,
+        insecure,
+        connectTimeoutMs: r.duration('connect-timeout', '20s', { minMs: 1000 }),
+        connectAttempts: r.int('connect-attempts', 5, { min: 1, max: 20 }),
+        commandTimeoutMs: r.duration('command-timeout', '10m', { minMs: 1000 }),
+        keepaliveIntervalMs: 15_000,
+        ...(jumpSpec ? { jump: (0,target/* parseEndpoint */.B)('jump-host', jumpSpec, user) } : {}),
+    };
+}
+function sshSettings(inputs, logger, sleep) {
+    return {
+        privateKey: inputs.privateKey,
+        ...(inputs.passphrase ? { passphrase: inputs.passphrase } : {}),
+        hostKeys: inputs.hostKeys,
+        connectTimeoutMs: inputs.connectTimeoutMs,
+        connectAttempts: inputs.connectAttempts,
+        commandTimeoutMs: inputs.commandTimeoutMs,
+        keepaliveIntervalMs: inputs.keepaliveIntervalMs,
+        ...(inputs.jump ? { jump: inputs.jump } : {}),
+        logger,
+        ...(sleep ? { sleep } : {}),
+    };
 }
 
 

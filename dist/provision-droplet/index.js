@@ -68705,6 +68705,10 @@ class NodeSSH {
 // EXTERNAL MODULE: ./src/lib/commands/cmd.ts
 var cmd = __nccwpck_require__(86322);
 ;// CONCATENATED MODULE: ./src/lib/ssh/executor.ts
+/** RemoteHost.stream was aborted through StreamOptions.signal. */
+class StreamAbortedError extends Error {
+    name = 'StreamAbortedError';
+}
 class RemoteCommandError extends Error {
     host;
     command;
@@ -68880,6 +68884,20 @@ async function connectWithRetry(endpoint, settings, via) {
         ...(settings.sleep ? { sleep: settings.sleep } : { sleep: realSleep }),
     });
 }
+/**
+ * Sends an SSH "signal" request. ssh2's Channel.signal() silently sends nothing once our
+ * side has sent EOF — which exec() does at once for a command without stdin (every dump) —
+ * although the protocol allows requests after EOF; so the request goes to ssh2's protocol
+ * object directly while the channel is open or half-closed.
+ */
+function signalChannel(channel, name) {
+    const c = channel;
+    const state = c.outgoing?.state;
+    if (c.outgoing && (state === 'open' || state === 'eof') && c._client?._protocol)
+        c._client._protocol.signal(c.outgoing.id, name);
+    else
+        channel.signal(name);
+}
 /** One droplet over one SSH connection (node-ssh / ssh2). */
 class NodeSshHost {
     ssh;
@@ -68938,14 +68956,16 @@ class NodeSshHost {
                 stderr.push(chunk);
                 err.push(chunk);
             });
-        });
+        }, options.signal);
         err.end();
         return { code, stderr: Buffer.concat(stderr).toString('utf8') };
     }
-    exec(script, logged, timeoutMs, stdin, attach) {
+    exec(script, logged, timeoutMs, stdin, attach, signal) {
         const connection = this.ssh.connection;
         if (!connection)
             return Promise.reject(new Error(`${this.label}: not connected`));
+        if (signal?.aborted)
+            return Promise.reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
         const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
         return new Promise((resolve, reject) => {
             connection.exec((0,cmd/* render */.XX)(script, 'exec'), (error, channel) => {
@@ -68955,19 +68975,34 @@ class NodeSshHost {
                 }
                 let exitCode;
                 let settled = false;
-                const timer = setTimeout(() => {
-                    if (settled)
-                        return;
-                    settled = true;
+                const kill = () => {
                     try {
-                        channel.signal('KILL');
+                        signalChannel(channel, 'KILL');
                     }
                     catch {
                         /* the server may not support signals */
                     }
+                    // unpipe first: data still in flight must not reach a consumer that gave up
+                    channel.unpipe();
                     channel.close();
+                };
+                const onAbort = () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    clearTimeout(timer);
+                    kill();
+                    reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+                };
+                const timer = setTimeout(() => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    signal?.removeEventListener('abort', onAbort);
+                    kill();
                     reject(new CommandTimeoutError(`${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`));
                 }, deadline);
+                signal?.addEventListener('abort', onAbort, { once: true });
                 // The SSH socket keeps the process alive while a command runs; the deadline timer must
                 // not keep it alive after the connection is gone (a stream abandoned after a failed
                 // upload would otherwise hold the action open until its dump-timeout).
@@ -68978,6 +69013,7 @@ class NodeSshHost {
                 });
                 channel.on('close', (code) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
@@ -68985,6 +69021,7 @@ class NodeSshHost {
                 });
                 channel.on('error', (e) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;

@@ -67190,9 +67190,11 @@ module.exports = {
 /* harmony import */ var _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(49471);
 /* harmony import */ var _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(44681);
 /* harmony import */ var _lib_action_parsers_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(66754);
-/* harmony import */ var _lib_release_model_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(36912);
-/* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(58803);
-/* harmony import */ var _lib_ssh_target_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(25777);
+/* harmony import */ var _lib_images_registry_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(29195);
+/* harmony import */ var _lib_release_model_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(36912);
+/* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(58803);
+/* harmony import */ var _lib_ssh_target_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(25777);
+
 
 
 
@@ -67213,7 +67215,7 @@ function readTargets(r, user, port) {
         return {
             kind: 'hosts',
             hosts: r.list('hosts').map((h) => {
-                const e = (0,_lib_ssh_target_js__WEBPACK_IMPORTED_MODULE_5__/* .parseEndpoint */ .B)('hosts', h, user);
+                const e = (0,_lib_ssh_target_js__WEBPACK_IMPORTED_MODULE_6__/* .parseEndpoint */ .B)('hosts', h, user);
                 return /:\d+$|\]:\d+$/.test(h.trim()) ? e : { ...e, port };
             }),
         };
@@ -67224,7 +67226,7 @@ function readTargets(r, user, port) {
 }
 function readInputs(io, env = process.env) {
     const r = new _lib_action_inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .InputReader */ .i((name) => io.getInput(name));
-    const ssh = (0,_lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .readSshInputs */ .sl)(r);
+    const ssh = (0,_lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .readSshInputs */ .sl)(r);
     const targets = readTargets(r, ssh.user, ssh.port);
     const token = r.optional('token');
     if (targets.kind !== 'hosts' && !token) {
@@ -67233,37 +67235,50 @@ function readInputs(io, env = process.env) {
     const images = r.enum('images', ['registry', 'transfer', 'none'], 'registry');
     const username = r.optional('registry-username');
     const password = r.optional('registry-password');
-    if (Boolean(username) !== Boolean(password)) {
-        throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1('inputs "registry-username" and "registry-password" go together: give both or neither');
+    if (username && !password) {
+        throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1('input "registry-username" is set but "registry-password" is empty: inputs "registry-username" and "registry-password" go together: give both or neither');
+    }
+    if (password && !username) {
+        throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1('input "registry-password" is set but "registry-username" is empty: inputs "registry-username" and "registry-password" go together: give both or neither');
+    }
+    if (username?.includes(':')) {
+        throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1(`input "registry-username" has ${JSON.stringify(username)}: it cannot contain ":"`);
+    }
+    const registryRaw = r.optional('registry');
+    const server = (0,_lib_images_registry_js__WEBPACK_IMPORTED_MODULE_3__/* .registryAuthKey */ .l9)(registryRaw);
+    if (!server) {
+        throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1(`input "registry" has ${JSON.stringify(registryRaw)}: expected a registry host such as ghcr.io or registry.example:5000`);
     }
     const docr = r.bool('docr-login', false);
     if (docr && !token)
         throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1('input "docr-login" needs "token" to fetch the registry credentials');
+    if (docr && username && server === _lib_images_registry_js__WEBPACK_IMPORTED_MODULE_3__/* .DOCR_HOST */ .wZ) {
+        throw new _lib_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigurationError */ .j1(`inputs "registry-username"/"registry-password" (registry ${_lib_images_registry_js__WEBPACK_IMPORTED_MODULE_3__/* .DOCR_HOST */ .wZ}) and "docr-login: true" both give credentials for ${_lib_images_registry_js__WEBPACK_IMPORTED_MODULE_3__/* .DOCR_HOST */ .wZ}: use one or the other`);
+    }
     const rollbackRaw = r.optional('rollback-to');
     const rollbackTo = rollbackRaw === undefined
         ? undefined
         : rollbackRaw === 'previous'
             ? 'previous'
-            : (0,_lib_release_model_js__WEBPACK_IMPORTED_MODULE_3__/* .validateReleaseId */ .nZ)('rollback-to', rollbackRaw);
+            : (0,_lib_release_model_js__WEBPACK_IMPORTED_MODULE_4__/* .validateReleaseId */ .nZ)('rollback-to', rollbackRaw);
     const releaseRaw = r.optional('release-id');
     const timeoutMs = r.duration('timeout', '15m', { minMs: 10_000 });
-    const server = r.optional('registry');
     return {
         targets,
         ...(token ? { token } : {}),
         apiEndpoint: r.string('api-endpoint', 'https://api.digitalocean.com'),
         address: r.enum('address', ['public', 'private'], 'public'),
         ssh,
-        app: (0,_lib_release_model_js__WEBPACK_IMPORTED_MODULE_3__/* .validateAppName */ .Jw)('app', r.required('app')),
+        app: (0,_lib_release_model_js__WEBPACK_IMPORTED_MODULE_4__/* .validateAppName */ .Jw)('app', r.required('app')),
         composeFiles: r.list('compose-files').map((f) => relativePath('compose-files', f)),
         files: r.list('files').map((f) => relativePath('files', f)),
         workingDirectory: r.string('working-directory', '.'),
         env: r.map('env'),
         ...(r.has('env-file') ? { envFile: r.required('env-file') } : {}),
         secrets: r.map('secrets', { secret: true }),
-        ...(releaseRaw ? { releaseId: (0,_lib_release_model_js__WEBPACK_IMPORTED_MODULE_3__/* .validateReleaseId */ .nZ)('release-id', releaseRaw) } : {}),
+        ...(releaseRaw ? { releaseId: (0,_lib_release_model_js__WEBPACK_IMPORTED_MODULE_4__/* .validateReleaseId */ .nZ)('release-id', releaseRaw) } : {}),
         images,
-        ...(username && password ? { registry: { ...(server ? { server } : {}), username, password } } : {}),
+        ...(username && password ? { registry: { server, username, password } } : {}),
         docr,
         keepReleases: r.int('keep-releases', 5, { min: 1, max: 100 }),
         timeoutMs,
@@ -67272,7 +67287,7 @@ function readInputs(io, env = process.env) {
         ...(rollbackTo ? { rollbackTo } : {}),
         lockTimeoutMs: r.duration('lock-timeout', '5m'),
         lockStaleAfterMs: r.duration('lock-stale-after', '15m', { minMs: 5000 }),
-        baseDir: r.string('deploy-root', _lib_release_model_js__WEBPACK_IMPORTED_MODULE_3__/* .DEFAULT_BASE_DIR */ .Q6),
+        baseDir: r.string('deploy-root', _lib_release_model_js__WEBPACK_IMPORTED_MODULE_4__/* .DEFAULT_BASE_DIR */ .Q6),
         context: {
             repo: env['GITHUB_REPOSITORY'] ?? '',
             runId: env['GITHUB_RUN_ID'] ?? '',
@@ -67287,7 +67302,7 @@ function readInputs(io, env = process.env) {
 
 /***/ }),
 
-/***/ 32987:
+/***/ 7450:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -67298,659 +67313,10 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./src/lib/action/errors.ts
 var errors = __nccwpck_require__(49471);
-// EXTERNAL MODULE: ./node_modules/dots-wrapper/dist/index.js
-var dist = __nccwpck_require__(82151);
-// EXTERNAL MODULE: ./src/lib/action/secrets.ts
-var secrets = __nccwpck_require__(9887);
+// EXTERNAL MODULE: ./src/lib/digitalocean/index.ts + 6 modules
+var digitalocean = __nccwpck_require__(55173);
 // EXTERNAL MODULE: ./src/lib/retry.ts
 var retry = __nccwpck_require__(61737);
-;// CONCATENATED MODULE: ./src/lib/digitalocean/errors.ts
-/**
- * A request DigitalOcean answered with an error (after retries, if it was retryable), or
- * one that never got an answer (status 0). Carries what a user needs to act on it or to
- * quote to DigitalOcean support: HTTP status, DigitalOcean's error id and message, and the
- * request id. Never the token: nothing from the request's headers is kept.
- */
-class DigitalOceanApiError extends Error {
-    method;
-    path;
-    status;
-    errorId;
-    apiMessage;
-    requestId;
-    attempts;
-    name = 'DigitalOceanApiError';
-    constructor(method, 
-    /** Path below the API base, e.g. /droplets/123 */
-    path, 
-    /** HTTP status; 0 when there was no response (network error, timeout). */
-    status, 
-    /** DigitalOcean's error id, e.g. "not_found", "too_many_requests". */
-    errorId, 
-    /** DigitalOcean's message (or the network error). */
-    apiMessage, requestId, 
-    /** How many attempts were made before giving up. */
-    attempts) {
-        const what = status ? `HTTP ${status}${errorId ? ` ${errorId}` : ''}` : 'no response';
-        const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-        const rid = requestId ? ` (request_id ${requestId})` : '';
-        super(`DigitalOcean API ${method} ${path} failed${tries}: ${what}: ${apiMessage}${rid}${hint(status)}`);
-        this.method = method;
-        this.path = path;
-        this.status = status;
-        this.errorId = errorId;
-        this.apiMessage = apiMessage;
-        this.requestId = requestId;
-        this.attempts = attempts;
-    }
-    get isNotFound() {
-        return this.status === 404;
-    }
-}
-function hint(status) {
-    if (status === 401)
-        return '. Check the API token (input "token"): it is missing, mistyped, revoked or expired';
-    if (status === 403)
-        return '. The API token lacks the scope for this call: give it read and write access';
-    return '';
-}
-function isNotFound(error) {
-    return error instanceof DigitalOceanApiError && error.status === 404;
-}
-/** A DigitalOcean action (create, snapshot, power_off…) that ended `errored`. */
-class ActionFailedError extends Error {
-    actionId;
-    actionType;
-    resource;
-    name = 'ActionFailedError';
-    constructor(actionId, actionType, resource) {
-        super(`DigitalOcean action ${actionId} (${actionType} on ${resource}) ended with status "errored"`);
-        this.actionId = actionId;
-        this.actionType = actionType;
-        this.resource = resource;
-    }
-}
-/** A DigitalOcean action still not completed when the wait ran out. */
-class ActionTimeoutError extends Error {
-    actionId;
-    actionType;
-    resource;
-    lastStatus;
-    waitedMs;
-    name = 'ActionTimeoutError';
-    constructor(actionId, actionType, resource, lastStatus, waitedMs) {
-        super(`DigitalOcean action ${actionId} (${actionType} on ${resource}) was still "${lastStatus}" after ${Math.round(waitedMs / 1000)}s`);
-        this.actionId = actionId;
-        this.actionType = actionType;
-        this.resource = resource;
-        this.lastStatus = lastStatus;
-        this.waitedMs = waitedMs;
-    }
-}
-
-// EXTERNAL MODULE: ./src/lib/action/parsers.ts
-var parsers = __nccwpck_require__(66754);
-;// CONCATENATED MODULE: ./src/lib/digitalocean/http.ts
-
-
-
-const DEFAULT_RETRY_POLICY = {
-    attempts: 8,
-    maxElapsedMs: 5 * 60_000,
-    baseDelayMs: 1000,
-    maxDelayMs: 30_000,
-};
-/** The smallest wait honoured even when the API says `retry-after: 0`, so a storm is not hammered. */
-const MIN_REQUESTED_DELAY_MS = 250;
-/**
- * POSTs that are safe to send twice (adding tags, attaching droplets to something that
- * already has them). Other POSTs create billable things (droplets, snapshots, reserved IPs)
- * and are not retried on 5xx or a lost answer, because the first attempt may have
- * succeeded; their callers reconcile instead (provision-droplet re-lists by tag).
- * A 429 is always retried: DigitalOcean rejected the request without doing anything.
- */
-const IDEMPOTENT_POSTS = [
-    /^\/tags$/,
-    /^\/tags\/[^/]+\/resources$/,
-    /^\/firewalls\/[^/]+\/(tags|droplets|rules)$/,
-    /^\/load_balancers\/[^/]+\/droplets$/,
-];
-function isIdempotent(method, path) {
-    const m = method.toUpperCase();
-    if (m === 'GET' || m === 'HEAD' || m === 'PUT' || m === 'DELETE' || m === 'OPTIONS')
-        return true;
-    return m === 'POST' && IDEMPOTENT_POSTS.some((re) => re.test(path));
-}
-/** A response or a transport failure, as the retry loop sees it. */
-class AttemptFailure extends Error {
-    status;
-    headers;
-    body;
-    networkCode;
-    constructor(status, headers, body, networkCode, message) {
-        super(message);
-        this.status = status;
-        this.headers = headers;
-        this.body = body;
-        this.networkCode = networkCode;
-    }
-}
-function headerMap(headers) {
-    const out = {};
-    if (!headers)
-        return out;
-    const source = typeof headers.toJSON === 'function'
-        ? headers.toJSON()
-        : headers;
-    for (const [k, v] of Object.entries(source)) {
-        if (v === undefined || v === null)
-            continue;
-        out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
-    }
-    return out;
-}
-function parseBody(data) {
-    if (typeof data === 'string') {
-        try {
-            return JSON.parse(data);
-        }
-        catch {
-            return data;
-        }
-    }
-    if (Buffer.isBuffer(data))
-        return parseBody(data.toString('utf8'));
-    return data;
-}
-/**
- * How long DigitalOcean asked us to wait: `retry-after` (seconds or an HTTP date), else
- * on a 429 `ratelimit-reset` (epoch seconds when the window resets). Undefined when neither.
- */
-function requestedDelayMs(status, headers, now) {
-    const retryAfter = headers['retry-after'];
-    if (retryAfter !== undefined && retryAfter.trim() !== '') {
-        const v = retryAfter.trim();
-        if (/^\d+(\.\d+)?$/.test(v))
-            return Math.max(MIN_REQUESTED_DELAY_MS, Math.round(Number(v) * 1000));
-        const date = Date.parse(v);
-        if (!Number.isNaN(date))
-            return Math.max(MIN_REQUESTED_DELAY_MS, date - now);
-    }
-    const reset = headers['ratelimit-reset'];
-    if (status === 429 && reset !== undefined && /^\d+$/.test(reset.trim())) {
-        return Math.max(MIN_REQUESTED_DELAY_MS, Number(reset.trim()) * 1000 - now);
-    }
-    return undefined;
-}
-function isRetryable(failure, method, path) {
-    if (failure.status === 429)
-        return true;
-    if (failure.status >= 500)
-        return isIdempotent(method, path);
-    if (failure.status === 0) {
-        // Connection refused: nothing was sent, any method may go again.
-        if (failure.networkCode === 'ECONNREFUSED')
-            return true;
-        return isIdempotent(method, path);
-    }
-    return false;
-}
-/** The path below the API base, for messages and the retry rules (`/droplets/1`). */
-function pathBelowBase(endpoint, url) {
-    const u = url ?? '';
-    const base = new URL(endpoint);
-    let path;
-    try {
-        const full = new URL(u, `${endpoint}/`);
-        path = full.pathname;
-    }
-    catch {
-        path = u;
-    }
-    if (path.startsWith(base.pathname))
-        path = path.slice(base.pathname.length);
-    return path.startsWith('/') ? path : `/${path}`;
-}
-function toApiError(failure, method, path, attempts) {
-    const body = failure.body;
-    const errorId = body && typeof body === 'object' && typeof body.id === 'string' ? body.id : undefined;
-    let message;
-    if (body && typeof body === 'object' && typeof body.message === 'string')
-        message = body.message;
-    else if (failure.status === 0)
-        message = failure.message;
-    else if (typeof failure.body === 'string' && failure.body.trim())
-        message = failure.body.trim().slice(0, 300);
-    else
-        message = 'no error message in the response';
-    const requestId = (body && typeof body === 'object' && typeof body.request_id === 'string' ? body.request_id : undefined) ??
-        failure.headers['x-request-id'];
-    return new DigitalOceanApiError(method, path, failure.status, errorId, message, requestId, attempts);
-}
-/**
- * The axios instance every DigitalOcean call goes through (dots-wrapper's and our raw
- * calls alike): base URL, bearer token, timeout, and an adapter that retries 429/5xx with
- * backoff honouring `retry-after` / `ratelimit-reset`, bounded in attempts and total time,
- * and turns every failure into a DigitalOceanApiError (which never holds the token).
- */
-function createHttpClient(axios, options) {
-    const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    const now = options.now ?? Date.now;
-    const sleep = options.sleep ?? retry/* realSleep */.uk;
-    const transport = options.transport ?? axios.getAdapter(['http', 'fetch']);
-    const adapter = async (config) => {
-        const method = (config.method ?? 'get').toUpperCase();
-        const path = pathBelowBase(options.endpoint, config.url);
-        let attempts = 0;
-        try {
-            return await (0,retry/* retry */.L5)(async (attempt) => {
-                attempts = attempt;
-                let response;
-                try {
-                    response = await transport({ ...config, validateStatus: () => true });
-                }
-                catch (error) {
-                    const e = error;
-                    throw new AttemptFailure(0, {}, undefined, e.code, `${e.code ?? 'network error'}: ${e.message ?? ''}`.trim());
-                }
-                if (response.status >= 200 && response.status < 300)
-                    return response;
-                throw new AttemptFailure(response.status, headerMap(response.headers), parseBody(response.data), undefined, `HTTP ${response.status}`);
-            }, {
-                attempts: policy.attempts,
-                baseDelayMs: policy.baseDelayMs,
-                maxDelayMs: policy.maxDelayMs,
-                maxElapsedMs: policy.maxElapsedMs,
-                retryable: (e) => e instanceof AttemptFailure && isRetryable(e, method, path),
-                requestedDelayMs: (e) => e instanceof AttemptFailure ? requestedDelayMs(e.status, e.headers, now()) : undefined,
-                onRetry: ({ attempt, error, delayMs }) => {
-                    const f = error;
-                    const what = f.status ? `HTTP ${f.status}` : f.message;
-                    options.logger?.info(`DigitalOcean API ${method} ${path}: ${what}; retrying in ${(0,parsers/* formatDuration */.a3)(delayMs)} (attempt ${attempt + 1} of ${policy.attempts})`);
-                },
-                sleep,
-                now,
-                ...(options.random ? { random: options.random } : {}),
-            });
-        }
-        catch (error) {
-            if (error instanceof AttemptFailure)
-                throw toApiError(error, method, path, attempts);
-            throw error;
-        }
-    };
-    return axios.create({
-        baseURL: options.endpoint,
-        timeout: options.timeoutMs ?? 30_000,
-        headers: {
-            Authorization: `Bearer ${options.token}`,
-            'Content-Type': 'application/json',
-            'User-Agent': 'droplet-deploy',
-        },
-        adapter,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/lib/digitalocean/pagination.ts
-/** At most this many pages are followed (200 items each: 100 000 items), so a looping `next` cannot hang us. */
-const MAX_PAGES = 500;
-/**
- * Turns `links.pages.next` into a request on our own client: the path and query are kept,
- * scheme/host/port come from the configured endpoint, so a `next` URL can never send the
- * token to another host.
- */
-function nextPageUrl(endpoint, next) {
-    const base = new URL(endpoint);
-    const target = new URL(next, `${endpoint}/`);
-    let path = target.pathname;
-    if (path.startsWith(base.pathname))
-        path = path.slice(base.pathname.length);
-    return `${path.startsWith('/') ? path : `/${path}`}${target.search}`;
-}
-/**
- * Every item of a paginated list: takes the first page (from dots-wrapper or a raw call),
- * then follows `links.pages.next` through the same axios instance until there is none.
- */
-async function collectPages(http, endpoint, key, firstPage) {
-    const items = [];
-    let page = (await firstPage()).data;
-    const seen = new Set();
-    for (let n = 1;; n += 1) {
-        items.push(...(page[key] ?? []));
-        const next = page.links?.pages?.next;
-        if (!next)
-            return items;
-        const url = nextPageUrl(endpoint, next);
-        if (seen.has(url))
-            throw new Error(`DigitalOcean API pagination of ${key} loops at ${url}`);
-        if (n >= MAX_PAGES)
-            throw new Error(`DigitalOcean API pagination of ${key}: more than ${MAX_PAGES} pages`);
-        seen.add(url);
-        page = (await http.get(url)).data;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/digitalocean/wait.ts
-
-/**
- * Polls GET /actions/{id} until the action is `completed`. `errored` throws
- * ActionFailedError; still in progress at the deadline throws ActionTimeoutError.
- */
-async function waitForAction(getAction, id, options) {
-    const started = options.now();
-    const maxInterval = options.maxIntervalMs ?? 10_000;
-    let interval = options.intervalMs ?? 2000;
-    for (;;) {
-        const action = await getAction(id);
-        const label = options.label ?? `${action.resource_type ?? 'resource'} ${action.resource_id ?? '?'}`;
-        if (action.status === 'completed')
-            return action;
-        if (action.status === 'errored')
-            throw new ActionFailedError(id, action.type, label);
-        const waited = options.now() - started;
-        if (waited >= options.timeoutMs)
-            throw new ActionTimeoutError(id, action.type, label, action.status, waited);
-        options.onProgress?.(action, waited);
-        await options.sleep(Math.min(interval, Math.max(1, options.timeoutMs - waited)));
-        interval = Math.min(maxInterval, Math.round(interval * 1.5));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/digitalocean/client.ts
-
-
-
-
-
-
-
-const PER_PAGE = 200;
-async function data(request) {
-    return (await request).data;
-}
-/**
- * The one DigitalOcean client every action uses. dots-wrapper where it has the endpoint,
- * raw calls through the very same axios instance (`http`) where it does not (reserved
- * IPs, droplets by name). Every call is retried on 429/5xx and fails as DigitalOceanApiError.
- */
-class DigitalOceanClient {
-    http;
-    dots;
-    endpoint;
-    sleep;
-    now;
-    logger;
-    constructor(options) {
-        if (!options.token)
-            throw new Error('DigitalOcean client needs a token');
-        if (options.setSecret)
-            (0,secrets/* maskSecret */.$l)(options.setSecret, options.token);
-        this.endpoint = options.endpoint;
-        this.sleep = options.sleep ?? retry/* realSleep */.uk;
-        this.now = options.now ?? Date.now;
-        this.logger = options.logger;
-        let http;
-        const make = dist.modules.common.createApiClient({
-            modules: dist.modules,
-            createContext: ({ axios }) => {
-                http = createHttpClient(axios, {
-                    endpoint: options.endpoint,
-                    token: options.token,
-                    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-                    ...(options.retry ? { retry: options.retry } : {}),
-                    ...(options.logger ? { logger: options.logger } : {}),
-                    ...(options.transport ? { transport: options.transport } : {}),
-                    sleep: this.sleep,
-                    now: this.now,
-                    ...(options.random ? { random: options.random } : {}),
-                });
-                return Object.freeze({ endpoint: options.endpoint, httpClient: http });
-            },
-        });
-        this.dots = make({ token: options.token, endpoint: options.endpoint });
-        if (!http)
-            throw new Error('dots-wrapper did not create its context');
-        this.http = http;
-    }
-    // ---- droplets -------------------------------------------------------------------------
-    /** All droplets, or those carrying `tag`, following every page. */
-    listDroplets(filter = {}) {
-        return collectPages(this.http, this.endpoint, 'droplets', () => this.dots.droplet.listDroplets({ per_page: PER_PAGE, page: 1, ...(filter.tag ? { tag_name: filter.tag } : {}) }));
-    }
-    listDropletsByTag(tag) {
-        return this.listDroplets({ tag });
-    }
-    async getDroplet(id) {
-        return (await data(this.dots.droplet.getDroplet({ droplet_id: id }))).droplet;
-    }
-    /** Droplets by id, in the order given (one request each). */
-    async getDroplets(ids) {
-        const out = [];
-        for (const id of ids)
-            out.push(await this.getDroplet(id));
-        return out;
-    }
-    /**
-     * Creates one droplet (`name`) or several (`names`) in one request. Not retried on 5xx
-     * (it may have created them): callers re-list by tag before trying again.
-     */
-    async createDroplets(request) {
-        if ((request.name === undefined) === (request.names === undefined)) {
-            throw new Error('createDroplets needs exactly one of name and names');
-        }
-        const body = await data(this.http.post('/droplets', request));
-        const droplets = body.droplets ?? (body.droplet ? [body.droplet] : []);
-        return { droplets, actionIds: (body.links?.actions ?? []).map((a) => a.id) };
-    }
-    /** Deletes a droplet; an already-deleted one (404) counts as deleted. */
-    async deleteDroplet(id) {
-        try {
-            await this.dots.droplet.deleteDroplet({ droplet_id: id });
-        }
-        catch (error) {
-            if (!isNotFound(error))
-                throw error;
-        }
-    }
-    async dropletAction(id, type, params = {}) {
-        return (await data(this.http.post(`/droplets/${id}/actions`, { type, ...params }))).action;
-    }
-    snapshotDroplet(id, name) {
-        return this.dropletAction(id, 'snapshot', { name });
-    }
-    powerOffDroplet(id) {
-        return this.dropletAction(id, 'power_off');
-    }
-    powerOnDroplet(id) {
-        return this.dropletAction(id, 'power_on');
-    }
-    shutdownDroplet(id) {
-        return this.dropletAction(id, 'shutdown');
-    }
-    // ---- actions --------------------------------------------------------------------------
-    async getAction(id) {
-        return (await data(this.dots.action.getAction({ action_id: id }))).action;
-    }
-    /** Polls an action until it completes; throws ActionFailedError / ActionTimeoutError. */
-    waitForAction(id, options) {
-        return waitForAction((actionId) => this.getAction(actionId), id, {
-            ...options,
-            sleep: this.sleep,
-            now: this.now,
-            ...(options.onProgress || !this.logger
-                ? {}
-                : { onProgress: (a, waitedMs) => this.logger?.info(progressLine(a, waitedMs)) }),
-        });
-    }
-    // ---- snapshots ------------------------------------------------------------------------
-    listSnapshots(resourceType) {
-        return collectPages(this.http, this.endpoint, 'snapshots', () => this.dots.snapshot.listSnapshots({
-            per_page: PER_PAGE,
-            page: 1,
-            ...(resourceType ? { resource_type: resourceType } : {}),
-        }));
-    }
-    /** The snapshots of one droplet (GET /droplets/{id}/snapshots). */
-    listDropletSnapshots(dropletId) {
-        return collectPages(this.http, this.endpoint, 'snapshots', () => this.http.get(`/droplets/${dropletId}/snapshots`, { params: { per_page: PER_PAGE, page: 1 } }));
-    }
-    /** Deletes a snapshot; an already-deleted one (404) counts as deleted. */
-    async deleteSnapshot(id) {
-        try {
-            await this.dots.snapshot.deleteSnapshot({ snapshot_id: String(id) });
-        }
-        catch (error) {
-            if (!isNotFound(error))
-                throw error;
-        }
-    }
-    // ---- tags -----------------------------------------------------------------------------
-    /** Creates a tag (an existing one is fine: DigitalOcean answers with the tag). */
-    async createTag(name) {
-        await this.http.post('/tags', { name });
-    }
-    async tagDroplets(tag, dropletIds) {
-        if (dropletIds.length === 0)
-            return;
-        await this.http.post(`/tags/${encodeURIComponent(tag)}/resources`, {
-            resources: dropletIds.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })),
-        });
-    }
-    async untagDroplets(tag, dropletIds) {
-        if (dropletIds.length === 0)
-            return;
-        await this.http.delete(`/tags/${encodeURIComponent(tag)}/resources`, {
-            data: { resources: dropletIds.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })) },
-        });
-    }
-    /** Tags any taggable resources (droplet, image — droplet snapshots are images —, volume, volume_snapshot, database). */
-    async tagResources(tag, resources) {
-        if (resources.length === 0)
-            return;
-        await this.http.post(`/tags/${encodeURIComponent(tag)}/resources`, { resources });
-    }
-    // ---- ssh keys -------------------------------------------------------------------------
-    listSshKeys() {
-        return collectPages(this.http, this.endpoint, 'ssh_keys', () => this.dots.sshKey.listSshKeys({ per_page: PER_PAGE, page: 1 }));
-    }
-    /** One account key by numeric id or MD5 fingerprint. */
-    async getSshKey(idOrFingerprint) {
-        return (await data(this.http.get(`/account/keys/${encodeURIComponent(String(idOrFingerprint))}`))).ssh_key;
-    }
-    async createSshKey(name, publicKey) {
-        return (await data(this.http.post('/account/keys', { name, public_key: publicKey }))).ssh_key;
-    }
-    // ---- sizes ----------------------------------------------------------------------------
-    listSizes() {
-        return collectPages(this.http, this.endpoint, 'sizes', () => this.dots.size.listSizes({ per_page: PER_PAGE, page: 1 }));
-    }
-    // ---- firewalls ------------------------------------------------------------------------
-    listFirewalls() {
-        return collectPages(this.http, this.endpoint, 'firewalls', () => this.dots.firewall.listFirewalls({ per_page: PER_PAGE, page: 1 }));
-    }
-    async getFirewall(id) {
-        return (await data(this.dots.firewall.getFirewall({ firewall_id: id }))).firewall;
-    }
-    async createFirewall(request) {
-        return (await data(this.http.post('/firewalls', request))).firewall;
-    }
-    /** Replaces a firewall's rules and targets (PUT /firewalls/{id}). */
-    async updateFirewall(id, request) {
-        return (await data(this.http.put(`/firewalls/${id}`, request))).firewall;
-    }
-    async addTagsToFirewall(id, tags) {
-        await this.http.post(`/firewalls/${id}/tags`, { tags });
-    }
-    // ---- load balancers -------------------------------------------------------------------
-    async getLoadBalancer(id) {
-        return (await data(this.dots.loadBalancer.getLoadBalancer({ load_balancer_id: id }))).load_balancer;
-    }
-    async addDropletsToLoadBalancer(id, dropletIds) {
-        await this.http.post(`/load_balancers/${id}/droplets`, { droplet_ids: dropletIds });
-    }
-    async removeDropletsFromLoadBalancer(id, dropletIds) {
-        await this.http.delete(`/load_balancers/${id}/droplets`, { data: { droplet_ids: dropletIds } });
-    }
-    // ---- container registry ---------------------------------------------------------------
-    /**
-     * A docker config (`{"auths":{…}}`) for DigitalOcean's registry. The returned auth values
-     * are secrets: the caller masks them (maskSecret) before anything is logged.
-     */
-    async getDockerCredentials(options = {}) {
-        const params = { read_write: options.readWrite ?? false };
-        if (options.expirySeconds !== undefined)
-            params['expiry_seconds'] = options.expirySeconds;
-        return data(this.http.get('/registry/docker-credentials', { params }));
-    }
-    async getRegistry() {
-        return (await data(this.http.get('/registry'))).registry;
-    }
-    // ---- databases ------------------------------------------------------------------------
-    async getDatabaseCluster(id) {
-        return (await data(this.http.get(`/databases/${encodeURIComponent(id)}`))).database;
-    }
-    // ---- reserved IPs (not in dots-wrapper: raw calls on the same client) ---------------
-    listReservedIps() {
-        return collectPages(this.http, this.endpoint, 'reserved_ips', () => this.http.get('/reserved_ips', { params: { per_page: PER_PAGE, page: 1 } }));
-    }
-    async getReservedIp(ip) {
-        return (await data(this.http.get(`/reserved_ips/${encodeURIComponent(ip)}`)))
-            .reserved_ip;
-    }
-    /** Reserves a new IP, either in a region or directly assigned to a droplet. */
-    async createReservedIp(target) {
-        const body = 'region' in target ? { region: target.region } : { droplet_id: target.dropletId };
-        return (await data(this.http.post('/reserved_ips', body))).reserved_ip;
-    }
-    async assignReservedIp(ip, dropletId) {
-        return (await data(this.http.post(`/reserved_ips/${encodeURIComponent(ip)}/actions`, { type: 'assign', droplet_id: dropletId }))).action;
-    }
-}
-function progressLine(action, waitedMs) {
-    const on = action.resource_type && action.resource_id ? ` on ${action.resource_type} ${action.resource_id}` : '';
-    return `waiting for DigitalOcean action ${action.id} (${action.type}${on}): ${action.status} after ${Math.round(waitedMs / 1000)}s`;
-}
-function createClient(options) {
-    return new DigitalOceanClient(options);
-}
-
-;// CONCATENATED MODULE: ./src/lib/digitalocean/endpoint.ts
-
-const DEFAULT_API_ENDPOINT = 'https://api.digitalocean.com';
-/**
- * The input `api-endpoint` as the base URL requests are made against, always ending in
- * `/v2` (no trailing slash). Accepted with or without the `/v2` and a trailing slash:
- * `https://api.digitalocean.com`, `https://api.digitalocean.com/v2/`, `http://127.0.0.1:4010/v2`.
- */
-function normalizeApiEndpoint(value, inputName = 'api-endpoint') {
-    const raw = value.trim() || DEFAULT_API_ENDPOINT;
-    let url;
-    try {
-        url = new URL(raw);
-    }
-    catch {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" has ${JSON.stringify(value)}: not a valid URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" has ${JSON.stringify(value)}: URL must use http or https`);
-    }
-    if (url.username || url.password || url.search || url.hash) {
-        throw new errors/* ConfigurationError */.j1(`input "${inputName}" has ${JSON.stringify(value)}: give only scheme, host, port and path (no credentials, query or fragment)`);
-    }
-    let path = url.pathname.replace(/\/+$/, '');
-    if (!path.endsWith('/v2'))
-        path = `${path}/v2`;
-    return `${url.origin}${path}`;
-}
-
-;// CONCATENATED MODULE: ./src/lib/digitalocean/index.ts
-
-
-
-
-
-
-
 // EXTERNAL MODULE: ./src/lib/commands/cmd.ts
 var cmd = __nccwpck_require__(86322);
 // EXTERNAL MODULE: ./src/lib/health/poll.ts
@@ -69221,6 +68587,10 @@ class NodeSSH {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/ssh/executor.ts
+/** RemoteHost.stream was aborted through StreamOptions.signal. */
+class StreamAbortedError extends Error {
+    name = 'StreamAbortedError';
+}
 class RemoteCommandError extends Error {
     host;
     command;
@@ -69345,6 +68715,20 @@ async function connectWithRetry(endpoint, settings, via) {
         ...(settings.sleep ? { sleep: settings.sleep } : { sleep: retry/* realSleep */.uk }),
     });
 }
+/**
+ * Sends an SSH "signal" request. ssh2's Channel.signal() silently sends nothing once our
+ * side has sent EOF — which exec() does at once for a command without stdin (every dump) —
+ * although the protocol allows requests after EOF; so the request goes to ssh2's protocol
+ * object directly while the channel is open or half-closed.
+ */
+function signalChannel(channel, name) {
+    const c = channel;
+    const state = c.outgoing?.state;
+    if (c.outgoing && (state === 'open' || state === 'eof') && c._client?._protocol)
+        c._client._protocol.signal(c.outgoing.id, name);
+    else
+        channel.signal(name);
+}
 /** One droplet over one SSH connection (node-ssh / ssh2). */
 class NodeSshHost {
     ssh;
@@ -69403,14 +68787,16 @@ class NodeSshHost {
                 stderr.push(chunk);
                 err.push(chunk);
             });
-        });
+        }, options.signal);
         err.end();
         return { code, stderr: Buffer.concat(stderr).toString('utf8') };
     }
-    exec(script, logged, timeoutMs, stdin, attach) {
+    exec(script, logged, timeoutMs, stdin, attach, signal) {
         const connection = this.ssh.connection;
         if (!connection)
             return Promise.reject(new Error(`${this.label}: not connected`));
+        if (signal?.aborted)
+            return Promise.reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
         const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
         return new Promise((resolve, reject) => {
             connection.exec((0,cmd/* render */.XX)(script, 'exec'), (error, channel) => {
@@ -69420,19 +68806,34 @@ class NodeSshHost {
                 }
                 let exitCode;
                 let settled = false;
-                const timer = setTimeout(() => {
-                    if (settled)
-                        return;
-                    settled = true;
+                const kill = () => {
                     try {
-                        channel.signal('KILL');
+                        signalChannel(channel, 'KILL');
                     }
                     catch {
                         /* the server may not support signals */
                     }
+                    // unpipe first: data still in flight must not reach a consumer that gave up
+                    channel.unpipe();
                     channel.close();
+                };
+                const onAbort = () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    clearTimeout(timer);
+                    kill();
+                    reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+                };
+                const timer = setTimeout(() => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    signal?.removeEventListener('abort', onAbort);
+                    kill();
                     reject(new CommandTimeoutError(`${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`));
                 }, deadline);
+                signal?.addEventListener('abort', onAbort, { once: true });
                 // The SSH socket keeps the process alive while a command runs; the deadline timer must
                 // not keep it alive after the connection is gone (a stream abandoned after a failed
                 // upload would otherwise hold the action open until its dump-timeout).
@@ -69443,6 +68844,7 @@ class NodeSshHost {
                 });
                 channel.on('close', (code) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
@@ -69450,6 +68852,7 @@ class NodeSshHost {
                 });
                 channel.on('error', (e) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
@@ -69577,7 +68980,6 @@ var deploy_compose_inputs = __nccwpck_require__(12729);
 
 
 
-
 function dropletTarget(d, inputs) {
     const net = d.networks.v4.find((n) => n.type === inputs.address);
     if (!net)
@@ -69626,9 +69028,12 @@ function readReleaseFiles(inputs) {
     return out;
 }
 function realDeps(io, inputs) {
-    const client = () => {
+    // loaded only when needed: most deploys name their hosts, and the API client is a third of
+    // the bundle (its load time counts in every deploy's wall time)
+    const client = async () => {
         if (!inputs.token)
             throw new errors/* ConfigurationError */.j1('input "token" is required for this');
+        const { createClient, normalizeApiEndpoint } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 55173));
         return createClient({
             token: inputs.token,
             endpoint: normalizeApiEndpoint(inputs.apiEndpoint),
@@ -69640,12 +69045,12 @@ function realDeps(io, inputs) {
         io,
         connector: new SshPool((0,ssh_inputs/* sshSettings */.OA)(inputs.ssh, io.logger)),
         async resolveTargets(targets) {
-            const api = client();
+            const api = await client();
             const droplets = targets.kind === 'tag' ? await api.listDropletsByTag(targets.tag) : await api.getDroplets(targets.ids);
             return droplets.sort((a, b) => a.name.localeCompare(b.name)).map((d) => dropletTarget(d, inputs));
         },
         async docrAuth() {
-            const config = await client().getDockerCredentials({ readWrite: false, expirySeconds: 1800 });
+            const config = await (await client()).getDockerCredentials({ readWrite: false, expirySeconds: 1800 });
             return (0,registry/* authsFromDockerConfig */.Uw)(config);
         },
         readReleaseFiles,
@@ -69685,9 +69090,9 @@ function deps_realDeps(io, inputs) {
     const client = () => {
         if (!inputs.deploy.token)
             throw new errors/* ConfigurationError */.j1('input "token" is required for this');
-        return createClient({
+        return (0,digitalocean.createClient)({
             token: inputs.deploy.token,
-            endpoint: normalizeApiEndpoint(inputs.deploy.apiEndpoint),
+            endpoint: (0,digitalocean.normalizeApiEndpoint)(inputs.deploy.apiEndpoint),
             setSecret: (v) => io.setSecret(v),
             logger: io.logger,
         });
@@ -69741,6 +69146,7 @@ function deps_realDeps(io, inputs) {
             readEnvFile: deploy.readEnvFile,
             sleep: retry/* realSleep */.uk,
             now: Date.now,
+            newToken: deploy.newToken,
         },
         sleep: retry/* realSleep */.uk,
         now: Date.now,
@@ -69757,9 +69163,9 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_action_esm_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(71752);
 /* harmony import */ var _lib_action_core_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(81095);
 /* harmony import */ var _lib_action_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(66086);
-/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(32987);
+/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7450);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(90552);
-/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(78688);
+/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(28970);
 
 
 
@@ -69844,7 +69250,7 @@ function readInputs(io, env = process.env) {
 
 /***/ }),
 
-/***/ 78688:
+/***/ 28970:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -70028,12 +69434,25 @@ async function rollFleet(members, batchSize, revertOnFailure, deps) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(38815);
+// EXTERNAL MODULE: ./src/lib/action/secrets.ts
+var secrets = __nccwpck_require__(9887);
+// EXTERNAL MODULE: ./src/lib/release/model.ts
+var model = __nccwpck_require__(36912);
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/env.ts
+// The release's .env: the env-file input, then `env` and `secrets` (one quoted line each).
+
+function buildEnv(inputs, deps) {
+    const parts = [];
+    if (inputs.envFile) {
+        const text = deps.readEnvFile(inputs.envFile);
+        parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+    }
+    const entries = new Map([...inputs.env, ...inputs.secrets]);
+    for (const [k, v] of entries)
+        parts.push(`${(0,model/* envLine */.K9)(k, v)}\n`);
+    return parts.join('');
+}
+
 ;// CONCATENATED MODULE: ./src/lib/action/logger.ts
 /** Prefixes every line of a logger with a label, e.g. the host a command ran on. */
 function prefixedLogger(inner, prefix) {
@@ -70050,12 +69469,986 @@ function prefixedLogger(inner, prefix) {
     };
 }
 
-// EXTERNAL MODULE: ./src/lib/action/secrets.ts
-var secrets = __nccwpck_require__(9887);
 // EXTERNAL MODULE: ./src/lib/commands/cmd.ts
 var commands_cmd = __nccwpck_require__(86322);
 // EXTERNAL MODULE: ./src/lib/compose/compose.ts
 var compose = __nccwpck_require__(464);
+// EXTERNAL MODULE: ./src/lib/retry.ts
+var retry = __nccwpck_require__(61737);
+;// CONCATENATED MODULE: ./src/lib/lock/lock.ts
+// The deploy lock on a droplet: `mkdir <app>/.lock` is atomic, so exactly one deploy
+// holds it. The holder writes who it is (repo, run, actor, sha, time, token) into the
+// lock, touches it while it works (heartbeat), and removes it when done — or the
+// action's post step does, even after a cancel. A lock whose heartbeat is older than
+// `staleAfterMs` (by the droplet's own clock) is taken over.
+
+
+const holderFile = (dir) => `${dir}/holder.json`;
+/** Creates the parent, then the lock itself (atomic), then writes the holder from stdin. */
+function takeLockScript(dir) {
+    const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
+    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mkdir', '-p', parent), (0,commands_cmd/* cmd */.HW)('mkdir', dir), (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('cat'), '>', holderFile(dir)));
+}
+/**
+ * Takes the lock as the first part of a bigger script: the parent, then the lock itself
+ * (atomic). The same script then moves the holder in (moveHolderScript) from a file it
+ * unpacked (a release archive on stdin carries it, so the holder needs no stdin of its own).
+ */
+function takeLockDirScript(dir) {
+    const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
+    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mkdir', '-p', parent), (0,commands_cmd/* cmd */.HW)('mkdir', dir));
+}
+/** The second half of takeLockDirScript, once the holder file is unpacked. */
+function moveHolderScript(dir, holderPath) {
+    return (0,commands_cmd/* cmd */.HW)('mv', '-f', holderPath, holderFile(dir));
+}
+/** Whether a failed take (stderr) means the lock is held by someone else. */
+function lockIsHeld(stderr) {
+    return /exists/i.test(stderr);
+}
+function lockAgeScript(dir) {
+    return (0,commands_cmd/* cmd */.HW)('stat', '-c', '%Y', dir);
+}
+function nowScript() {
+    return (0,commands_cmd/* cmd */.HW)('date', '+%s');
+}
+/** Moves a stale lock aside only if it still belongs to the holder we judged stale. */
+function takeOverScript(dir, staleToken, nonce) {
+    const aside = `${dir}.stale-${nonce}`;
+    const move = (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mv', '-T', dir, aside), (0,commands_cmd/* cmd */.HW)('rm', '-rf', aside));
+    return staleToken ? (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('grep', '-qF', staleToken, holderFile(dir)), move) : move;
+}
+/** Removes the lock only when it holds our token. */
+function releaseScript(dir, token) {
+    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('grep', '-qF', token, holderFile(dir)), (0,commands_cmd/* cmd */.HW)('rm', '-rf', dir));
+}
+function heartbeatScript(dir) {
+    return (0,commands_cmd/* cmd */.HW)('touch', '-c', dir);
+}
+class LockTimeoutError extends Error {
+    host;
+    dir;
+    holder;
+    name = 'LockTimeoutError';
+    constructor(host, dir, holder, waitedMs) {
+        super(`${dir} is held by ${describeHolder(holder)}; waited ${Math.round(waitedMs / 1000)}s ("lock-timeout"). ` +
+            'Another deploy is running; try again when it is done, or raise "lock-timeout".');
+        this.host = host;
+        this.dir = dir;
+        this.holder = holder;
+    }
+}
+function describeHolder(holder) {
+    if (!holder)
+        return 'a deploy whose details are not written yet';
+    const run = holder.runId ? `run ${holder.runId}${holder.runAttempt ? `.${holder.runAttempt}` : ''}` : 'a run';
+    return `${holder.actor || 'someone'} (${holder.action} ${run} of ${holder.repo || 'an unknown repository'}, sha ${holder.sha.slice(0, 7) || '?'}, since ${holder.time})`;
+}
+function parseHolder(text) {
+    try {
+        const value = JSON.parse(text);
+        if (typeof value.token !== 'string')
+            return undefined;
+        return {
+            repo: String(value.repo ?? ''),
+            runId: String(value.runId ?? ''),
+            ...(value.runAttempt ? { runAttempt: String(value.runAttempt) } : {}),
+            actor: String(value.actor ?? ''),
+            sha: String(value.sha ?? ''),
+            time: String(value.time ?? ''),
+            token: value.token,
+            action: String(value.action ?? ''),
+            ...(typeof value.staleAfterSeconds === 'number' ? { staleAfterSeconds: value.staleAfterSeconds } : {}),
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+async function readHolder(host, dir) {
+    const r = await host.run((0,commands_cmd/* cmd */.HW)('cat', holderFile(dir)), { allowFailure: true, timeoutMs: 30_000 });
+    return r.code === 0 ? parseHolder(r.stdout) : undefined;
+}
+/** Seconds since the lock's last heartbeat by the droplet's clock, or undefined if it is gone. */
+async function lockAgeSeconds(host, dir) {
+    const mtime = await host.run(lockAgeScript(dir), { allowFailure: true, timeoutMs: 30_000 });
+    if (mtime.code !== 0)
+        return undefined;
+    const now = await host.run(nowScript(), { timeoutMs: 30_000 });
+    return Number(now.stdout.trim()) - Number(mtime.stdout.trim());
+}
+/** Takes the lock, waiting (and taking over a stale one) as the options say. */
+async function acquireLock(host, options) {
+    const now = options.now ?? Date.now;
+    const sleep = options.sleep ?? retry/* realSleep */.uk;
+    const interval = options.intervalMs ?? 2000;
+    const started = now();
+    let lastHolder;
+    let attempt = 0;
+    for (;;) {
+        attempt += 1;
+        const made = await host.run(takeLockScript(options.dir), {
+            allowFailure: true,
+            stdin: `${JSON.stringify(options.holder)}\n`,
+            timeoutMs: 30_000,
+        });
+        if (made.code === 0)
+            return holdLock(host, options);
+        if (!lockIsHeld(made.stderr)) {
+            throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
+        }
+        lastHolder = await readHolder(host, options.dir);
+        const age = await lockAgeSeconds(host, options.dir);
+        if (age === undefined)
+            continue; // released between our two commands: try again at once
+        const staleAfterMs = lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
+        if (age * 1000 > staleAfterMs) {
+            options.onStaleTakeover?.(lastHolder, age);
+            await host.run(takeOverScript(options.dir, lastHolder?.token, `${options.holder.token}-${attempt}`), {
+                allowFailure: true,
+                timeoutMs: 30_000,
+            });
+            continue;
+        }
+        const waited = now() - started;
+        if (waited + interval > options.timeoutMs)
+            throw new LockTimeoutError(host.label, options.dir, lastHolder, waited);
+        options.onWait?.(lastHolder, age);
+        await sleep(interval);
+    }
+}
+/** A lock this run has just taken (by acquireLock or as part of a bigger script): heartbeats until released. */
+function holdLock(host, options) {
+    const every = Math.max(1000, Math.min(60_000, Math.floor(options.staleAfterMs / 3)));
+    let beating = Promise.resolve();
+    const timer = setInterval(() => {
+        beating = host.run(heartbeatScript(options.dir), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+    }, every);
+    timer.unref();
+    let released = false;
+    return {
+        dir: options.dir,
+        token: options.holder.token,
+        handOff() {
+            clearInterval(timer);
+            return releaseScript(options.dir, options.holder.token);
+        },
+        released() {
+            released = true;
+        },
+        async release() {
+            clearInterval(timer);
+            await beating;
+            if (released)
+                return true;
+            const r = await host.run(releaseScript(options.dir, options.holder.token), {
+                allowFailure: true,
+                timeoutMs: 30_000,
+            });
+            released = r.code === 0;
+            return released;
+        },
+    };
+}
+/** For the post step: removes the lock if it still holds `token`. */
+async function releaseLockByToken(host, dir, token) {
+    const r = await host.run(releaseScript(dir, token), { allowFailure: true, timeoutMs: 30_000 });
+    return r.code === 0;
+}
+
+;// CONCATENATED MODULE: ./src/lib/release/remote.ts
+// Reading and changing the release model on a droplet. Every command is built as data.
+
+
+
+
+function readCurrentScript(paths) {
+    return (0,commands_cmd/* cmd */.HW)('readlink', paths.current);
+}
+function listReleasesScript(paths) {
+    return (0,commands_cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-printf', '%f\\n');
+}
+function readManifestsScript(paths) {
+    return (0,commands_cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', model/* MANIFEST_FILE */.h1, '-exec', 'cat', '{}', '+');
+}
+/** ln -sfn to a temporary name, then rename over `current`: readers never see it missing. */
+function switchCurrentScript(paths, id) {
+    const tmp = `${paths.current}.next`;
+    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,commands_cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.current));
+}
+/** Points `live` at a release (atomic rename, like `current`). */
+function switchLiveScript(paths, id) {
+    const tmp = `${paths.live}.next`;
+    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,commands_cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.live));
+}
+/** Appends stdin to deploys.log (the entry goes over stdin, never argv). */
+function appendLogScript(paths) {
+    return (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('tee', '-a', paths.deploysLog), '>', '/dev/null');
+}
+function prepareAppScript(paths) {
+    return cmd('mkdir', '-p', paths.releases);
+}
+/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
+function extractScript(dir) {
+    return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
+}
+const mark = (name) => (0,commands_cmd/* cmd */.HW)('echo', `@@dd:${name}`);
+const quietErr = (s) => (0,commands_cmd/* redirect */.V2)(s, '2>', '/dev/null');
+/** The reads of readStateScript without the Compose detection. */
+function stateReads(paths, logLines) {
+    return [
+        mark('current'),
+        quietErr(readCurrentScript(paths)),
+        mark('manifests'),
+        quietErr(readManifestsScript(paths)),
+        mark('log'),
+        quietErr((0,commands_cmd/* cmd */.HW)('tail', '-n', String(logLines), paths.deploysLog)),
+        mark('dirs'),
+        quietErr(listReleasesScript(paths)),
+    ];
+}
+/** Name of the lock holder inside the archive beginScript unpacks. */
+const HOLDER_IN_ARCHIVE = 'holder.json';
+/**
+ * The first round trip of a deploy: [take the lock,] clear what a killed run left in the
+ * scratch space, unpack the archive on stdin (release files, 0600 .env, lock holder,
+ * registry credentials) into this run's scratch folder, then read the state (current
+ * release, kept manifests, deploys.log, folders), detect Compose and — given a project —
+ * validate and resolve it. Nothing outside the scratch space changes but the lock.
+ * Exit code non-zero only when the lock or the unpacking failed.
+ */
+function beginScript(paths, o) {
+    const prelude = [
+        ...(o.lockDir ? [takeLockDirScript(o.lockDir)] : []),
+        (0,commands_cmd/* cmd */.HW)('mkdir', '-p', paths.releases),
+        (0,commands_cmd/* cmd */.HW)('rm', '-rf', paths.scratch),
+        (0,commands_cmd/* cmd */.HW)('mkdir', '-p', o.scratch),
+        (0,commands_cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', o.scratch),
+    ];
+    if (o.lockDir)
+        prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${HOLDER_IN_ARCHIVE}`));
+    return (0,commands_cmd/* and */.Uo)(...prelude, (0,commands_cmd/* seq */.O6)(...stateReads(paths, o.logLines ?? 500), mark('compose'), (0,compose/* probeScript */.Ai)(o.config, `${o.scratch}/probe`)));
+}
+function parseBegin(stdout) {
+    const state = parseState(stdout);
+    const at = stdout.indexOf('\n@@dd:config\n');
+    if (at >= 0) {
+        const body = stdout.slice(at + '\n@@dd:config\n'.length);
+        const exit = body.lastIndexOf(`\n${compose/* CONFIG_EXIT_MARK */.Yn} `);
+        const code = exit >= 0 ? Number(/^(\d+)/.exec(body.slice(exit + compose/* CONFIG_EXIT_MARK */.Yn.length + 2))?.[1] ?? -1) : -1;
+        state.config = { code, yaml: exit >= 0 ? body.slice(0, exit) : body };
+    }
+    return state;
+}
+/**
+ * One round trip for everything a deploy reads before it changes anything: the Compose
+ * flavour (`plugin` printed after the version when `docker compose` works), the current
+ * release, every kept release.json, the tail of deploys.log and the release folders.
+ */
+function readStateScript(paths, logLines = 500) {
+    return seq(mark('compose'), quietErr(or(and(cmd('docker', 'compose', 'version', '--short'), cmd('echo', 'plugin')), cmd('docker-compose', 'version', '--short'))), mark('current'), quietErr(readCurrentScript(paths)), mark('manifests'), quietErr(readManifestsScript(paths)), mark('log'), quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)), mark('dirs'), quietErr(listReleasesScript(paths)));
+}
+function parseState(stdout) {
+    const sections = {};
+    let at;
+    for (const line of stdout.split('\n')) {
+        const m = /^@@dd:(\w+)$/.exec(line);
+        if (m) {
+            at = m[1];
+            sections[at] = [];
+        }
+        else if (at)
+            sections[at].push(line);
+    }
+    const text = (name) => (sections[name] ?? []).join('\n');
+    const current = text('current').trim();
+    return {
+        compose: text('compose').trim(),
+        current: current ? current.split('/').pop() : undefined,
+        manifests: (sections['manifests'] ?? [])
+            .map((l) => (0,model/* parseManifest */.Ng)(l))
+            .filter((m) => m !== undefined),
+        log: (0,model/* parseDeployLog */.$K)(text('log')),
+        dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
+    };
+}
+async function readState(host, paths) {
+    const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
+    return parseState(r.stdout);
+}
+/**
+ * The last round trip of a deploy: `current` → the release, the entry (stdin) appended to
+ * deploys.log, pruned release folders removed, then the lock released (`unlock`, the
+ * lock's hand-off command). Prints @@dd:switched / @@dd:unlocked as each part succeeds.
+ */
+function finishScript(paths, id, removeDirs, unlock) {
+    const parts = [(0,commands_cmd/* and */.Uo)(switchCurrentScript(paths, id), appendLogScript(paths), (0,commands_cmd/* cmd */.HW)('echo', '@@dd:switched'))];
+    if (removeDirs.length)
+        parts.push(quietErr((0,commands_cmd/* cmd */.HW)('rm', '-rf', removeDirs.map((d) => paths.release(d)))));
+    if (unlock)
+        parts.push((0,commands_cmd/* and */.Uo)(unlock, (0,commands_cmd/* cmd */.HW)('echo', '@@dd:unlocked')));
+    return (0,commands_cmd/* seq */.O6)(...parts);
+}
+/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
+async function switchAndLog(host, paths, id, entry) {
+    await host.run(and(switchCurrentScript(paths, id), appendLogScript(paths)), {
+        stdin: `${JSON.stringify(entry)}\n`,
+        timeoutMs: 30_000,
+    });
+}
+async function readCurrent(host, paths) {
+    const r = await host.run(readCurrentScript(paths), { allowFailure: true, timeoutMs: 30_000 });
+    if (r.code !== 0)
+        return undefined;
+    const target = r.stdout.trim();
+    return target ? target.split('/').pop() : undefined;
+}
+async function listReleaseDirs(host, paths) {
+    const r = await host.run(listReleasesScript(paths), { allowFailure: true, timeoutMs: 30_000 });
+    if (r.code !== 0)
+        return [];
+    return r.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+async function readManifests(host, paths) {
+    const r = await host.run(readManifestsScript(paths), { allowFailure: true, timeoutMs: 30_000 });
+    return r.stdout
+        .split('\n')
+        .map((line) => parseManifest(line))
+        .filter((m) => m !== undefined);
+}
+async function readDeployLog(host, paths, lines = 500) {
+    const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
+        allowFailure: true,
+        timeoutMs: 30_000,
+    });
+    return r.code === 0 ? parseDeployLog(r.stdout) : [];
+}
+async function switchCurrent(host, paths, id) {
+    await host.run(switchCurrentScript(paths, id), { timeoutMs: 30_000 });
+}
+async function appendDeployLog(host, paths, entry) {
+    await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
+}
+/** Removes pruned release folders, then the images only they pinned (images in use stay). */
+async function applyPrune(host, paths, plan) {
+    if (plan.remove.length) {
+        await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', plan.remove.map((id) => paths.release(id))), { timeoutMs: 120_000 });
+    }
+    const imagesRemoved = [];
+    for (const id of plan.images) {
+        // Untag every name first (an id with several tags cannot be removed by id alone).
+        const tags = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
+            allowFailure: true,
+            timeoutMs: 30_000,
+        });
+        if (tags.code !== 0)
+            continue;
+        let names = [];
+        try {
+            const parsed = JSON.parse(tags.stdout.trim() || '[]');
+            if (Array.isArray(parsed))
+                names = parsed.filter((t) => typeof t === 'string');
+        }
+        catch {
+            names = [];
+        }
+        const r = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'rm', names.length ? names : [id]), {
+            allowFailure: true,
+            timeoutMs: 120_000,
+        });
+        const still = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', '{{.Id}}', id), {
+            allowFailure: true,
+            timeoutMs: 30_000,
+        });
+        if (still.code !== 0 && r.code === 0)
+            imagesRemoved.push(id);
+    }
+    return { releasesRemoved: plan.remove, imagesRemoved };
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./src/lib/images/registry.ts
+var registry = __nccwpck_require__(29195);
+;// CONCATENATED MODULE: ./src/lib/release/tar.ts
+// A minimal ustar writer: the release's files (compose files, extra files, the 0600 .env)
+// go to the droplet as ONE archive on the stdin of `tar -x` — one round trip instead of an
+// SFTP open/write/chmod/close per file, and the secrets still never touch argv.
+function octal(value, width) {
+    return `${value.toString(8).padStart(width - 1, '0')}\0`;
+}
+function splitName(path) {
+    if (Buffer.byteLength(path) <= 100)
+        return { name: path, prefix: '' };
+    const cut = path.lastIndexOf('/', 155);
+    const prefix = path.slice(0, cut);
+    const name = path.slice(cut + 1);
+    if (cut <= 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) {
+        throw new Error(`path too long for the release archive: ${path}`);
+    }
+    return { name, prefix };
+}
+function header(path, size, mode, mtime) {
+    const h = Buffer.alloc(512, 0);
+    const { name, prefix } = splitName(path);
+    h.write(name, 0, 100, 'utf8');
+    h.write(octal(mode & 0o7777, 8), 100, 8, 'latin1');
+    h.write(octal(0, 8), 108, 8, 'latin1');
+    h.write(octal(0, 8), 116, 8, 'latin1');
+    h.write(octal(size, 12), 124, 12, 'latin1');
+    h.write(octal(mtime, 12), 136, 12, 'latin1');
+    h.write('        ', 148, 8, 'latin1');
+    h.write('0', 156, 1, 'latin1');
+    h.write('ustar\0', 257, 6, 'latin1');
+    h.write('00', 263, 2, 'latin1');
+    h.write(prefix, 345, 155, 'utf8');
+    let sum = 0;
+    for (const byte of h)
+        sum += byte;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    return h;
+}
+function tarArchive(files, mtimeSeconds = Math.floor(Date.now() / 1000)) {
+    const parts = [];
+    for (const f of files) {
+        if (!f.path || f.path.startsWith('/') || f.path.split('/').includes('..')) {
+            throw new Error(`refusing to archive ${JSON.stringify(f.path)}`);
+        }
+        const data = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
+        parts.push(header(f.path, data.length, f.mode, mtimeSeconds), data);
+        const pad = (512 - (data.length % 512)) % 512;
+        if (pad)
+            parts.push(Buffer.alloc(pad, 0));
+    }
+    parts.push(Buffer.alloc(1024, 0));
+    return Buffer.concat(parts);
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/errors.ts
+// How a failed step is reported: where, what, and what is serving now.
+class DeployStepError extends Error {
+    host;
+    step;
+    reason;
+    outcome;
+    diagnostics;
+    name = 'DeployStepError';
+    constructor(host, step, reason, outcome, diagnostics) {
+        super(`host ${host}, step "${step}": ${reason.replace(/\.$/, '')}. ${outcome}${diagnostics ? `\n${diagnostics}` : ''}`);
+        this.host = host;
+        this.step = step;
+        this.reason = reason;
+        this.outcome = outcome;
+        this.diagnostics = diagnostics;
+    }
+}
+function unchanged(current) {
+    return current
+        ? `Nothing was changed; release ${current} is still serving.`
+        : 'Nothing was changed; no release was serving before.';
+}
+function tail(text, lines = 8) {
+    return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/begin.ts
+// Step 1 (+ the upload of step 2) in one round trip when the lock is free: take the deploy
+// lock, unpack the release archive into this run's scratch folder, read the release state,
+// detect Compose and validate/resolve the release with `config`. A held lock falls back to
+// the waiting loop of src/lib/lock, then the same script without the lock part.
+
+
+
+
+
+
+
+
+function draftFor(job, scratch) {
+    const composeFiles = job.files.filter((f) => f.compose).map((f) => f.path);
+    return {
+        composeFiles,
+        envFile: external_node_path_.posix.join(external_node_path_.posix.dirname(composeFiles[0]), '.env'),
+        stageDir: `${scratch}/release`,
+    };
+}
+async function lockAndBegin(job, host, log) {
+    const { inputs, paths, target } = job;
+    const scratch = `${paths.scratch}/${job.holder.token}`;
+    const draft = inputs.rollbackTo ? undefined : draftFor(job, scratch);
+    const files = [{ path: HOLDER_IN_ARCHIVE, content: `${JSON.stringify(job.holder)}\n`, mode: 0o644 }];
+    if (draft) {
+        for (const f of job.files)
+            files.push({ path: `release/${f.path}`, content: f.content, mode: f.mode });
+        files.push({ path: `release/${draft.envFile}`, content: job.envText, mode: 0o600 });
+    }
+    const withAuth = draft && inputs.images === 'registry' && job.auths.length > 0;
+    if (withAuth)
+        files.push({ path: 'docker-config/config.json', content: (0,registry/* dockerConfigJson */.TF)(job.auths), mode: 0o600 });
+    const archive = tarArchive(files);
+    const config = draft
+        ? {
+            project: inputs.app,
+            files: draft.composeFiles.map((f) => external_node_path_.posix.join(draft.stageDir, f)),
+            envFile: external_node_path_.posix.join(draft.stageDir, draft.envFile),
+            profiles: inputs.profiles,
+        }
+        : undefined;
+    const run = (lockDir) => host.run(beginScript(paths, { scratch, ...(lockDir ? { lockDir } : {}), ...(config ? { config } : {}) }), {
+        stdin: archive,
+        allowFailure: true,
+        timeoutMs: 120_000,
+    });
+    const failUpload = async (stderr, code) => {
+        const current = await readCurrent(host, paths).catch(() => undefined);
+        throw new DeployStepError(target.label, 'upload', `writing to ${paths.root} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit ${code}`}`, unchanged(current));
+    };
+    // saved before trying: the post step only ever removes a lock that holds this run's token
+    job.onLocked();
+    let lock;
+    let r = await run(paths.lock);
+    if (r.code === 0) {
+        lock = holdLock(host, { dir: paths.lock, holder: job.holder, staleAfterMs: inputs.lockStaleAfterMs });
+    }
+    else if (!lockIsHeld(r.stderr)) {
+        // the lock folder was made but the archive could not be unpacked: the empty lock goes
+        await host.run((0,commands_cmd/* cmd */.HW)('rmdir', paths.lock), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+        job.onUnlocked();
+        return failUpload(r.stderr, r.code);
+    }
+    else {
+        try {
+            lock = await acquireLock(host, {
+                dir: paths.lock,
+                holder: job.holder,
+                timeoutMs: inputs.lockTimeoutMs,
+                staleAfterMs: inputs.lockStaleAfterMs,
+                onWait: (h, age) => log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
+                onStaleTakeover: (h, age) => log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+                ...(job.deps.sleep ? { sleep: job.deps.sleep } : {}),
+            });
+        }
+        catch (error) {
+            job.onUnlocked();
+            const current = await readCurrent(host, paths).catch(() => undefined);
+            throw new DeployStepError(target.label, 'lock', (0,action_errors/* errorMessage */.gJ)(error), unchanged(current));
+        }
+        r = await run();
+        if (r.code !== 0) {
+            await lock.release().catch(() => false);
+            job.onUnlocked();
+            return failUpload(r.stderr, r.code);
+        }
+    }
+    return {
+        lock,
+        state: parseBegin(r.stdout),
+        scratch,
+        ...(withAuth ? { dockerConfigDir: `${scratch}/docker-config` } : {}),
+        ...(draft ? { draft } : {}),
+        stderr: r.stderr,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/project.ts
+// Which Compose project a release runs as: the app's project name, the release's files,
+// and — for `up` — the stable `live` folder as project directory.
+
+
+function projectFor(flavor, app, releaseDir, manifest, pinned) {
+    return {
+        flavor,
+        project: app,
+        files: [
+            ...manifest.composeFiles.map((f) => external_node_path_.posix.join(releaseDir, f)),
+            ...(pinned ? [external_node_path_.posix.join(releaseDir, model/* PINNED_FILE */.si)] : []),
+        ],
+        envFile: external_node_path_.posix.join(releaseDir, manifest.envFile),
+        profiles: manifest.profiles,
+    };
+}
+/** The same project run from the `live` symlink (stable bind-mount paths across releases). */
+function liveProject(project, paths, manifest) {
+    return { ...project, projectDirectory: external_node_path_.posix.join(paths.live, external_node_path_.posix.dirname(manifest.composeFiles[0])) };
+}
+/** Release ids whose folders the containers bind-mount directly (not through `live`): pruning must keep them. */
+function releasesInUse(paths, bindSources) {
+    const prefix = `${paths.releases}/`;
+    return [
+        ...new Set(bindSources.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length).split('/')[0])),
+    ].filter(Boolean);
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/finish.ts
+// Step 5 in one round trip: `current` → the release, deploys.log, pruned release folders
+// removed, the lock released. Images only pruned releases pinned are removed after that
+// script and before the lock goes (rare: only when such images exist).
+
+
+
+
+async function finishRelease(o) {
+    const { job, host, state, manifest, log } = o;
+    const { paths, inputs } = job;
+    // planned from what the begin script read plus this release: no second look needed.
+    // Kept as well: releases a running container bind-mounts directly (rolling-update runs
+    // Compose from the release folder), so a restart of it still finds its files.
+    const dirs = [...new Set([...state.dirs, manifest.id])];
+    const all = [...state.manifests.filter((m) => m.id !== manifest.id), manifest];
+    const inUse = releasesInUse(paths, o.states.flatMap((s) => s.bindSources ?? []));
+    const plan = (0,model/* planPrune */.wM)(all, dirs, inputs.keepReleases, [manifest.id, state.current, ...inUse]);
+    const releaseNow = plan.images.length === 0;
+    const r = await host.run(finishScript(paths, manifest.id, plan.remove, releaseNow ? o.lock.handOff() : undefined), {
+        stdin: `${JSON.stringify(o.entry)}\n`,
+        allowFailure: true,
+        timeoutMs: 120_000,
+    });
+    const lines = r.stdout.split('\n');
+    if (!lines.includes('@@dd:switched')) {
+        throw new Error(`switching ${paths.current} to ${manifest.id} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    }
+    if (lines.includes('@@dd:unlocked'))
+        o.lock.released();
+    log.info(`release ${manifest.id} is serving (previous: ${state.current ?? 'none'})`);
+    if (plan.remove.length === 0)
+        return [];
+    let imagesRemoved = 0;
+    if (!releaseNow) {
+        try {
+            imagesRemoved = (await applyPrune(host, paths, { ...plan, remove: [] })).imagesRemoved.length;
+        }
+        catch (error) {
+            log.warn(`removing images of pruned releases failed (the deploy itself succeeded): ${(0,action_errors/* errorMessage */.gJ)(error)}`);
+        }
+    }
+    log.info(`pruned releases ${plan.remove.join(', ')}; removed ${imagesRemoved} image(s)`);
+    return plan.remove;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(38815);
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/config.ts
+// Reading a release's resolved Compose configuration (`config` output, both versions).
+
+
+function parseConfig(yamlText) {
+    return (0,dist/* parse */.qg)(yamlText);
+}
+const parsed = (config) => typeof config === 'string' ? parseConfig(config) : config;
+/** The service name → image map of a resolved compose config (active profiles only). */
+function servicesFromConfig(config, profiles) {
+    const doc = parsed(config);
+    const out = new Map();
+    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+        const svcProfiles = Array.isArray(svc['profiles']) ? svc['profiles'] : [];
+        if (svcProfiles.length && !svcProfiles.some((p) => profiles.includes(p)))
+            continue;
+        const image = svc['image'];
+        if (typeof image !== 'string' || !image) {
+            throw new Error(`service "${name}" has no image: deploy-compose runs images, it does not build them`);
+        }
+        out.set(name, image);
+    }
+    if (out.size === 0)
+        throw new Error('the compose files define no services');
+    return out;
+}
+/**
+ * Per service, a hash of the content of the release files it bind-mounts (sources under
+ * `releaseDir` in the resolved config; short and long volume syntax, Compose v1 and v2).
+ */
+function bindMountHashes(config, releaseDir, files) {
+    const doc = parsed(config);
+    const out = {};
+    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+        const rels = new Set();
+        const volumes = Array.isArray(svc['volumes']) ? svc['volumes'] : [];
+        for (const v of volumes) {
+            let source;
+            if (typeof v === 'string')
+                source = v.split(':')[0];
+            else if (v && typeof v === 'object' && v.type === 'bind')
+                source = v.source;
+            if (source && source.startsWith(`${releaseDir}/`))
+                rels.add(source.slice(releaseDir.length + 1).replace(/\/+$/, ''));
+        }
+        if (rels.size === 0)
+            continue;
+        const matched = files
+            .filter((f) => [...rels].some((r) => f.path === r || f.path.startsWith(`${r}/`)))
+            .map((f) => `${f.path}\0${(0,external_node_crypto_.createHash)('sha256').update(f.content).digest('hex')}`)
+            .sort();
+        out[name] = (0,external_node_crypto_.createHash)('sha256')
+            .update([...rels].sort().join('\n'))
+            .update('\n')
+            .update(matched.join('\n'))
+            .digest('hex')
+            .slice(0, 16);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/deliver.ts
+// Step 3: the release's images onto the droplet, then their local ids and registry digests
+// (what the release pins). `registry`: each image pulled and inspected in one command, up
+// to 3 at once over the one connection; `transfer` / `none`: one inspect of them all.
+
+
+
+const INSPECT_FORMAT = '{{.Id}} {{json .RepoDigests}}';
+function inspectOne(ref) {
+    return (0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', INSPECT_FORMAT, ref);
+}
+/** Pull, then inspect; a digest reference already on the droplet is not pulled again. */
+function pullAndInspectScript(ref, dockerConfigDir) {
+    const pull = (0,commands_cmd/* and */.Uo)((0,registry/* pullScript */.PD)(ref, dockerConfigDir), inspectOne(ref));
+    return ref.includes('@sha256:') ? (0,commands_cmd.or)(inspectOne(ref), pull) : pull;
+}
+/** `<id> <json RepoDigests>` → the image (the last line of the command's output). */
+function parseInspectLine(ref, output) {
+    const line = output.trim().split('\n').pop()?.trim() ?? '';
+    const m = /^(sha256:[0-9a-f]{64})(?: (.*))?$/.exec(line);
+    if (!m)
+        return undefined;
+    let repoDigests = [];
+    try {
+        const parsed = JSON.parse(m[2] ?? '[]');
+        if (Array.isArray(parsed))
+            repoDigests = parsed.filter((d) => typeof d === 'string');
+    }
+    catch {
+        // no digests (a loaded or locally built image)
+    }
+    return { ref, id: m[1], repoDigests };
+}
+/** Throws ImageDeliveryError (pull failed) or the transfer's error; missing images are returned. */
+async function deliverImages(host, refs, o) {
+    if (o.inputs.images !== 'registry') {
+        if (o.inputs.images === 'transfer') {
+            const sent = await o.transfer.send(host, refs, o.log);
+            o.log.info(`transfer: ${sent.bytesSent} bytes sent`);
+        }
+        return (0,registry/* inspectImages */.J2)(host, refs);
+    }
+    const found = new Map();
+    const pullOne = async (ref) => {
+        o.onLine(`pulling ${ref}`);
+        const r = await host.run(pullAndInspectScript(ref, o.dockerConfigDir), {
+            allowFailure: true,
+            timeoutMs: o.inputs.timeoutMs,
+            onLine: (line, stream) => {
+                if (stream === 'stderr')
+                    o.onLine(line);
+            },
+        });
+        const image = r.code === 0 ? parseInspectLine(ref, r.stdout) : undefined;
+        if (!image) {
+            const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
+            throw new registry/* ImageDeliveryError */.kJ(ref, `pulling image ${ref} failed: ${why || `exit ${r.code}`}`);
+        }
+        o.onLine(`${ref}: ${image.id.slice(0, 19)}`);
+        found.set(ref, image);
+    };
+    // up to 3 pulls at once over the one connection (as `docker compose pull` does)
+    for (let i = 0; i < refs.length; i += 3) {
+        const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason instanceof Error ? failed.reason : new Error((0,action_errors/* errorMessage */.gJ)(failed.reason));
+    }
+    return { found, missing: [] };
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/prepare.ts
+// Step 2–3 of a deploy: the release to start. A new one: its id, its validated config
+// (from the begin script), its images delivered and pinned. A rollback: the kept release
+// asked for, its pinned images checked.
+
+
+
+
+
+
+function shortSha(sha) {
+    return sha ? sha.slice(0, 7) : '';
+}
+function timestampId(ms) {
+    return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+function uniqueId(base, existing) {
+    if (!existing.includes(base))
+        return base;
+    for (let n = 2;; n += 1)
+        if (!existing.includes(`${base}-${n}`))
+            return `${base}-${n}`;
+}
+async function prepareRelease(job, host, begun, log, stream) {
+    const { inputs, deps, target } = job;
+    const { current, manifests, log: history, dirs } = begun.state;
+    const fail = (step, reason) => {
+        throw new DeployStepError(target.label, step, reason, unchanged(current));
+    };
+    if (inputs.rollbackTo) {
+        const wanted = inputs.rollbackTo === 'previous' ? (0,model/* previousRelease */.Fi)(current, history, manifests) : inputs.rollbackTo;
+        const found = wanted ? manifests.find((m) => m.id === wanted) : undefined;
+        if (!found) {
+            const kept = manifests.map((m) => m.id).join(', ') || 'none';
+            fail('find release', inputs.rollbackTo === 'previous'
+                ? `there is no previous release to roll back to (kept releases: ${kept})`
+                : `release ${inputs.rollbackTo} is not kept on this droplet (kept releases: ${kept})`);
+        }
+        const manifest = found;
+        const { missing } = await (0,registry/* inspectImages */.J2)(host, manifest.images.map((i) => i.id));
+        if (missing.length) {
+            fail('check pinned images', `release ${manifest.id} pins images that are no longer on the droplet: ${missing.join(', ')}`);
+        }
+        log.info(`rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`);
+        return { manifest, action: 'rollback', created: false };
+    }
+    const draft = begun.draft;
+    const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
+    // A release id already on the droplet is staged again in place unless it is serving
+    // (db-migrate stages the release that rolling-update / deploy-compose then start).
+    const restage = dirs.includes(base) && base !== current;
+    const id = restage ? base : uniqueId(base, dirs);
+    if (id !== base)
+        log.info(`release ${base} is serving on this droplet; this one is ${id}`);
+    if (restage)
+        log.info(`release ${id} is on the droplet but not serving: staging it again`);
+    const releaseDir = job.paths.release(id);
+    // 2. validated by the begin script (`config`): paths in its messages name the release's folder
+    const config = begun.state.config;
+    if (!config)
+        return fail('detect compose', 'neither `docker compose` (Compose v2) nor `docker-compose` (v1) works');
+    if (config.code !== 0) {
+        fail('compose config', tail(begun.stderr.split(draft.stageDir).join(releaseDir)) || `exit ${config.code}`);
+    }
+    let services;
+    let doc;
+    try {
+        doc = parseConfig(config.yaml);
+        services = servicesFromConfig(doc, inputs.profiles);
+    }
+    catch (error) {
+        return fail('compose config', (0,action_errors/* errorMessage */.gJ)(error));
+    }
+    const manifest = {
+        version: 1,
+        id,
+        app: inputs.app,
+        createdAt: new Date(deps.now()).toISOString(),
+        sha: inputs.context.sha,
+        repo: inputs.context.repo,
+        runId: inputs.context.runId,
+        actor: inputs.context.actor,
+        composeFiles: draft.composeFiles,
+        envFile: draft.envFile,
+        profiles: inputs.profiles,
+        images: [],
+        delivery: inputs.images,
+        fileHashes: bindMountHashes(doc, draft.stageDir, [...job.files, { path: draft.envFile, content: job.envText }]),
+    };
+    const refs = [...new Set(services.values())];
+    // 3. deliver the images and pin what was delivered
+    let delivered;
+    try {
+        delivered = await deliverImages(host, refs, {
+            inputs,
+            ...(begun.dockerConfigDir ? { dockerConfigDir: begun.dockerConfigDir } : {}),
+            ...(deps.transfer ? { transfer: deps.transfer } : {}),
+            log,
+            onLine: stream,
+        });
+    }
+    catch (error) {
+        return fail('deliver images', (0,action_errors/* errorMessage */.gJ)(error));
+    }
+    const { found, missing } = delivered;
+    if (missing.length) {
+        fail('deliver images', `image${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on the droplet${inputs.images === 'none' ? ' (images: none expects them there already)' : ''}`);
+    }
+    manifest.images = [...services].map(([service, image]) => {
+        const info = found.get(image);
+        const digest = info ? (0,registry/* repoDigestFor */.OK)(image, info.repoDigests) : undefined;
+        return { service, image, id: info?.id ?? '', ...(digest ? { repoDigest: digest } : {}) };
+    });
+    return {
+        manifest,
+        action: 'deploy',
+        created: true,
+        staged: {
+            dir: draft.stageDir,
+            restage,
+            add: [
+                { path: model/* PINNED_FILE */.si, content: (0,model/* pinnedOverride */.HQ)(manifest.images, manifest.fileHashes), mode: 0o644 },
+                { path: model/* MANIFEST_FILE */.h1, content: `${JSON.stringify(manifest)}\n`, mode: 0o644 },
+            ],
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/report.ts
+// What a deploy reports: the services table, deploys.log entries, outputs and job summary.
+
+function serviceReports(target, manifest, states) {
+    return manifest.images.map((img) => {
+        const s = states.find((st) => st.service === img.service);
+        return {
+            host: target.label,
+            name: img.service,
+            image: img.image,
+            digest: img.repoDigest ?? img.id,
+            state: s ? (s.status === 'exited' ? `exited (${s.exitCode})` : s.status) : 'unknown',
+            health: s?.health ?? 'none',
+        };
+    });
+}
+function logEntry(job, manifest, action, result, previous, serving, started, error) {
+    return {
+        time: new Date(job.deps.now()).toISOString(),
+        app: job.inputs.app,
+        action,
+        result,
+        release: manifest.id,
+        previous: previous ?? null,
+        serving,
+        sha: job.inputs.context.sha,
+        repo: job.inputs.context.repo,
+        runId: job.inputs.context.runId,
+        actor: job.inputs.context.actor,
+        durationSeconds: Math.round((job.deps.now() - started) / 100) / 10,
+        images: Object.fromEntries(manifest.images.map((i) => [i.service, i.id])),
+        ...(error ? { error: error.split('\n')[0] } : {}),
+    };
+}
+/** The action's outputs and its job summary (one table per host). */
+async function writeOutputs(io, app, outcomes, durationMs) {
+    const first = outcomes[0];
+    io.setOutput('release-id', first.release);
+    io.setOutput('previous-release-id', first.previous ?? '');
+    io.setOutput('services', JSON.stringify(outcomes.flatMap((o) => o.services)));
+    io.setOutput('duration-seconds', String(Math.round(durationMs / 100) / 10));
+    const summary = new SummaryBuilder().heading(`deploy-compose: ${app} ${first.action === 'rollback' ? 'rolled back to' : 'released'} ${first.release}`);
+    for (const o of outcomes) {
+        summary.heading(`${o.target.label} — ${o.previous ?? '(none)'} → ${o.release} in ${Math.round(o.durationMs / 100) / 10}s (Compose ${o.composeVersion})`, 4);
+        summary.table(['Service', 'Image', 'Pinned', 'State', 'Health'], o.services.map((s) => [
+            s.name,
+            s.image,
+            s.digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…'),
+            s.state,
+            s.health,
+        ]));
+        if (o.pruned.length)
+            summary.text(`Pruned releases: ${o.pruned.join(', ')}`);
+    }
+    await io.writeSummary(summary.build());
+}
+
 ;// CONCATENATED MODULE: ./src/lib/compose/state.ts
 // Container state of a Compose project, read from Docker itself (labels + `docker inspect`)
 // so it works the same with Compose v2 (`docker compose`) and v1 (`docker-compose`), and
@@ -70071,6 +70464,19 @@ function composeProjectName(name) {
 /** `docker ps -aq --no-trunc --filter label=com.docker.compose.project=<p> | xargs -r docker inspect` */
 function inspectProjectScript(project) {
     return (0,commands_cmd/* pipe */.Fs)((0,commands_cmd/* cmd */.HW)('docker', 'ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${composeProjectName(project)}`), (0,commands_cmd/* cmd */.HW)('xargs', '-r', 'docker', 'inspect'));
+}
+// A fixed script (the project name and the bound come as positional arguments): waits on
+// the droplet itself, checking every 0.1 s, while a container of the project is still in
+// its healthcheck's "starting" phase — no round trip per check. It decides nothing: the
+// caller reads the state afterwards and judges it (unhealthy, exited, one-shot…).
+const SETTLE = [
+    'p=$1; end=$(( $(date +%s) + $2 ))',
+    'while [ "$(date +%s)" -lt "$end" ] && [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$p" --filter health=starting)" ]; do sleep 0.1; done',
+    'exit 0',
+].join('\n');
+/** Waits (at most `maxMs`, whole seconds) until no container of the project is in the "starting" health state. */
+function settleScript(project, maxMs) {
+    return (0,commands_cmd/* cmd */.HW)('sh', '-c', SETTLE, 'sh', composeProjectName(project), String(Math.max(0, Math.floor(maxMs / 1000))));
 }
 /** `docker logs --tail <n> <container> 2>&1` */
 function logTailScript(container, lines) {
@@ -70115,6 +70521,7 @@ function parseInspect(json) {
             oneOff: (labels['com.docker.compose.oneoff'] ?? '').toLowerCase() === 'true',
             number: Number(labels['com.docker.compose.container-number'] ?? '0') || 0,
             labels,
+            bindSources: (c.Mounts ?? []).filter((m) => m.Type === 'bind' && m.Source).map((m) => m.Source),
         };
         if (health?.Status)
             state.health = health.Status;
@@ -70296,13 +70703,30 @@ var health_poll = __nccwpck_require__(6369);
 // An `unhealthy` container or one that exited non-zero ends the wait at once.
 
 
+
+
+/** The host, except that its first reading of the project's containers answers `stdout`. */
+function primed(host, app, stdout) {
+    const expected = (0,commands_cmd/* render */.XX)(inspectProjectScript(app));
+    let used = false;
+    const wrapper = Object.create(host);
+    wrapper.run = (script, options) => {
+        if (!used && (0,commands_cmd/* render */.XX)(script) === expected) {
+            used = true;
+            return Promise.resolve({ code: 0, stdout, stderr: '' });
+        }
+        return host.run(script, options);
+    };
+    return wrapper;
+}
 function isFinishedJob(s) {
     return s.status === 'exited' && s.exitCode === 0 && s.restartCount === 0;
 }
 function isTerminal(s) {
     return s.health === 'unhealthy' || ((s.status === 'exited' || s.status === 'dead') && s.exitCode !== 0);
 }
-async function wait_waitForServices(host, options) {
+async function wait_waitForServices(remote, options) {
+    const host = options.firstInspect !== undefined ? primed(remote, options.app, options.firstInspect) : remote;
     const probe = containerProbe(host, { app: options.app, services: options.services, require: 'healthy' });
     const abort = new AbortController();
     let terminal = [];
@@ -70354,375 +70778,319 @@ async function wait_waitForServices(host, options) {
     };
 }
 
-// EXTERNAL MODULE: ./src/lib/images/registry.ts
-var registry = __nccwpck_require__(29195);
-// EXTERNAL MODULE: ./src/lib/retry.ts
-var retry = __nccwpck_require__(61737);
-;// CONCATENATED MODULE: ./src/lib/lock/lock.ts
-// The deploy lock on a droplet: `mkdir <app>/.lock` is atomic, so exactly one deploy
-// holds it. The holder writes who it is (repo, run, actor, sha, time, token) into the
-// lock, touches it while it works (heartbeat), and removes it when done — or the
-// action's post step does, even after a cancel. A lock whose heartbeat is older than
-// `staleAfterMs` (by the droplet's own clock) is taken over.
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/start.ts
+// Step 4: the release into its folder and up. The default start is ONE round trip: move the
+// staged files to releases/<id> (+ pinned override and release.json from stdin), drop the
+// scratch folder, point `live` at the release, `up -d` from `live`, wait on the droplet
+// while healthchecks are still starting, and read the containers' state — which the wait
+// then judges without asking again.
 
 
-const holderFile = (dir) => `${dir}/holder.json`;
-/** Creates the parent, then the lock itself (atomic), then writes the holder from stdin. */
-function takeLockScript(dir) {
-    const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mkdir', '-p', parent), (0,commands_cmd/* cmd */.HW)('mkdir', dir), (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('cat'), '>', holderFile(dir)));
-}
-function lockAgeScript(dir) {
-    return (0,commands_cmd/* cmd */.HW)('stat', '-c', '%Y', dir);
-}
-function nowScript() {
-    return (0,commands_cmd/* cmd */.HW)('date', '+%s');
-}
-/** Moves a stale lock aside only if it still belongs to the holder we judged stale. */
-function takeOverScript(dir, staleToken, nonce) {
-    const aside = `${dir}.stale-${nonce}`;
-    const move = (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mv', '-T', dir, aside), (0,commands_cmd/* cmd */.HW)('rm', '-rf', aside));
-    return staleToken ? (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('grep', '-qF', staleToken, holderFile(dir)), move) : move;
-}
-/** Removes the lock only when it holds our token. */
-function releaseScript(dir, token) {
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('grep', '-qF', token, holderFile(dir)), (0,commands_cmd/* cmd */.HW)('rm', '-rf', dir));
-}
-function heartbeatScript(dir) {
-    return (0,commands_cmd/* cmd */.HW)('touch', '-c', dir);
-}
-class LockTimeoutError extends Error {
-    host;
-    dir;
-    holder;
-    name = 'LockTimeoutError';
-    constructor(host, dir, holder, waitedMs) {
-        super(`${dir} is held by ${describeHolder(holder)}; waited ${Math.round(waitedMs / 1000)}s ("lock-timeout"). ` +
-            'Another deploy is running; try again when it is done, or raise "lock-timeout".');
-        this.host = host;
-        this.dir = dir;
-        this.holder = holder;
-    }
-}
-function describeHolder(holder) {
-    if (!holder)
-        return 'a deploy whose details are not written yet';
-    const run = holder.runId ? `run ${holder.runId}${holder.runAttempt ? `.${holder.runAttempt}` : ''}` : 'a run';
-    return `${holder.actor || 'someone'} (${holder.action} ${run} of ${holder.repo || 'an unknown repository'}, sha ${holder.sha.slice(0, 7) || '?'}, since ${holder.time})`;
-}
-function parseHolder(text) {
-    try {
-        const value = JSON.parse(text);
-        if (typeof value.token !== 'string')
-            return undefined;
-        return {
-            repo: String(value.repo ?? ''),
-            runId: String(value.runId ?? ''),
-            ...(value.runAttempt ? { runAttempt: String(value.runAttempt) } : {}),
-            actor: String(value.actor ?? ''),
-            sha: String(value.sha ?? ''),
-            time: String(value.time ?? ''),
-            token: value.token,
-            action: String(value.action ?? ''),
-            ...(typeof value.staleAfterSeconds === 'number' ? { staleAfterSeconds: value.staleAfterSeconds } : {}),
-        };
-    }
-    catch {
-        return undefined;
-    }
-}
-async function readHolder(host, dir) {
-    const r = await host.run((0,commands_cmd/* cmd */.HW)('cat', holderFile(dir)), { allowFailure: true, timeoutMs: 30_000 });
-    return r.code === 0 ? parseHolder(r.stdout) : undefined;
-}
-/** Seconds since the lock's last heartbeat by the droplet's clock, or undefined if it is gone. */
-async function lockAgeSeconds(host, dir) {
-    const mtime = await host.run(lockAgeScript(dir), { allowFailure: true, timeoutMs: 30_000 });
-    if (mtime.code !== 0)
-        return undefined;
-    const now = await host.run(nowScript(), { timeoutMs: 30_000 });
-    return Number(now.stdout.trim()) - Number(mtime.stdout.trim());
-}
-/** Takes the lock, waiting (and taking over a stale one) as the options say. */
-async function acquireLock(host, options) {
-    const now = options.now ?? Date.now;
-    const sleep = options.sleep ?? retry/* realSleep */.uk;
-    const interval = options.intervalMs ?? 2000;
-    const started = now();
-    let lastHolder;
-    let attempt = 0;
-    for (;;) {
-        attempt += 1;
-        const made = await host.run(takeLockScript(options.dir), {
-            allowFailure: true,
-            stdin: `${JSON.stringify(options.holder)}\n`,
-            timeoutMs: 30_000,
-        });
-        if (made.code === 0)
-            return startHeartbeat(host, options);
-        if (!/exists/i.test(made.stderr)) {
-            throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
-        }
-        lastHolder = await readHolder(host, options.dir);
-        const age = await lockAgeSeconds(host, options.dir);
-        if (age === undefined)
-            continue; // released between our two commands: try again at once
-        const staleAfterMs = lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
-        if (age * 1000 > staleAfterMs) {
-            options.onStaleTakeover?.(lastHolder, age);
-            await host.run(takeOverScript(options.dir, lastHolder?.token, `${options.holder.token}-${attempt}`), {
-                allowFailure: true,
-                timeoutMs: 30_000,
-            });
-            continue;
-        }
-        const waited = now() - started;
-        if (waited + interval > options.timeoutMs)
-            throw new LockTimeoutError(host.label, options.dir, lastHolder, waited);
-        options.onWait?.(lastHolder, age);
-        await sleep(interval);
-    }
-}
-function startHeartbeat(host, options) {
-    const every = Math.max(1000, Math.min(60_000, Math.floor(options.staleAfterMs / 3)));
-    let beating = Promise.resolve();
-    const timer = setInterval(() => {
-        beating = host.run(heartbeatScript(options.dir), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
-    }, every);
-    timer.unref();
-    let released = false;
-    return {
-        dir: options.dir,
-        token: options.holder.token,
-        async release() {
-            clearInterval(timer);
-            await beating;
-            if (released)
-                return true;
-            const r = await host.run(releaseScript(options.dir, options.holder.token), {
-                allowFailure: true,
-                timeoutMs: 30_000,
-            });
-            released = r.code === 0;
-            return released;
-        },
-    };
-}
-/** For the post step: removes the lock if it still holds `token`. */
-async function releaseLockByToken(host, dir, token) {
-    const r = await host.run(releaseScript(dir, token), { allowFailure: true, timeoutMs: 30_000 });
-    return r.code === 0;
-}
-
-// EXTERNAL MODULE: ./src/lib/release/model.ts
-var model = __nccwpck_require__(36912);
-;// CONCATENATED MODULE: ./src/lib/release/remote.ts
-// Reading and changing the release model on a droplet. Every command is built as data.
 
 
-function readCurrentScript(paths) {
-    return (0,commands_cmd/* cmd */.HW)('readlink', paths.current);
+
+
+
+
+const UP_OK = '@@dd:up-ok';
+const STATES = '@@dd:states';
+/** Moves a staged release to releases/<id> and adds its pinned override and release.json (stdin). */
+function placeScripts(paths, prepared, scratch) {
+    const dir = paths.release(prepared.manifest.id);
+    const staged = prepared.staged;
+    if (!staged)
+        return [(0,commands_cmd/* cmd */.HW)('rm', '-rf', scratch)];
+    return [
+        ...(staged.restage ? [(0,commands_cmd/* cmd */.HW)('rm', '-rf', dir)] : []),
+        (0,commands_cmd/* cmd */.HW)('mv', '-T', staged.dir, dir),
+        (0,commands_cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', dir),
+        (0,commands_cmd/* cmd */.HW)('rm', '-rf', scratch),
+    ];
 }
-function listReleasesScript(paths) {
-    return (0,commands_cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-printf', '%f\\n');
+function placeStdin(prepared) {
+    return prepared.staged ? tarArchive(prepared.staged.add) : undefined;
 }
-function readManifestsScript(paths) {
-    return (0,commands_cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', model/* MANIFEST_FILE */.h1, '-exec', 'cat', '{}', '+');
-}
-/** ln -sfn to a temporary name, then rename over `current`: readers never see it missing. */
-function switchCurrentScript(paths, id) {
-    const tmp = `${paths.current}.next`;
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,commands_cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.current));
-}
-/** Points `live` at a release (atomic rename, like `current`). */
-function switchLiveScript(paths, id) {
-    const tmp = `${paths.live}.next`;
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,commands_cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.live));
-}
-/** Appends stdin to deploys.log (the entry goes over stdin, never argv). */
-function appendLogScript(paths) {
-    return (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('tee', '-a', paths.deploysLog), '>', '/dev/null');
-}
-function prepareAppScript(paths) {
-    return cmd('mkdir', '-p', paths.releases);
-}
-/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
-function extractScript(dir) {
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mkdir', '-p', dir), (0,commands_cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', dir));
-}
-/**
- * One round trip for everything a deploy reads before it changes anything: the Compose
- * flavour (`plugin` printed after the version when `docker compose` works), the current
- * release, every kept release.json, the tail of deploys.log and the release folders.
- */
-function readStateScript(paths, logLines = 500) {
-    const quietErr = (s) => (0,commands_cmd/* redirect */.V2)(s, '2>', '/dev/null');
-    const mark = (name) => (0,commands_cmd/* cmd */.HW)('echo', `@@dd:${name}`);
-    return (0,commands_cmd/* seq */.O6)(mark('compose'), quietErr((0,commands_cmd.or)((0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('docker', 'compose', 'version', '--short'), (0,commands_cmd/* cmd */.HW)('echo', 'plugin')), (0,commands_cmd/* cmd */.HW)('docker-compose', 'version', '--short'))), mark('current'), quietErr(readCurrentScript(paths)), mark('manifests'), quietErr(readManifestsScript(paths)), mark('log'), quietErr((0,commands_cmd/* cmd */.HW)('tail', '-n', String(logLines), paths.deploysLog)), mark('dirs'), quietErr(listReleasesScript(paths)));
-}
-function parseState(stdout) {
-    const sections = {};
-    let at;
-    for (const line of stdout.split('\n')) {
-        const m = /^@@dd:(\w+)$/.exec(line);
-        if (m) {
-            at = m[1];
-            sections[at] = [];
-        }
-        else if (at)
-            sections[at].push(line);
-    }
-    const text = (name) => (sections[name] ?? []).join('\n');
-    const current = text('current').trim();
-    return {
-        compose: text('compose').trim(),
-        current: current ? current.split('/').pop() : undefined,
-        manifests: (sections['manifests'] ?? [])
-            .map((l) => (0,model/* parseManifest */.Ng)(l))
-            .filter((m) => m !== undefined),
-        log: (0,model/* parseDeployLog */.$K)(text('log')),
-        dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
-    };
-}
-async function readState(host, paths) {
-    const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
-    return parseState(r.stdout);
-}
-/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
-async function switchAndLog(host, paths, id, entry) {
-    await host.run((0,commands_cmd/* and */.Uo)(switchCurrentScript(paths, id), appendLogScript(paths)), {
-        stdin: `${JSON.stringify(entry)}\n`,
-        timeoutMs: 30_000,
+/** For the start hooks (rolling-update, db-migrate): the release in place, nothing started. */
+async function placeRelease(host, paths, prepared, scratch) {
+    const stdin = placeStdin(prepared);
+    await host.run((0,commands_cmd/* and */.Uo)(...placeScripts(paths, prepared, scratch)), {
+        ...(stdin ? { stdin } : {}),
+        timeoutMs: 120_000,
     });
 }
-async function readCurrent(host, paths) {
-    const r = await host.run(readCurrentScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    if (r.code !== 0)
-        return undefined;
-    const target = r.stdout.trim();
-    return target ? target.split('/').pop() : undefined;
+/** [before…] && live → id && up -d && settle; then the containers' state. */
+function upScript(o) {
+    return (0,commands_cmd/* seq */.O6)((0,commands_cmd/* and */.Uo)(...o.before, switchLiveScript(o.paths, o.id), (0,compose/* upDetached */.OF)(o.project), (0,commands_cmd/* cmd */.HW)('echo', UP_OK), settleScript(o.app, o.settleMs)), (0,commands_cmd/* cmd */.HW)('echo', STATES), (0,commands_cmd/* redirect */.V2)(inspectProjectScript(o.app), '2>', '/dev/null'));
 }
-async function listReleaseDirs(host, paths) {
-    const r = await host.run(listReleasesScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    if (r.code !== 0)
-        return [];
-    return r.stdout
-        .split('\n')
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-async function readManifests(host, paths) {
-    const r = await host.run(readManifestsScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    return r.stdout
-        .split('\n')
-        .map((line) => parseManifest(line))
-        .filter((m) => m !== undefined);
-}
-async function readDeployLog(host, paths, lines = 500) {
-    const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
+async function runUp(host, script, o) {
+    let done = false;
+    const r = await host.run(script, {
         allowFailure: true,
-        timeoutMs: 30_000,
+        ...(o.stdin ? { stdin: o.stdin } : {}),
+        timeoutMs: o.timeoutMs,
+        // Compose's progress is shown; the container state that follows (it holds the
+        // containers' environment) never is
+        onLine: (line, stream) => {
+            if (stream === 'stdout' && (line === UP_OK || line === STATES)) {
+                done ||= line === STATES;
+                return;
+            }
+            if (!done)
+                o.stream(line);
+        },
     });
-    return r.code === 0 ? parseDeployLog(r.stdout) : [];
+    const at = r.stdout.indexOf(`\n${STATES}\n`);
+    const inspect = at >= 0 ? r.stdout.slice(at + STATES.length + 2) : '';
+    const before = at >= 0 ? r.stdout.slice(0, at + 1) : r.stdout;
+    if (before.split('\n').includes(UP_OK))
+        return { ok: true, inspect };
+    const text = (r.stderr.trim() ? r.stderr : before).trim();
+    return { ok: false, reason: tail(text) || `exit ${r.code}`, inspect };
 }
-async function switchCurrent(host, paths, id) {
-    await host.run(switchCurrentScript(paths, id), { timeoutMs: 30_000 });
+/** Up from `live` and wait for every service of the release. */
+async function startFromLive(o) {
+    const startedAt = o.now();
+    const up = await runUp(o.host, upScript({
+        before: o.before,
+        paths: o.paths,
+        id: o.manifest.id,
+        project: liveProject(o.project, o.paths, o.manifest),
+        app: o.app,
+        settleMs: o.waitTimeoutMs,
+    }), { ...(o.stdin ? { stdin: o.stdin } : {}), stream: o.stream, timeoutMs: o.timeoutMs + o.waitTimeoutMs });
+    if (!up.ok)
+        return { up };
+    const waited = await wait_waitForServices(o.host, {
+        app: o.app,
+        services: o.manifest.images.map((i) => i.service),
+        // the wait on the droplet counted against it
+        deadlineMs: Math.max(1000, o.waitTimeoutMs - (o.now() - startedAt)),
+        firstInspect: up.inspect,
+        ...(o.sleep ? { sleep: o.sleep } : {}),
+        onProgress: (d) => o.log.info(d),
+    });
+    return { up, waited };
 }
-async function appendDeployLog(host, paths, entry) {
-    await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
-}
-/** Removes pruned release folders, then the images only they pinned (images in use stay). */
-async function applyPrune(host, paths, plan) {
-    if (plan.remove.length) {
-        await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', plan.remove.map((id) => paths.release(id))), { timeoutMs: 120_000 });
-    }
-    const imagesRemoved = [];
-    for (const id of plan.images) {
-        // Untag every name first (an id with several tags cannot be removed by id alone).
-        const tags = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (tags.code !== 0)
-            continue;
-        let names = [];
-        try {
-            const parsed = JSON.parse(tags.stdout.trim() || '[]');
-            if (Array.isArray(parsed))
-                names = parsed.filter((t) => typeof t === 'string');
-        }
-        catch {
-            names = [];
-        }
-        const r = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'rm', names.length ? names : [id]), {
-            allowFailure: true,
-            timeoutMs: 120_000,
-        });
-        const still = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', '{{.Id}}', id), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (still.code !== 0 && r.code === 0)
-            imagesRemoved.push(id);
-    }
-    return { releasesRemoved: plan.remove, imagesRemoved };
+/** Stops the project (nothing served before the failed release); named volumes stay. */
+async function stopProject(o) {
+    await o.host.run((0,compose/* down */.TR)(liveProject(o.project, o.paths, o.manifest)), {
+        allowFailure: true,
+        onLine: o.stream,
+        timeoutMs: o.timeoutMs,
+    });
 }
 
-;// CONCATENATED MODULE: ./src/lib/release/tar.ts
-// A minimal ustar writer: the release's files (compose files, extra files, the 0600 .env)
-// go to the droplet as ONE archive on the stdin of `tar -x` — one round trip instead of an
-// SFTP open/write/chmod/close per file, and the secrets still never touch argv.
-function octal(value, width) {
-    return `${value.toString(8).padStart(width - 1, '0')}\0`;
-}
-function splitName(path) {
-    if (Buffer.byteLength(path) <= 100)
-        return { name: path, prefix: '' };
-    const cut = path.lastIndexOf('/', 155);
-    const prefix = path.slice(0, cut);
-    const name = path.slice(cut + 1);
-    if (cut <= 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) {
-        throw new Error(`path too long for the release archive: ${path}`);
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/host.ts
+// One host's deploy, steps 1–5 in order (see the issue): lock + upload + validate (begin),
+// deliver + pin (prepare), start + wait (start, or the rolling-update / db-migrate hooks),
+// switch + log + prune + unlock (finish). On a failure after `up`, the previous release is
+// brought back before the error is thrown.
+
+
+
+
+
+
+
+
+
+
+
+
+async function deployHost(job) {
+    const { deps, target, paths } = job;
+    const started = deps.now();
+    const log = prefixedLogger(deps.io.logger, `[${target.label}]`);
+    let host;
+    try {
+        host = await deps.connector.connect(target);
     }
-    return { name, prefix };
+    catch (error) {
+        throw new DeployStepError(target.label, 'connect', (0,action_errors/* errorMessage */.gJ)(error), 'Nothing was changed.');
+    }
+    const begun = await lockAndBegin(job, host, log);
+    let scratchLeft = true;
+    try {
+        const flavor = (0,compose/* composeFromProbe */.N3)(host, begun.state.compose) ??
+            (await (0,compose/* detectCompose */.ib)(host).catch((error) => {
+                throw new DeployStepError(target.label, 'detect compose', (0,action_errors/* errorMessage */.gJ)(error), unchanged(begun.state.current));
+            }));
+        log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
+        return await deployLocked({ job, host, flavor, begun, log, started, scratchGone: () => (scratchLeft = false) });
+    }
+    finally {
+        if (scratchLeft)
+            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', begun.scratch), { allowFailure: true, timeoutMs: 60_000 }).catch(() => undefined);
+        const released = await begun.lock.release().catch(() => false);
+        if (released)
+            job.onUnlocked();
+        else
+            log.warn(`could not release the deploy lock ${paths.lock}; the post step will try again`);
+    }
 }
-function header(path, size, mode, mtime) {
-    const h = Buffer.alloc(512, 0);
-    const { name, prefix } = splitName(path);
-    h.write(name, 0, 100, 'utf8');
-    h.write(octal(mode & 0o7777, 8), 100, 8, 'latin1');
-    h.write(octal(0, 8), 108, 8, 'latin1');
-    h.write(octal(0, 8), 116, 8, 'latin1');
-    h.write(octal(size, 12), 124, 12, 'latin1');
-    h.write(octal(mtime, 12), 136, 12, 'latin1');
-    h.write('        ', 148, 8, 'latin1');
-    h.write('0', 156, 1, 'latin1');
-    h.write('ustar\0', 257, 6, 'latin1');
-    h.write('00', 263, 2, 'latin1');
-    h.write(prefix, 345, 155, 'utf8');
-    let sum = 0;
-    for (const byte of h)
-        sum += byte;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-    return h;
-}
-function tarArchive(files, mtimeSeconds = Math.floor(Date.now() / 1000)) {
-    const parts = [];
-    for (const f of files) {
-        if (!f.path || f.path.startsWith('/') || f.path.split('/').includes('..')) {
-            throw new Error(`refusing to archive ${JSON.stringify(f.path)}`);
+async function deployLocked(l) {
+    const { job, host, flavor, begun, log, started } = l;
+    const { inputs, deps, target, paths } = job;
+    const { current, manifests } = begun.state;
+    const stream = (line) => log.info(line);
+    const fail = (step, reason, outcome, diagnostics) => {
+        throw new DeployStepError(target.label, step, reason, outcome, diagnostics);
+    };
+    const prepared = await prepareRelease(job, host, begun, log, stream);
+    const { manifest, action } = prepared;
+    const releaseDir = paths.release(manifest.id);
+    const project = projectFor(flavor, inputs.app, releaseDir, manifest, true);
+    const previousManifest = current && current !== manifest.id ? manifests.find((m) => m.id === current) : undefined;
+    const previousProject = previousManifest
+        ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
+        : undefined;
+    let placed = false;
+    const cleanupFailed = async () => {
+        if (prepared.created && placed)
+            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
+    };
+    const recordFailure = async (reason) => {
+        await appendDeployLog(host, paths, logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason)).catch(() => undefined);
+    };
+    const startOptions = {
+        host,
+        paths,
+        app: inputs.app,
+        waitTimeoutMs: inputs.waitTimeoutMs,
+        timeoutMs: inputs.timeoutMs,
+        log,
+        stream,
+        now: () => deps.now(),
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    };
+    const restore = async () => {
+        if (!previousManifest || !previousProject) {
+            if (current === manifest.id)
+                return `Release ${manifest.id} was already serving and is not healthy now.`;
+            await stopProject({ host, paths, project, manifest, stream, timeoutMs: inputs.timeoutMs });
+            return 'No release was serving before; the failed release was stopped (named volumes kept).';
         }
-        const data = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
-        parts.push(header(f.path, data.length, f.mode, mtimeSeconds), data);
-        const pad = (512 - (data.length % 512)) % 512;
-        if (pad)
-            parts.push(Buffer.alloc(pad, 0));
+        log.info(`bringing release ${previousManifest.id} back up`);
+        const back = await startFromLive({
+            ...startOptions,
+            manifest: previousManifest,
+            project: previousProject,
+            before: [],
+        });
+        if (!back.up.ok)
+            return `Bringing release ${previousManifest.id} back up failed too: ${back.up.reason ?? ''}`;
+        return back.waited?.ok
+            ? `Release ${previousManifest.id} was brought back up and is serving.`
+            : `Release ${previousManifest.id} was brought back up but is not healthy either: ${back.waited?.problem ?? ''}`;
+    };
+    let states;
+    if (deps.stage || deps.startRelease) {
+        await placeRelease(host, paths, prepared, begun.scratch);
+        placed = true;
+        l.scratchGone();
+        const ctx = { host, target, log, flavor, project, manifest, action };
+        if (deps.stage) {
+            try {
+                await deps.stage.run(ctx);
+            }
+            catch (error) {
+                await cleanupFailed();
+                const diagnostics = error instanceof action_errors/* DiagnosedError */.xB ? error.diagnostics : undefined;
+                return fail(deps.stage.step, (0,action_errors/* errorMessage */.gJ)(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
+            }
+            return {
+                target,
+                release: manifest.id,
+                previous: current,
+                services: [],
+                durationMs: deps.now() - started,
+                action,
+                pruned: [],
+                composeVersion: flavor.version,
+            };
+        }
+        const startRelease = deps.startRelease;
+        const outcome = await startRelease({
+            ...ctx,
+            ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
+        });
+        if (!outcome.ok) {
+            const serving = outcome.previousServing
+                ? current
+                    ? `Release ${current} kept serving.`
+                    : 'No release was serving before.'
+                : await restore();
+            await recordFailure(outcome.reason);
+            await cleanupFailed();
+            return fail('rollout', outcome.reason, `Release ${manifest.id} was not switched in. ${serving}`, outcome.diagnostics);
+        }
+        states = outcome.states;
     }
-    parts.push(Buffer.alloc(1024, 0));
-    return Buffer.concat(parts);
+    else {
+        log.info(`starting release ${manifest.id}`);
+        const before = placeScripts(paths, prepared, begun.scratch);
+        const stdin = placeStdin(prepared);
+        const started4 = await startFromLive({ ...startOptions, manifest, project, before, ...(stdin ? { stdin } : {}) });
+        // moved in by the script (if it failed before, the folder is not there and the scratch
+        // folder is left to deployHost's clean-up)
+        placed = true;
+        if (started4.up.ok)
+            l.scratchGone();
+        if (!started4.up.ok) {
+            const reason = started4.up.reason ?? 'compose up failed';
+            const outcome = await restore();
+            await recordFailure(reason);
+            await cleanupFailed();
+            return fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
+        }
+        const waited = started4.waited;
+        if (!waited?.ok) {
+            const reason = waited?.problem ?? 'services did not come up';
+            const outcome = await restore();
+            await recordFailure(reason);
+            await cleanupFailed();
+            return fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited?.diagnostics);
+        }
+        states = waited.states;
+    }
+    // 5. switch current, log, prune, unlock
+    let pruned;
+    try {
+        pruned = await finishRelease({
+            job,
+            host,
+            lock: begun.lock,
+            state: begun.state,
+            manifest,
+            entry: logEntry(job, manifest, action, 'success', current, manifest.id, started),
+            states,
+            log,
+        });
+    }
+    catch (error) {
+        return fail('switch', (0,action_errors/* errorMessage */.gJ)(error), `Release ${manifest.id} is running but ${current ? `current still points to ${current}` : 'current was not set'}.`);
+    }
+    return {
+        target,
+        release: manifest.id,
+        previous: current,
+        services: serviceReports(target, manifest, states),
+        durationMs: deps.now() - started,
+        action,
+        pruned,
+        composeVersion: flavor.version,
+    };
 }
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/types.ts
+// The shapes deploy-compose shares with its callers (rolling-update, db-migrate, the
+// one-step deploy) and between its own modules. No logic here.
+const STATE_LOCKS = 'locks';
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-compose/run.ts
+// deploy-compose: releases of a Compose stack on one or more droplets (issue #4). run()
+// resolves the targets and what every host gets (files, .env, registry credentials), then
+// deploys host after host (host.ts) and writes the outputs and summary (report.ts).
 
 
 
@@ -70734,115 +71102,6 @@ function tarArchive(files, mtimeSeconds = Math.floor(Date.now() / 1000)) {
 
 
 
-
-
-
-
-const STATE_LOCKS = 'locks';
-class DeployStepError extends Error {
-    host;
-    step;
-    reason;
-    outcome;
-    diagnostics;
-    name = 'DeployStepError';
-    constructor(host, step, reason, outcome, diagnostics) {
-        super(`host ${host}, step "${step}": ${reason.replace(/\.$/, '')}. ${outcome}${diagnostics ? `\n${diagnostics}` : ''}`);
-        this.host = host;
-        this.step = step;
-        this.reason = reason;
-        this.outcome = outcome;
-        this.diagnostics = diagnostics;
-    }
-}
-function unchanged(current) {
-    return current
-        ? `Nothing was changed; release ${current} is still serving.`
-        : 'Nothing was changed; no release was serving before.';
-}
-function shortSha(sha) {
-    return sha ? sha.slice(0, 7) : '';
-}
-function timestampId(ms) {
-    return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-/** The service name → image map of a resolved compose config (active profiles only). */
-function servicesFromConfig(yamlText, profiles) {
-    const doc = (0,dist/* parse */.qg)(yamlText);
-    const out = new Map();
-    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-        const svcProfiles = Array.isArray(svc['profiles']) ? svc['profiles'] : [];
-        if (svcProfiles.length && !svcProfiles.some((p) => profiles.includes(p)))
-            continue;
-        const image = svc['image'];
-        if (typeof image !== 'string' || !image) {
-            throw new Error(`service "${name}" has no image: deploy-compose runs images, it does not build them`);
-        }
-        out.set(name, image);
-    }
-    if (out.size === 0)
-        throw new Error('the compose files define no services');
-    return out;
-}
-/**
- * Per service, a hash of the content of the release files it bind-mounts (sources under
- * `releaseDir` in the resolved config; short and long volume syntax, Compose v1 and v2).
- */
-function bindMountHashes(yamlText, releaseDir, files) {
-    const doc = (0,dist/* parse */.qg)(yamlText);
-    const out = {};
-    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-        const rels = new Set();
-        for (const v of svc.volumes ?? []) {
-            let source;
-            if (typeof v === 'string')
-                source = v.split(':')[0];
-            else if (v && typeof v === 'object' && v.type === 'bind')
-                source = v.source;
-            if (source && source.startsWith(`${releaseDir}/`))
-                rels.add(source.slice(releaseDir.length + 1).replace(/\/+$/, ''));
-        }
-        if (rels.size === 0)
-            continue;
-        const matched = files
-            .filter((f) => [...rels].some((r) => f.path === r || f.path.startsWith(`${r}/`)))
-            .map((f) => `${f.path}\0${(0,external_node_crypto_.createHash)('sha256').update(f.content).digest('hex')}`)
-            .sort();
-        out[name] = (0,external_node_crypto_.createHash)('sha256')
-            .update([...rels].sort().join('\n'))
-            .update('\n')
-            .update(matched.join('\n'))
-            .digest('hex')
-            .slice(0, 16);
-    }
-    return out;
-}
-/** The same project run from the `live` symlink (stable bind-mount paths across releases). */
-function liveProject(project, paths, manifest) {
-    return { ...project, projectDirectory: external_node_path_.posix.join(paths.live, external_node_path_.posix.dirname(manifest.composeFiles[0])) };
-}
-function projectFor(flavor, app, releaseDir, manifest, pinned) {
-    return {
-        flavor,
-        project: app,
-        files: [
-            ...manifest.composeFiles.map((f) => external_node_path_.posix.join(releaseDir, f)),
-            ...(pinned ? [external_node_path_.posix.join(releaseDir, model/* PINNED_FILE */.si)] : []),
-        ],
-        envFile: external_node_path_.posix.join(releaseDir, manifest.envFile),
-        profiles: manifest.profiles,
-    };
-}
-function uniqueId(base, existing) {
-    if (!existing.includes(base))
-        return base;
-    for (let n = 2;; n += 1)
-        if (!existing.includes(`${base}-${n}`))
-            return `${base}-${n}`;
-}
-function tail(text, lines = 8) {
-    return text.trim().split('\n').slice(-lines).join('\n');
-}
 async function run(inputs, deps) {
     const { io } = deps;
     const started = deps.now();
@@ -70865,12 +71124,22 @@ async function run(inputs, deps) {
         files = deps.readReleaseFiles(inputs);
         envText = buildEnv(inputs, deps);
     }
-    let auths = [];
+    const auths = [];
     if (!inputs.rollbackTo && inputs.images === 'registry') {
         if (inputs.docr)
-            auths = await deps.docrAuth();
+            auths.push(...(await deps.docrAuth()));
+        // the given credentials go into the same docker config (one `auths` document)
+        if (inputs.registry) {
+            const given = inputs.registry;
+            if (auths.some((a) => a.server === given.server)) {
+                throw new action_errors/* ConfigurationError */.j1(`inputs "registry-username"/"registry-password" and "docr-login: true" both give credentials for ${given.server}: use one or the other`);
+            }
+            auths.push({ server: given.server, username: given.username, password: given.password });
+        }
+        // the password, user:password and their base64 (the docker config's `auth` value)
         for (const a of auths)
-            (0,secrets/* maskSecret */.$l)((v) => io.setSecret(v), `${a.username}:${a.password}`);
+            for (const form of new Set((0,secrets/* credentialPairForms */.pZ)(a.username, a.password)))
+                io.setSecret(form);
     }
     if (!inputs.rollbackTo && inputs.images === 'transfer' && !deps.transfer) {
         throw new action_errors/* ConfigurationError */.j1('input "images" is "transfer" but no local Docker is available on this runner');
@@ -70903,11 +71172,14 @@ async function run(inputs, deps) {
                 envText,
                 auths,
                 onLocked: () => {
-                    lockedHosts.push(target);
+                    if (!lockedHosts.includes(target))
+                        lockedHosts.push(target);
                     saveLocks();
                 },
                 onUnlocked: () => {
-                    lockedHosts.splice(lockedHosts.indexOf(target), 1);
+                    const at = lockedHosts.indexOf(target);
+                    if (at >= 0)
+                        lockedHosts.splice(at, 1);
                     saveLocks();
                 },
             }).catch((error) => {
@@ -70924,388 +71196,8 @@ async function run(inputs, deps) {
     }
     if (deps.stage)
         return outcomes;
-    const first = outcomes[0];
-    io.setOutput('release-id', first.release);
-    io.setOutput('previous-release-id', first.previous ?? '');
-    io.setOutput('services', JSON.stringify(outcomes.flatMap((o) => o.services)));
-    io.setOutput('duration-seconds', String(Math.round((deps.now() - started) / 100) / 10));
-    const summary = new SummaryBuilder().heading(`deploy-compose: ${inputs.app} ${first.action === 'rollback' ? 'rolled back to' : 'released'} ${first.release}`);
-    for (const o of outcomes) {
-        summary.heading(`${o.target.label} — ${o.previous ?? '(none)'} → ${o.release} in ${Math.round(o.durationMs / 100) / 10}s (Compose ${o.composeVersion})`, 4);
-        summary.table(['Service', 'Image', 'Pinned', 'State', 'Health'], o.services.map((s) => [
-            s.name,
-            s.image,
-            s.digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…'),
-            s.state,
-            s.health,
-        ]));
-        if (o.pruned.length)
-            summary.text(`Pruned releases: ${o.pruned.join(', ')}`);
-    }
-    await io.writeSummary(summary.build());
+    await writeOutputs(io, inputs.app, outcomes, deps.now() - started);
     return outcomes;
-}
-function buildEnv(inputs, deps) {
-    const parts = [];
-    if (inputs.envFile) {
-        const text = deps.readEnvFile(inputs.envFile);
-        parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-    }
-    const entries = new Map([...inputs.env, ...inputs.secrets]);
-    for (const [k, v] of entries)
-        parts.push(`${(0,model/* envLine */.K9)(k, v)}\n`);
-    return parts.join('');
-}
-async function deployHost(job) {
-    const { inputs, deps, target, paths } = job;
-    const started = deps.now();
-    const log = prefixedLogger(job.deps.io.logger, `[${target.label}]`);
-    const stream = (line) => log.info(line);
-    let host;
-    try {
-        host = await deps.connector.connect(target);
-    }
-    catch (error) {
-        throw new DeployStepError(target.label, 'connect', (0,action_errors/* errorMessage */.gJ)(error), 'Nothing was changed.');
-    }
-    let lock;
-    try {
-        lock = await acquireLock(host, {
-            dir: paths.lock,
-            holder: job.holder,
-            timeoutMs: inputs.lockTimeoutMs,
-            staleAfterMs: inputs.lockStaleAfterMs,
-            onWait: (h, age) => log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
-            onStaleTakeover: (h, age) => log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-        });
-    }
-    catch (error) {
-        const current = await readCurrent(host, paths).catch(() => undefined);
-        throw new DeployStepError(target.label, 'lock', (0,action_errors/* errorMessage */.gJ)(error), unchanged(current));
-    }
-    job.onLocked();
-    try {
-        // one round trip: compose flavour, current release, kept manifests, deploys.log, folders
-        const state = await readState(host, paths);
-        const flavor = (0,compose/* composeFromProbe */.N3)(host, state.compose) ??
-            (await (0,compose/* detectCompose */.ib)(host).catch((error) => {
-                throw new DeployStepError(target.label, 'detect compose', (0,action_errors/* errorMessage */.gJ)(error), unchanged(state.current));
-            }));
-        log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
-        return await deployLocked(job, host, flavor, state, log, stream, started);
-    }
-    finally {
-        const released = await lock.release().catch(() => false);
-        if (released)
-            job.onUnlocked();
-        else
-            log.warn(`could not release the deploy lock ${paths.lock}; the post step will try again`);
-    }
-}
-async function deployLocked(job, host, flavor, state, log, stream, started) {
-    const { inputs, deps, target, paths } = job;
-    const { current, manifests, log: history } = state;
-    const fail = (step, reason, outcome = unchanged(current), diagnostics) => {
-        throw new DeployStepError(target.label, step, reason, outcome, diagnostics);
-    };
-    let manifest;
-    let action = 'deploy';
-    let created = false;
-    if (inputs.rollbackTo) {
-        action = 'rollback';
-        const wanted = inputs.rollbackTo === 'previous' ? (0,model/* previousRelease */.Fi)(current, history, manifests) : inputs.rollbackTo;
-        const found = wanted ? manifests.find((m) => m.id === wanted) : undefined;
-        if (!found) {
-            const kept = manifests.map((m) => m.id).join(', ') || 'none';
-            fail('find release', inputs.rollbackTo === 'previous'
-                ? `there is no previous release to roll back to (kept releases: ${kept})`
-                : `release ${inputs.rollbackTo} is not kept on this droplet (kept releases: ${kept})`);
-        }
-        manifest = found;
-        const { missing } = await (0,registry/* inspectImages */.J2)(host, manifest.images.map((i) => i.id));
-        if (missing.length) {
-            fail('check pinned images', `release ${manifest.id} pins images that are no longer on the droplet: ${missing.join(', ')}`);
-        }
-        log.info(`rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`);
-    }
-    else {
-        const dirs = state.dirs;
-        const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
-        // A release id already on the droplet is staged again in place unless it is serving
-        // (db-migrate stages the release that rolling-update / deploy-compose then start).
-        const restage = dirs.includes(base) && base !== current;
-        const id = restage ? base : uniqueId(base, dirs);
-        if (id !== base)
-            log.info(`release ${base} is serving on this droplet; this one is ${id}`);
-        const dir = paths.release(id);
-        if (restage) {
-            log.info(`release ${id} is on the droplet but not serving: staging it again`);
-            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', dir), { timeoutMs: 60_000 });
-        }
-        const composeFiles = job.files.filter((f) => f.compose).map((f) => f.path);
-        const envFile = external_node_path_.posix.join(external_node_path_.posix.dirname(composeFiles[0]), '.env');
-        manifest = {
-            version: 1,
-            id,
-            app: inputs.app,
-            createdAt: new Date(deps.now()).toISOString(),
-            sha: inputs.context.sha,
-            repo: inputs.context.repo,
-            runId: inputs.context.runId,
-            actor: inputs.context.actor,
-            composeFiles,
-            envFile,
-            profiles: inputs.profiles,
-            images: [],
-            delivery: inputs.images,
-        };
-        created = true;
-        const cleanup = async () => {
-            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', dir), { allowFailure: true, timeoutMs: 60_000 });
-        };
-        try {
-            // 2. upload the release and validate it
-            // every file and the 0600 .env in one archive on stdin: one round trip, no argv
-            const archive = tarArchive([
-                ...job.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })),
-                { path: envFile, content: job.envText, mode: 0o600 },
-            ]);
-            await host.run(extractScript(dir), { stdin: archive, timeoutMs: 120_000 });
-            const project = projectFor(flavor, inputs.app, dir, manifest, false);
-            // validates and resolves in one go; its stdout holds interpolated secrets: parsed, never logged
-            const resolved = await host.run((0,compose/* configResolved */.rk)(project), { allowFailure: true, timeoutMs: 120_000 });
-            if (resolved.code !== 0)
-                fail('compose config', tail(resolved.stderr) || `exit ${resolved.code}`);
-            let services;
-            try {
-                services = servicesFromConfig(resolved.stdout, inputs.profiles);
-            }
-            catch (error) {
-                return fail('compose config', (0,action_errors/* errorMessage */.gJ)(error));
-            }
-            manifest.fileHashes = bindMountHashes(resolved.stdout, dir, [
-                ...job.files,
-                { path: envFile, content: job.envText },
-            ]);
-            const refs = [...new Set(services.values())];
-            // 3. deliver the images and pin what was delivered
-            try {
-                if (inputs.images === 'registry') {
-                    await (0,registry/* pullImages */.Ks)(host, refs, {
-                        auths: job.auths,
-                        scratchDir: paths.scratch,
-                        onLine: stream,
-                        timeoutMs: inputs.timeoutMs,
-                    });
-                }
-                else if (inputs.images === 'transfer') {
-                    const sent = await deps.transfer.send(host, refs, log);
-                    log.info(`transfer: ${sent.bytesSent} bytes sent`);
-                }
-            }
-            catch (error) {
-                fail('deliver images', (0,action_errors/* errorMessage */.gJ)(error));
-            }
-            const { found, missing } = await (0,registry/* inspectImages */.J2)(host, refs);
-            if (missing.length) {
-                fail('deliver images', `image${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on the droplet${inputs.images === 'none' ? ' (images: none expects them there already)' : ''}`);
-            }
-            manifest.images = [...services].map(([service, image]) => {
-                const info = found.get(image);
-                const digest = info ? (0,registry/* repoDigestFor */.OK)(image, info.repoDigests) : undefined;
-                return { service, image, id: info?.id ?? '', ...(digest ? { repoDigest: digest } : {}) };
-            });
-            await host.run(extractScript(dir), {
-                stdin: tarArchive([
-                    { path: model/* PINNED_FILE */.si, content: (0,model/* pinnedOverride */.HQ)(manifest.images, manifest.fileHashes), mode: 0o644 },
-                    { path: model/* MANIFEST_FILE */.h1, content: `${JSON.stringify(manifest)}\n`, mode: 0o644 },
-                ]),
-                timeoutMs: 60_000,
-            });
-        }
-        catch (error) {
-            await cleanup();
-            throw error;
-        }
-    }
-    // 4. up -d with the pinned images, wait for every service
-    const releaseDir = paths.release(manifest.id);
-    const project = projectFor(flavor, inputs.app, releaseDir, manifest, true);
-    const services = manifest.images.map((i) => i.service);
-    const previousManifest = current && current !== manifest.id ? manifests.find((m) => m.id === current) : undefined;
-    const recordFailure = async (reason) => {
-        await appendDeployLog(host, paths, logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason)).catch(() => undefined);
-    };
-    const restore = async () => {
-        if (!previousManifest) {
-            if (current === manifest.id)
-                return `Release ${manifest.id} was already serving and is not healthy now.`;
-            await host.run((0,compose/* down */.TR)(liveProject(project, paths, manifest)), {
-                allowFailure: true,
-                onLine: stream,
-                timeoutMs: inputs.timeoutMs,
-            });
-            return 'No release was serving before; the failed release was stopped (named volumes kept).';
-        }
-        log.info(`bringing release ${previousManifest.id} back up`);
-        const prev = liveProject(projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true), paths, previousManifest);
-        const up = await host.run((0,commands_cmd/* and */.Uo)(switchLiveScript(paths, previousManifest.id), (0,compose/* upDetached */.OF)(prev)), {
-            allowFailure: true,
-            onLine: stream,
-            timeoutMs: inputs.timeoutMs,
-        });
-        if (up.code !== 0)
-            return `Bringing release ${previousManifest.id} back up failed too: ${tail(up.stderr, 3)}`;
-        const again = await wait_waitForServices(host, {
-            app: inputs.app,
-            services: previousManifest.images.map((i) => i.service),
-            deadlineMs: inputs.waitTimeoutMs,
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-        });
-        return again.ok
-            ? `Release ${previousManifest.id} was brought back up and is serving.`
-            : `Release ${previousManifest.id} was brought back up but is not healthy either: ${again.problem ?? ''}`;
-    };
-    const cleanupFailed = async () => {
-        if (created)
-            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
-    };
-    if (deps.stage) {
-        try {
-            await deps.stage.run({ host, target, log, flavor, project, manifest, action });
-        }
-        catch (error) {
-            await cleanupFailed();
-            const diagnostics = error instanceof action_errors/* DiagnosedError */.xB ? error.diagnostics : undefined;
-            return fail(deps.stage.step, (0,action_errors/* errorMessage */.gJ)(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
-        }
-        return {
-            target,
-            release: manifest.id,
-            previous: current,
-            services: [],
-            durationMs: deps.now() - started,
-            action,
-            pruned: [],
-            composeVersion: flavor.version,
-        };
-    }
-    let waited;
-    if (deps.startRelease) {
-        const previousProject = previousManifest
-            ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
-            : undefined;
-        const startedRelease = await deps.startRelease({
-            host,
-            target,
-            log,
-            flavor,
-            project,
-            manifest,
-            ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
-            action,
-        });
-        if (!startedRelease.ok) {
-            const outcome = startedRelease.previousServing
-                ? current
-                    ? `Release ${current} kept serving.`
-                    : 'No release was serving before.'
-                : await restore();
-            await recordFailure(startedRelease.reason);
-            await cleanupFailed();
-            return fail('rollout', startedRelease.reason, `Release ${manifest.id} was not switched in. ${outcome}`, startedRelease.diagnostics);
-        }
-        waited = { ok: true, states: startedRelease.states, elapsedMs: 0 };
-    }
-    else {
-        log.info(`starting release ${manifest.id}`);
-        // `live` → this release, then up, in one round trip
-        const up = await host.run((0,commands_cmd/* and */.Uo)(switchLiveScript(paths, manifest.id), (0,compose/* upDetached */.OF)(liveProject(project, paths, manifest))), {
-            allowFailure: true,
-            onLine: stream,
-            timeoutMs: inputs.timeoutMs,
-        });
-        if (up.code !== 0) {
-            const reason = tail(up.stderr || up.stdout) || `exit ${up.code}`;
-            const outcome = await restore();
-            await recordFailure(reason);
-            await cleanupFailed();
-            fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
-        }
-        waited = await wait_waitForServices(host, {
-            app: inputs.app,
-            services,
-            deadlineMs: inputs.waitTimeoutMs,
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-            onProgress: (d) => log.info(d),
-        });
-        if (!waited.ok) {
-            const reason = waited.problem ?? 'services did not come up';
-            const outcome = await restore();
-            await recordFailure(reason);
-            await cleanupFailed();
-            fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited.diagnostics);
-        }
-    }
-    // 5. switch current, log, prune
-    await switchAndLog(host, paths, manifest.id, logEntry(job, manifest, action, 'success', current, manifest.id, started));
-    log.info(`release ${manifest.id} is serving (previous: ${current ?? 'none'})`);
-    let pruned = [];
-    try {
-        // planned from what was read at the start plus this release: no second look needed
-        const dirs = [...new Set([...state.dirs, manifest.id])];
-        const all = [...manifests.filter((m) => m.id !== manifest.id), manifest];
-        const plan = (0,model/* planPrune */.wM)(all, dirs, inputs.keepReleases, [manifest.id, current]);
-        const done = plan.remove.length ? await applyPrune(host, paths, plan) : { releasesRemoved: [], imagesRemoved: [] };
-        pruned = done.releasesRemoved;
-        if (pruned.length)
-            log.info(`pruned releases ${pruned.join(', ')}; removed ${done.imagesRemoved.length} image(s)`);
-    }
-    catch (error) {
-        log.warn(`pruning old releases failed (the deploy itself succeeded): ${(0,action_errors/* errorMessage */.gJ)(error)}`);
-    }
-    return {
-        target,
-        release: manifest.id,
-        previous: current,
-        services: serviceReports(target, manifest, waited.states),
-        durationMs: deps.now() - started,
-        action,
-        pruned,
-        composeVersion: flavor.version,
-    };
-}
-function serviceReports(target, manifest, states) {
-    return manifest.images.map((img) => {
-        const s = states.find((st) => st.service === img.service);
-        return {
-            host: target.label,
-            name: img.service,
-            image: img.image,
-            digest: img.repoDigest ?? img.id,
-            state: s ? (s.status === 'exited' ? `exited (${s.exitCode})` : s.status) : 'unknown',
-            health: s?.health ?? 'none',
-        };
-    });
-}
-function logEntry(job, manifest, action, result, previous, serving, started, error) {
-    return {
-        time: new Date(job.deps.now()).toISOString(),
-        app: job.inputs.app,
-        action,
-        result,
-        release: manifest.id,
-        previous: previous ?? null,
-        serving,
-        sha: job.inputs.context.sha,
-        repo: job.inputs.context.repo,
-        runId: job.inputs.context.runId,
-        actor: job.inputs.context.actor,
-        durationSeconds: Math.round((job.deps.now() - started) / 100) / 10,
-        images: Object.fromEntries(manifest.images.map((i) => [i.service, i.id])),
-        ...(error ? { error: error.split('\n')[0] } : {}),
-    };
 }
 
 // EXTERNAL MODULE: ./src/lib/rollout/commands.ts
@@ -71598,6 +71490,62 @@ async function rolloutDroplet(host, o, deps) {
     return results;
 }
 
+;// CONCATENATED MODULE: ./src/lib/rollout/dropped.ts
+
+
+
+/**
+ * Every service the release declares: `config --services` with all profiles enabled
+ * (Compose v2: `--profile '*'`; Compose v1 lists services of every profile by itself).
+ */
+function declaredServices(p) {
+    const all = { ...p, profiles: p.flavor.major >= 2 ? ['*'] : [] };
+    return (0,commands_cmd/* cmd */.HW)((0,compose/* composeBase */.sK)(all), 'config', '--services');
+}
+function parseServiceNames(stdout) {
+    return new Set(stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(l)));
+}
+/** Containers (not one-off) of services missing from `declared`, grouped by service, in name order. */
+function droppedServices(states, declared) {
+    const by = new Map();
+    for (const s of states) {
+        if (s.oneOff || !s.service || declared.has(s.service))
+            continue;
+        by.set(s.service, [...(by.get(s.service) ?? []), s]);
+    }
+    return [...by.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([service, containers]) => ({ service, containers }));
+}
+/**
+ * Stops and removes the containers of services the release dropped (never their volumes).
+ * Returns what was removed; throws when listing the release's services or removing fails.
+ */
+async function removeDropped(host, o, deps) {
+    // cheap first look: nothing outside the enabled services, nothing to check further
+    if (droppedServices(o.states, o.active).length === 0)
+        return [];
+    const listed = await host.run(declaredServices(o.project), { allowFailure: true, timeoutMs: 120_000 });
+    if (listed.code !== 0) {
+        throw new Error(`listing the release's services failed (exit ${listed.code}): ${listed.stderr.trim().split('\n').slice(-2).join(' ')}`);
+    }
+    const declared = new Set([...o.active, ...parseServiceNames(listed.stdout)]);
+    const dropped = droppedServices(o.states, declared);
+    const removed = [];
+    for (const d of dropped) {
+        const names = d.containers.map((c) => c.container);
+        deps.logger.info(`${host.label}: ${d.service}: no longer in the release; stopping and removing ${names.join(', ')} (volumes kept)`);
+        const script = (0,commands/* stopRemove */.LR)(d.containers.map((c) => c.id), o.stopTimeoutSeconds);
+        deps.logger.debug(`${host.label}: ${(0,commands_cmd/* render */.XX)(script, 'log')}`);
+        await host.run(script, { timeoutMs: 5 * 60_000 });
+        removed.push({ service: d.service, containers: names });
+    }
+    return removed;
+}
+
 ;// CONCATENATED MODULE: ./src/actions/rolling-update/starter.ts
 // rolling-update's replacement for deploy-compose's step 4: instead of `up -d` + wait, the
 // release's services are rolled one by one (src/lib/rollout/droplet.ts). When a service
@@ -71608,12 +71556,19 @@ async function rolloutDroplet(host, o, deps) {
 
 
 
+
 async function starter_plan(host, project, inputs) {
     // The resolved config holds interpolated secrets: parsed here, never logged.
     const resolved = await host.run((0,compose/* configResolved */.rk)(project), { timeoutMs: 120_000 });
-    return (0,plan/* planServices */.M2)((0,plan/* parseServiceFacts */.yl)(resolved.stdout), inputs.services, inputs.strategies);
+    const facts = (0,plan/* parseServiceFacts */.yl)(resolved.stdout, project.profiles ?? []);
+    return { facts, services: (0,plan/* planServices */.M2)(facts, inputs.services, inputs.strategies) };
 }
-function makeStarter(inputs, records, sleep) {
+/**
+ * `accept` (the one-step deploy's health gate) runs once every service rolled and before the
+ * services the release dropped are removed: those go only after the release is accepted. It
+ * returns a failed outcome to refuse the release, or undefined to accept it.
+ */
+function makeStarter(inputs, records, sleep, accept) {
     return async (ctx) => {
         const options = (project, previous, services, force) => ({
             app: inputs.deploy.app,
@@ -71632,17 +71587,45 @@ function makeStarter(inputs, records, sleep) {
         });
         const deps = { logger: ctx.log, ...(sleep ? { sleep } : {}) };
         let services;
+        let facts;
         try {
-            services = await starter_plan(ctx.host, ctx.project, inputs);
+            ({ facts, services } = await starter_plan(ctx.host, ctx.project, inputs));
         }
         catch (error) {
             return { ok: false, reason: `planning the rollout failed: ${(0,action_errors/* errorMessage */.gJ)(error)}`, previousServing: true };
         }
         ctx.log.info(`rolling ${services.map((s) => `${s.name} (${s.strategy})`).join(', ')}`);
+        for (const s of services)
+            if (s.strategy === 'recreate')
+                ctx.log.info(`${s.name}: recreate — ${s.reason}`);
+        for (const s of services)
+            if (s.strategy === 'start-first' && s.facts.sharedData)
+                ctx.log.warn(`${s.name}: start-first — ${s.reason}: old and new containers share it while both run`);
         try {
             const results = await rolloutDroplet(ctx.host, options(ctx.project, ctx.previous, services, inputs.force), deps);
-            records.set(ctx.target.label, { services: results });
-            return { ok: true, states: await readServiceStates(ctx.host, inputs.deploy.app) };
+            const record = { services: results };
+            records.set(ctx.target.label, record);
+            const refused = accept ? await accept(ctx) : undefined;
+            if (refused)
+                return refused;
+            let states = await readServiceStates(ctx.host, inputs.deploy.app);
+            // only now that every service rolled (and the release was accepted): services the
+            // release dropped go (never their volumes)
+            try {
+                record.removed = await removeDropped(ctx.host, {
+                    project: ctx.project,
+                    states,
+                    active: new Set(facts.map((f) => f.name)),
+                    stopTimeoutSeconds: inputs.stopTimeoutSeconds,
+                }, deps);
+                const gone = new Set(record.removed.flatMap((r) => r.containers));
+                states = states.filter((s) => !gone.has(s.container));
+            }
+            catch (error) {
+                record.removeError = (0,action_errors/* errorMessage */.gJ)(error);
+                ctx.log.warn(`services no longer in the release were left running: ${record.removeError} (the release itself is serving)`);
+            }
+            return { ok: true, states };
         }
         catch (error) {
             if (!(error instanceof ServiceRolloutError)) {
@@ -71662,8 +71645,23 @@ function makeStarter(inputs, records, sleep) {
                 return { ok: false, reason: error.message, previousServing: false };
             ctx.log.warn(`rolling ${rolled.join(', ')} back to the previous release`);
             try {
-                const back = (await starter_plan(ctx.host, ctx.previous, { ...inputs, services: [...rolled].reverse() })).filter((s) => rolled.includes(s.name));
-                record.rolledBack = await rolloutDroplet(ctx.host, options(ctx.previous, undefined, back, true), deps);
+                const previous = ctx.previous;
+                const prevFacts = (0,plan/* parseServiceFacts */.yl)((await ctx.host.run((0,compose/* configResolved */.rk)(previous), { timeoutMs: 120_000 })).stdout, previous.profiles ?? []);
+                const known = new Set(prevFacts.map((f) => f.name));
+                // services this release added have nothing to go back to: they are removed below
+                const again = [...rolled].reverse().filter((n) => known.has(n));
+                const strategies = new Map([...inputs.strategies].filter(([k]) => k === '*' || known.has(k)));
+                const back = again.length > 0 ? (0,plan/* planServices */.M2)(prevFacts, again, strategies) : [];
+                record.rolledBack =
+                    back.length > 0 ? await rolloutDroplet(ctx.host, options(previous, undefined, back, true), deps) : [];
+                if (rolled.some((n) => !known.has(n))) {
+                    record.removed = await removeDropped(ctx.host, {
+                        project: previous,
+                        states: await readServiceStates(ctx.host, inputs.deploy.app),
+                        active: known,
+                        stopTimeoutSeconds: inputs.stopTimeoutSeconds,
+                    }, deps);
+                }
                 return {
                     ok: false,
                     reason: `${error.message}; ${rolled.join(', ')} rolled back`,
@@ -71810,6 +71808,11 @@ function parseTaskErrors(stdout, limit = 5) {
 // join over the private network), the release uploaded to the manager
 // (/opt/<app>/releases/<id>/), `docker stack deploy`, then a wait until every service has
 // converged; an update Swarm rolled back fails the action with the tasks' errors.
+// The manager's deploy lock (/opt/<app>/.lock, the same lock as deploy-compose and the compose
+// mode) is held from before the upload until the stack converged or failed; the post step
+// releases it if the main step could not.
+
+
 
 
 
@@ -71887,6 +71890,58 @@ async function runSwarm(inputs, deploy, members, deps, io) {
     const hosts = [];
     for (const m of members)
         hosts.push(await deps.connector.connect(m.target));
+    const manager = hosts[0];
+    const managerTarget = members[0].target;
+    const paths = (0,model/* appPaths */.u_)(deploy.app, deploy.baseDir);
+    // the deploy lock on the manager, for the whole run (swarm set-up included)
+    const token = deps.newToken();
+    const holder = {
+        repo: deploy.context.repo,
+        runId: deploy.context.runId,
+        ...(deploy.context.runAttempt ? { runAttempt: deploy.context.runAttempt } : {}),
+        actor: deploy.context.actor,
+        sha: deploy.context.sha,
+        time: new Date(deps.now()).toISOString(),
+        token,
+        action: 'rolling-update (swarm)',
+        staleAfterSeconds: Math.round(deploy.lockStaleAfterMs / 1000),
+    };
+    const saveLock = (held) => io.saveState(STATE_LOCKS, JSON.stringify({
+        app: deploy.app,
+        dir: paths.lock,
+        token,
+        hosts: held ? [managerTarget] : [],
+    }));
+    let lock;
+    try {
+        lock = await acquireLock(manager, {
+            dir: paths.lock,
+            holder,
+            timeoutMs: deploy.lockTimeoutMs,
+            staleAfterMs: deploy.lockStaleAfterMs,
+            onWait: (h, age) => io.logger.info(`${manager.label}: waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
+            onStaleTakeover: (h, age) => io.logger.warn(`${manager.label}: taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+            sleep: deps.sleep,
+            now: deps.now,
+        });
+    }
+    catch (error) {
+        throw new Error(`on ${manager.label}: deploy lock: ${(0,action_errors/* errorMessage */.gJ)(error)} Nothing was changed.`, { cause: error });
+    }
+    saveLock(true);
+    io.logger.info(`${manager.label}: holding the deploy lock ${paths.lock}`);
+    try {
+        await deployStack(inputs, deploy, members, hosts, deps, io, started);
+    }
+    finally {
+        const released = await lock.release().catch(() => false);
+        if (released)
+            saveLock(false);
+        else
+            io.logger.warn(`${manager.label}: could not release the deploy lock ${paths.lock}; the post step will try again`);
+    }
+}
+async function deployStack(inputs, deploy, members, hosts, deps, io, started) {
     await ensureSwarm(inputs, members, hosts, io);
     const manager = hosts[0];
     // the release on the manager
@@ -72084,6 +72139,8 @@ async function run_run(inputs, deps) {
                 seconds: Math.round(s.durationMs / 100) / 10,
                 ...(s.gapMs !== undefined ? { gapSeconds: Math.round(s.gapMs / 100) / 10 } : {}),
             })),
+            removed: (rec?.removed ?? []).map((r) => r.service),
+            ...(rec?.removeError ? { removeError: rec.removeError } : {}),
         };
     });
     io.setOutput('droplets', JSON.stringify(droplets));
@@ -72091,7 +72148,7 @@ async function run_run(inputs, deps) {
     io.setOutput('release-id', releaseId);
     io.setOutput('duration-seconds', String(Math.round((deps.now() - started) / 100) / 10));
     const summary = new SummaryBuilder().heading(`rolling-update: ${inputs.deploy.app} → ${releaseId} — ${outcome.updatedCount}/${members.length} droplet(s) updated`);
-    summary.table(['Droplet', 'Batch', 'Before', 'After', 'Result', 'Services'], droplets.map((d) => [
+    summary.table(['Droplet', 'Batch', 'Before', 'After', 'Result', 'Services', 'Removed (no longer in the release)'], droplets.map((d) => [
         d.droplet,
         d.batch,
         d.before ?? '—',
@@ -72100,6 +72157,11 @@ async function run_run(inputs, deps) {
         d.services
             .map((s) => `${s.service} ${s.strategy} ${s.result}${s.gapSeconds !== undefined ? ` (gap ≤ ${s.gapSeconds}s)` : ''}`)
             .join('; '),
+        d.removeError
+            ? `left running: ${d.removeError}`
+            : d.removed.length > 0
+                ? `${d.removed.join(', ')} (volumes kept)`
+                : '—',
     ]));
     await io.writeSummary(summary.build());
     if (!outcome.ok) {
@@ -72531,9 +72593,10 @@ function reportFailure(name, error) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $l: () => (/* binding */ maskSecret)
+/* harmony export */   $l: () => (/* binding */ maskSecret),
+/* harmony export */   pZ: () => (/* binding */ credentialPairForms)
 /* harmony export */ });
-/* unused harmony exports secretForms, credentialPairForms, urlCredentialForms, redact */
+/* unused harmony exports secretForms, urlCredentialForms, redact */
 /**
  * Every form in which a secret value could show up in a log: the value itself, each of
  * its lines, its base64 and URL-encoded forms. Masking only the raw value lets
@@ -72750,14 +72813,16 @@ function hasSensitive(script) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ai: () => (/* binding */ probeScript),
 /* harmony export */   N3: () => (/* binding */ composeFromProbe),
 /* harmony export */   OF: () => (/* binding */ upDetached),
 /* harmony export */   TR: () => (/* binding */ down),
+/* harmony export */   Yn: () => (/* binding */ CONFIG_EXIT_MARK),
 /* harmony export */   ib: () => (/* binding */ detectCompose),
 /* harmony export */   rk: () => (/* binding */ configResolved),
 /* harmony export */   sK: () => (/* binding */ composeBase)
 /* harmony export */ });
-/* unused harmony exports COMPOSE_V2, COMPOSE_V1, parseDetect, configQuiet, pull, runOneOff, execInService, upNoRecreate */
+/* unused harmony exports COMPOSE_V2, COMPOSE_V1, parseDetect, composeArgs, CONFIG_MARK, configQuiet, pull, runOneOff, execInService, upNoRecreate */
 /* harmony import */ var _commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86322);
 // Compose commands as data. Compose v2 (`docker compose`) and v1 (`docker-compose`) are
 // detected once per host; every builder takes the detected flavour, so both versions run
@@ -72824,7 +72889,11 @@ function detectCompose(host) {
 }
 /** `docker compose -p <app> -f <file>… [--env-file f] [--profile p]…` */
 function composeBase(p) {
-    const args = [...p.flavor.command, '--project-name', p.project];
+    return [...p.flavor.command, ...composeArgs(p)];
+}
+/** The global options of composeBase without the command (the same for v1 and v2). */
+function composeArgs(p) {
+    const args = ['--project-name', p.project];
     for (const f of p.files)
         args.push('--file', f);
     if (p.projectDirectory)
@@ -72834,6 +72903,44 @@ function composeBase(p) {
     for (const profile of p.profiles ?? [])
         args.push('--profile', profile);
     return args;
+}
+/** Marks where probeScript's `config` output starts (stdout) and its exit code line. */
+const CONFIG_MARK = '@@dd:config';
+const CONFIG_EXIT_MARK = '@@dd:config-exit';
+// A fixed script (no user data in it: the project's options come as positional arguments,
+// quoted by the one renderer): prints the Compose version (and `plugin` for v2, as
+// composeFromProbe reads it), then, in config mode, the project's `config` with the flavour
+// it found. With the v2 plugin, the version and `config` run at the same time (their outputs
+// wait in a folder of the run's scratch space, given as $2, removed at once).
+const PROBE = [
+    'mode=$1; shift',
+    'if [ "$mode" = config ]; then',
+    // the resolved config holds secrets: its file is the runner's alone (0600), like the .env
+    '  umask 077; t=$1; shift; mkdir -p "$t" || exit 0',
+    '  docker compose version --short >"$t/v" 2>/dev/null &',
+    '  docker compose "$@" config >"$t/c" 2>"$t/e"; c=$?; wait',
+    '  if [ -s "$t/v" ]; then',
+    '    printf \'%s\\nplugin\\n\' "$(cat "$t/v")"',
+    `    echo ${CONFIG_MARK}; cat "$t/c"; cat "$t/e" >&2; rm -rf "$t"`,
+    `    echo; echo "${CONFIG_EXIT_MARK} $c"; exit 0`,
+    '  fi',
+    '  rm -rf "$t"',
+    '  v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ] || exit 0',
+    '  printf \'%s\\n\' "$v"',
+    `  echo ${CONFIG_MARK}; docker-compose "$@" config; c=$?`,
+    `  echo; echo "${CONFIG_EXIT_MARK} $c"; exit 0`,
+    'fi',
+    'if v=$(docker compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\nplugin\\n\' "$v"',
+    'elif v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\n\' "$v"; fi',
+].join('\n');
+/**
+ * Detects Compose (v2 plugin, else v1) and, given a project, validates and resolves it with
+ * `config` in the same command (`tmp`: a folder it may use and removes, in the run's scratch
+ * space). The resolved YAML (stdout, after CONFIG_MARK) holds interpolated secrets: parse it,
+ * never log it.
+ */
+function probeScript(project, tmp) {
+    return (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('sh', '-c', PROBE, 'sh', project ? ['config', tmp ?? '/tmp/dd-probe', ...composeArgs(project)] : ['probe']);
 }
 /** Validates without printing the resolved file (it would contain interpolated secrets). */
 function configQuiet(p) {
@@ -72868,6 +72975,676 @@ function execInService(p, service, argv, options = {}) {
 function upNoRecreate(p, services) {
     return cmd(composeBase(p), 'up', '--detach', '--no-recreate', '--no-build', services);
 }
+
+
+/***/ }),
+
+/***/ 55173:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  createClient: () => (/* reexport */ createClient),
+  normalizeApiEndpoint: () => (/* reexport */ normalizeApiEndpoint)
+});
+
+// UNUSED EXPORTS: ActionFailedError, ActionTimeoutError, DEFAULT_API_ENDPOINT, DEFAULT_RETRY_POLICY, DigitalOceanApiError, DigitalOceanClient, isNotFound, privateIpv4, publicIpv4, waitForAction
+
+// EXTERNAL MODULE: ./node_modules/dots-wrapper/dist/index.js
+var dist = __nccwpck_require__(82151);
+// EXTERNAL MODULE: ./src/lib/action/secrets.ts
+var secrets = __nccwpck_require__(9887);
+// EXTERNAL MODULE: ./src/lib/retry.ts
+var retry = __nccwpck_require__(61737);
+;// CONCATENATED MODULE: ./src/lib/digitalocean/errors.ts
+/**
+ * A request DigitalOcean answered with an error (after retries, if it was retryable), or
+ * one that never got an answer (status 0). Carries what a user needs to act on it or to
+ * quote to DigitalOcean support: HTTP status, DigitalOcean's error id and message, and the
+ * request id. Never the token: nothing from the request's headers is kept.
+ */
+class DigitalOceanApiError extends Error {
+    method;
+    path;
+    status;
+    errorId;
+    apiMessage;
+    requestId;
+    attempts;
+    name = 'DigitalOceanApiError';
+    constructor(method, 
+    /** Path below the API base, e.g. /droplets/123 */
+    path, 
+    /** HTTP status; 0 when there was no response (network error, timeout). */
+    status, 
+    /** DigitalOcean's error id, e.g. "not_found", "too_many_requests". */
+    errorId, 
+    /** DigitalOcean's message (or the network error). */
+    apiMessage, requestId, 
+    /** How many attempts were made before giving up. */
+    attempts) {
+        const what = status ? `HTTP ${status}${errorId ? ` ${errorId}` : ''}` : 'no response';
+        const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+        const rid = requestId ? ` (request_id ${requestId})` : '';
+        super(`DigitalOcean API ${method} ${path} failed${tries}: ${what}: ${apiMessage}${rid}${hint(status)}`);
+        this.method = method;
+        this.path = path;
+        this.status = status;
+        this.errorId = errorId;
+        this.apiMessage = apiMessage;
+        this.requestId = requestId;
+        this.attempts = attempts;
+    }
+    get isNotFound() {
+        return this.status === 404;
+    }
+}
+function hint(status) {
+    if (status === 401)
+        return '. Check the API token (input "token"): it is missing, mistyped, revoked or expired';
+    if (status === 403)
+        return '. The API token lacks the scope for this call: give it read and write access';
+    return '';
+}
+function isNotFound(error) {
+    return error instanceof DigitalOceanApiError && error.status === 404;
+}
+/** A DigitalOcean action (create, snapshot, power_off…) that ended `errored`. */
+class ActionFailedError extends Error {
+    actionId;
+    actionType;
+    resource;
+    name = 'ActionFailedError';
+    constructor(actionId, actionType, resource) {
+        super(`DigitalOcean action ${actionId} (${actionType} on ${resource}) ended with status "errored"`);
+        this.actionId = actionId;
+        this.actionType = actionType;
+        this.resource = resource;
+    }
+}
+/** A DigitalOcean action still not completed when the wait ran out. */
+class ActionTimeoutError extends Error {
+    actionId;
+    actionType;
+    resource;
+    lastStatus;
+    waitedMs;
+    name = 'ActionTimeoutError';
+    constructor(actionId, actionType, resource, lastStatus, waitedMs) {
+        super(`DigitalOcean action ${actionId} (${actionType} on ${resource}) was still "${lastStatus}" after ${Math.round(waitedMs / 1000)}s`);
+        this.actionId = actionId;
+        this.actionType = actionType;
+        this.resource = resource;
+        this.lastStatus = lastStatus;
+        this.waitedMs = waitedMs;
+    }
+}
+
+// EXTERNAL MODULE: ./src/lib/action/parsers.ts
+var parsers = __nccwpck_require__(66754);
+;// CONCATENATED MODULE: ./src/lib/digitalocean/http.ts
+
+
+
+const DEFAULT_RETRY_POLICY = {
+    attempts: 8,
+    maxElapsedMs: 5 * 60_000,
+    baseDelayMs: 1000,
+    maxDelayMs: 30_000,
+};
+/** The smallest wait honoured even when the API says `retry-after: 0`, so a storm is not hammered. */
+const MIN_REQUESTED_DELAY_MS = 250;
+/**
+ * POSTs that are safe to send twice (adding tags, attaching droplets to something that
+ * already has them). Other POSTs create billable things (droplets, snapshots, reserved IPs)
+ * and are not retried on 5xx or a lost answer, because the first attempt may have
+ * succeeded; their callers reconcile instead (provision-droplet re-lists by tag).
+ * A 429 is always retried: DigitalOcean rejected the request without doing anything.
+ */
+const IDEMPOTENT_POSTS = [
+    /^\/tags$/,
+    /^\/tags\/[^/]+\/resources$/,
+    /^\/firewalls\/[^/]+\/(tags|droplets|rules)$/,
+    /^\/load_balancers\/[^/]+\/droplets$/,
+];
+function isIdempotent(method, path) {
+    const m = method.toUpperCase();
+    if (m === 'GET' || m === 'HEAD' || m === 'PUT' || m === 'DELETE' || m === 'OPTIONS')
+        return true;
+    return m === 'POST' && IDEMPOTENT_POSTS.some((re) => re.test(path));
+}
+/** A response or a transport failure, as the retry loop sees it. */
+class AttemptFailure extends Error {
+    status;
+    headers;
+    body;
+    networkCode;
+    constructor(status, headers, body, networkCode, message) {
+        super(message);
+        this.status = status;
+        this.headers = headers;
+        this.body = body;
+        this.networkCode = networkCode;
+    }
+}
+function headerMap(headers) {
+    const out = {};
+    if (!headers)
+        return out;
+    const source = typeof headers.toJSON === 'function'
+        ? headers.toJSON()
+        : headers;
+    for (const [k, v] of Object.entries(source)) {
+        if (v === undefined || v === null)
+            continue;
+        out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+    }
+    return out;
+}
+function parseBody(data) {
+    if (typeof data === 'string') {
+        try {
+            return JSON.parse(data);
+        }
+        catch {
+            return data;
+        }
+    }
+    if (Buffer.isBuffer(data))
+        return parseBody(data.toString('utf8'));
+    return data;
+}
+/**
+ * How long DigitalOcean asked us to wait: `retry-after` (seconds or an HTTP date), else
+ * on a 429 `ratelimit-reset` (epoch seconds when the window resets). Undefined when neither.
+ */
+function requestedDelayMs(status, headers, now) {
+    const retryAfter = headers['retry-after'];
+    if (retryAfter !== undefined && retryAfter.trim() !== '') {
+        const v = retryAfter.trim();
+        if (/^\d+(\.\d+)?$/.test(v))
+            return Math.max(MIN_REQUESTED_DELAY_MS, Math.round(Number(v) * 1000));
+        const date = Date.parse(v);
+        if (!Number.isNaN(date))
+            return Math.max(MIN_REQUESTED_DELAY_MS, date - now);
+    }
+    const reset = headers['ratelimit-reset'];
+    if (status === 429 && reset !== undefined && /^\d+$/.test(reset.trim())) {
+        return Math.max(MIN_REQUESTED_DELAY_MS, Number(reset.trim()) * 1000 - now);
+    }
+    return undefined;
+}
+function isRetryable(failure, method, path) {
+    if (failure.status === 429)
+        return true;
+    if (failure.status >= 500)
+        return isIdempotent(method, path);
+    if (failure.status === 0) {
+        // Connection refused: nothing was sent, any method may go again.
+        if (failure.networkCode === 'ECONNREFUSED')
+            return true;
+        return isIdempotent(method, path);
+    }
+    return false;
+}
+/** The path below the API base, for messages and the retry rules (`/droplets/1`). */
+function pathBelowBase(endpoint, url) {
+    const u = url ?? '';
+    const base = new URL(endpoint);
+    let path;
+    try {
+        const full = new URL(u, `${endpoint}/`);
+        path = full.pathname;
+    }
+    catch {
+        path = u;
+    }
+    if (path.startsWith(base.pathname))
+        path = path.slice(base.pathname.length);
+    return path.startsWith('/') ? path : `/${path}`;
+}
+function toApiError(failure, method, path, attempts) {
+    const body = failure.body;
+    const errorId = body && typeof body === 'object' && typeof body.id === 'string' ? body.id : undefined;
+    let message;
+    if (body && typeof body === 'object' && typeof body.message === 'string')
+        message = body.message;
+    else if (failure.status === 0)
+        message = failure.message;
+    else if (typeof failure.body === 'string' && failure.body.trim())
+        message = failure.body.trim().slice(0, 300);
+    else
+        message = 'no error message in the response';
+    const requestId = (body && typeof body === 'object' && typeof body.request_id === 'string' ? body.request_id : undefined) ??
+        failure.headers['x-request-id'];
+    return new DigitalOceanApiError(method, path, failure.status, errorId, message, requestId, attempts);
+}
+/**
+ * The axios instance every DigitalOcean call goes through (dots-wrapper's and our raw
+ * calls alike): base URL, bearer token, timeout, and an adapter that retries 429/5xx with
+ * backoff honouring `retry-after` / `ratelimit-reset`, bounded in attempts and total time,
+ * and turns every failure into a DigitalOceanApiError (which never holds the token).
+ */
+function createHttpClient(axios, options) {
+    const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    const now = options.now ?? Date.now;
+    const sleep = options.sleep ?? retry/* realSleep */.uk;
+    const transport = options.transport ?? axios.getAdapter(['http', 'fetch']);
+    const adapter = async (config) => {
+        const method = (config.method ?? 'get').toUpperCase();
+        const path = pathBelowBase(options.endpoint, config.url);
+        let attempts = 0;
+        try {
+            return await (0,retry/* retry */.L5)(async (attempt) => {
+                attempts = attempt;
+                let response;
+                try {
+                    response = await transport({ ...config, validateStatus: () => true });
+                }
+                catch (error) {
+                    const e = error;
+                    throw new AttemptFailure(0, {}, undefined, e.code, `${e.code ?? 'network error'}: ${e.message ?? ''}`.trim());
+                }
+                if (response.status >= 200 && response.status < 300)
+                    return response;
+                throw new AttemptFailure(response.status, headerMap(response.headers), parseBody(response.data), undefined, `HTTP ${response.status}`);
+            }, {
+                attempts: policy.attempts,
+                baseDelayMs: policy.baseDelayMs,
+                maxDelayMs: policy.maxDelayMs,
+                maxElapsedMs: policy.maxElapsedMs,
+                retryable: (e) => e instanceof AttemptFailure && isRetryable(e, method, path),
+                requestedDelayMs: (e) => e instanceof AttemptFailure ? requestedDelayMs(e.status, e.headers, now()) : undefined,
+                onRetry: ({ attempt, error, delayMs }) => {
+                    const f = error;
+                    const what = f.status ? `HTTP ${f.status}` : f.message;
+                    options.logger?.info(`DigitalOcean API ${method} ${path}: ${what}; retrying in ${(0,parsers/* formatDuration */.a3)(delayMs)} (attempt ${attempt + 1} of ${policy.attempts})`);
+                },
+                sleep,
+                now,
+                ...(options.random ? { random: options.random } : {}),
+            });
+        }
+        catch (error) {
+            if (error instanceof AttemptFailure)
+                throw toApiError(error, method, path, attempts);
+            throw error;
+        }
+    };
+    return axios.create({
+        baseURL: options.endpoint,
+        timeout: options.timeoutMs ?? 30_000,
+        headers: {
+            Authorization: `Bearer ${options.token}`,
+            'Content-Type': 'application/json',
+            'User-Agent': 'droplet-deploy',
+        },
+        adapter,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/lib/digitalocean/pagination.ts
+/** At most this many pages are followed (200 items each: 100 000 items), so a looping `next` cannot hang us. */
+const MAX_PAGES = 500;
+/**
+ * Turns `links.pages.next` into a request on our own client: the path and query are kept,
+ * scheme/host/port come from the configured endpoint, so a `next` URL can never send the
+ * token to another host.
+ */
+function nextPageUrl(endpoint, next) {
+    const base = new URL(endpoint);
+    const target = new URL(next, `${endpoint}/`);
+    let path = target.pathname;
+    if (path.startsWith(base.pathname))
+        path = path.slice(base.pathname.length);
+    return `${path.startsWith('/') ? path : `/${path}`}${target.search}`;
+}
+/**
+ * Every item of a paginated list: takes the first page (from dots-wrapper or a raw call),
+ * then follows `links.pages.next` through the same axios instance until there is none.
+ */
+async function collectPages(http, endpoint, key, firstPage) {
+    const items = [];
+    let page = (await firstPage()).data;
+    const seen = new Set();
+    for (let n = 1;; n += 1) {
+        items.push(...(page[key] ?? []));
+        const next = page.links?.pages?.next;
+        if (!next)
+            return items;
+        const url = nextPageUrl(endpoint, next);
+        if (seen.has(url))
+            throw new Error(`DigitalOcean API pagination of ${key} loops at ${url}`);
+        if (n >= MAX_PAGES)
+            throw new Error(`DigitalOcean API pagination of ${key}: more than ${MAX_PAGES} pages`);
+        seen.add(url);
+        page = (await http.get(url)).data;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/digitalocean/wait.ts
+
+/**
+ * Polls GET /actions/{id} until the action is `completed`. `errored` throws
+ * ActionFailedError; still in progress at the deadline throws ActionTimeoutError.
+ */
+async function waitForAction(getAction, id, options) {
+    const started = options.now();
+    const maxInterval = options.maxIntervalMs ?? 10_000;
+    let interval = options.intervalMs ?? 2000;
+    for (;;) {
+        const action = await getAction(id);
+        const label = options.label ?? `${action.resource_type ?? 'resource'} ${action.resource_id ?? '?'}`;
+        if (action.status === 'completed')
+            return action;
+        if (action.status === 'errored')
+            throw new ActionFailedError(id, action.type, label);
+        const waited = options.now() - started;
+        if (waited >= options.timeoutMs)
+            throw new ActionTimeoutError(id, action.type, label, action.status, waited);
+        options.onProgress?.(action, waited);
+        await options.sleep(Math.min(interval, Math.max(1, options.timeoutMs - waited)));
+        interval = Math.min(maxInterval, Math.round(interval * 1.5));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lib/digitalocean/client.ts
+
+
+
+
+
+
+
+const PER_PAGE = 200;
+async function data(request) {
+    return (await request).data;
+}
+/**
+ * The one DigitalOcean client every action uses. dots-wrapper where it has the endpoint,
+ * raw calls through the very same axios instance (`http`) where it does not (reserved
+ * IPs, droplets by name). Every call is retried on 429/5xx and fails as DigitalOceanApiError.
+ */
+class DigitalOceanClient {
+    http;
+    dots;
+    endpoint;
+    sleep;
+    now;
+    logger;
+    constructor(options) {
+        if (!options.token)
+            throw new Error('DigitalOcean client needs a token');
+        if (options.setSecret)
+            (0,secrets/* maskSecret */.$l)(options.setSecret, options.token);
+        this.endpoint = options.endpoint;
+        this.sleep = options.sleep ?? retry/* realSleep */.uk;
+        this.now = options.now ?? Date.now;
+        this.logger = options.logger;
+        let http;
+        const make = dist.modules.common.createApiClient({
+            modules: dist.modules,
+            createContext: ({ axios }) => {
+                http = createHttpClient(axios, {
+                    endpoint: options.endpoint,
+                    token: options.token,
+                    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+                    ...(options.retry ? { retry: options.retry } : {}),
+                    ...(options.logger ? { logger: options.logger } : {}),
+                    ...(options.transport ? { transport: options.transport } : {}),
+                    sleep: this.sleep,
+                    now: this.now,
+                    ...(options.random ? { random: options.random } : {}),
+                });
+                return Object.freeze({ endpoint: options.endpoint, httpClient: http });
+            },
+        });
+        this.dots = make({ token: options.token, endpoint: options.endpoint });
+        if (!http)
+            throw new Error('dots-wrapper did not create its context');
+        this.http = http;
+    }
+    // ---- droplets -------------------------------------------------------------------------
+    /** All droplets, or those carrying `tag`, following every page. */
+    listDroplets(filter = {}) {
+        return collectPages(this.http, this.endpoint, 'droplets', () => this.dots.droplet.listDroplets({ per_page: PER_PAGE, page: 1, ...(filter.tag ? { tag_name: filter.tag } : {}) }));
+    }
+    listDropletsByTag(tag) {
+        return this.listDroplets({ tag });
+    }
+    async getDroplet(id) {
+        return (await data(this.dots.droplet.getDroplet({ droplet_id: id }))).droplet;
+    }
+    /** Droplets by id, in the order given (one request each). */
+    async getDroplets(ids) {
+        const out = [];
+        for (const id of ids)
+            out.push(await this.getDroplet(id));
+        return out;
+    }
+    /**
+     * Creates one droplet (`name`) or several (`names`) in one request. Not retried on 5xx
+     * (it may have created them): callers re-list by tag before trying again.
+     */
+    async createDroplets(request) {
+        if ((request.name === undefined) === (request.names === undefined)) {
+            throw new Error('createDroplets needs exactly one of name and names');
+        }
+        const body = await data(this.http.post('/droplets', request));
+        const droplets = body.droplets ?? (body.droplet ? [body.droplet] : []);
+        return { droplets, actionIds: (body.links?.actions ?? []).map((a) => a.id) };
+    }
+    /** Deletes a droplet; an already-deleted one (404) counts as deleted. */
+    async deleteDroplet(id) {
+        try {
+            await this.dots.droplet.deleteDroplet({ droplet_id: id });
+        }
+        catch (error) {
+            if (!isNotFound(error))
+                throw error;
+        }
+    }
+    async dropletAction(id, type, params = {}) {
+        return (await data(this.http.post(`/droplets/${id}/actions`, { type, ...params }))).action;
+    }
+    snapshotDroplet(id, name) {
+        return this.dropletAction(id, 'snapshot', { name });
+    }
+    powerOffDroplet(id) {
+        return this.dropletAction(id, 'power_off');
+    }
+    powerOnDroplet(id) {
+        return this.dropletAction(id, 'power_on');
+    }
+    shutdownDroplet(id) {
+        return this.dropletAction(id, 'shutdown');
+    }
+    // ---- actions --------------------------------------------------------------------------
+    async getAction(id) {
+        return (await data(this.dots.action.getAction({ action_id: id }))).action;
+    }
+    /** Polls an action until it completes; throws ActionFailedError / ActionTimeoutError. */
+    waitForAction(id, options) {
+        return waitForAction((actionId) => this.getAction(actionId), id, {
+            ...options,
+            sleep: this.sleep,
+            now: this.now,
+            ...(options.onProgress || !this.logger
+                ? {}
+                : { onProgress: (a, waitedMs) => this.logger?.info(progressLine(a, waitedMs)) }),
+        });
+    }
+    // ---- snapshots ------------------------------------------------------------------------
+    listSnapshots(resourceType) {
+        return collectPages(this.http, this.endpoint, 'snapshots', () => this.dots.snapshot.listSnapshots({
+            per_page: PER_PAGE,
+            page: 1,
+            ...(resourceType ? { resource_type: resourceType } : {}),
+        }));
+    }
+    /** The snapshots of one droplet (GET /droplets/{id}/snapshots). */
+    listDropletSnapshots(dropletId) {
+        return collectPages(this.http, this.endpoint, 'snapshots', () => this.http.get(`/droplets/${dropletId}/snapshots`, { params: { per_page: PER_PAGE, page: 1 } }));
+    }
+    /** Deletes a snapshot; an already-deleted one (404) counts as deleted. */
+    async deleteSnapshot(id) {
+        try {
+            await this.dots.snapshot.deleteSnapshot({ snapshot_id: String(id) });
+        }
+        catch (error) {
+            if (!isNotFound(error))
+                throw error;
+        }
+    }
+    // ---- tags -----------------------------------------------------------------------------
+    /** Creates a tag (an existing one is fine: DigitalOcean answers with the tag). */
+    async createTag(name) {
+        await this.http.post('/tags', { name });
+    }
+    async tagDroplets(tag, dropletIds) {
+        if (dropletIds.length === 0)
+            return;
+        await this.http.post(`/tags/${encodeURIComponent(tag)}/resources`, {
+            resources: dropletIds.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })),
+        });
+    }
+    async untagDroplets(tag, dropletIds) {
+        if (dropletIds.length === 0)
+            return;
+        await this.http.delete(`/tags/${encodeURIComponent(tag)}/resources`, {
+            data: { resources: dropletIds.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })) },
+        });
+    }
+    /** Tags any taggable resources (droplet, image — droplet snapshots are images —, volume, volume_snapshot, database). */
+    async tagResources(tag, resources) {
+        if (resources.length === 0)
+            return;
+        await this.http.post(`/tags/${encodeURIComponent(tag)}/resources`, { resources });
+    }
+    // ---- ssh keys -------------------------------------------------------------------------
+    listSshKeys() {
+        return collectPages(this.http, this.endpoint, 'ssh_keys', () => this.dots.sshKey.listSshKeys({ per_page: PER_PAGE, page: 1 }));
+    }
+    /** One account key by numeric id or MD5 fingerprint. */
+    async getSshKey(idOrFingerprint) {
+        return (await data(this.http.get(`/account/keys/${encodeURIComponent(String(idOrFingerprint))}`))).ssh_key;
+    }
+    async createSshKey(name, publicKey) {
+        return (await data(this.http.post('/account/keys', { name, public_key: publicKey }))).ssh_key;
+    }
+    // ---- sizes ----------------------------------------------------------------------------
+    listSizes() {
+        return collectPages(this.http, this.endpoint, 'sizes', () => this.dots.size.listSizes({ per_page: PER_PAGE, page: 1 }));
+    }
+    // ---- firewalls ------------------------------------------------------------------------
+    listFirewalls() {
+        return collectPages(this.http, this.endpoint, 'firewalls', () => this.dots.firewall.listFirewalls({ per_page: PER_PAGE, page: 1 }));
+    }
+    async getFirewall(id) {
+        return (await data(this.dots.firewall.getFirewall({ firewall_id: id }))).firewall;
+    }
+    async createFirewall(request) {
+        return (await data(this.http.post('/firewalls', request))).firewall;
+    }
+    /** Replaces a firewall's rules and targets (PUT /firewalls/{id}). */
+    async updateFirewall(id, request) {
+        return (await data(this.http.put(`/firewalls/${id}`, request))).firewall;
+    }
+    async addTagsToFirewall(id, tags) {
+        await this.http.post(`/firewalls/${id}/tags`, { tags });
+    }
+    // ---- load balancers -------------------------------------------------------------------
+    async getLoadBalancer(id) {
+        return (await data(this.dots.loadBalancer.getLoadBalancer({ load_balancer_id: id }))).load_balancer;
+    }
+    async addDropletsToLoadBalancer(id, dropletIds) {
+        await this.http.post(`/load_balancers/${id}/droplets`, { droplet_ids: dropletIds });
+    }
+    async removeDropletsFromLoadBalancer(id, dropletIds) {
+        await this.http.delete(`/load_balancers/${id}/droplets`, { data: { droplet_ids: dropletIds } });
+    }
+    // ---- container registry ---------------------------------------------------------------
+    /**
+     * A docker config (`{"auths":{…}}`) for DigitalOcean's registry. The returned auth values
+     * are secrets: the caller masks them (maskSecret) before anything is logged.
+     */
+    async getDockerCredentials(options = {}) {
+        const params = { read_write: options.readWrite ?? false };
+        if (options.expirySeconds !== undefined)
+            params['expiry_seconds'] = options.expirySeconds;
+        return data(this.http.get('/registry/docker-credentials', { params }));
+    }
+    async getRegistry() {
+        return (await data(this.http.get('/registry'))).registry;
+    }
+    // ---- databases ------------------------------------------------------------------------
+    async getDatabaseCluster(id) {
+        return (await data(this.http.get(`/databases/${encodeURIComponent(id)}`))).database;
+    }
+    // ---- reserved IPs (not in dots-wrapper: raw calls on the same client) ---------------
+    listReservedIps() {
+        return collectPages(this.http, this.endpoint, 'reserved_ips', () => this.http.get('/reserved_ips', { params: { per_page: PER_PAGE, page: 1 } }));
+    }
+    async getReservedIp(ip) {
+        return (await data(this.http.get(`/reserved_ips/${encodeURIComponent(ip)}`)))
+            .reserved_ip;
+    }
+    /** Reserves a new IP, either in a region or directly assigned to a droplet. */
+    async createReservedIp(target) {
+        const body = 'region' in target ? { region: target.region } : { droplet_id: target.dropletId };
+        return (await data(this.http.post('/reserved_ips', body))).reserved_ip;
+    }
+    async assignReservedIp(ip, dropletId) {
+        return (await data(this.http.post(`/reserved_ips/${encodeURIComponent(ip)}/actions`, { type: 'assign', droplet_id: dropletId }))).action;
+    }
+}
+function progressLine(action, waitedMs) {
+    const on = action.resource_type && action.resource_id ? ` on ${action.resource_type} ${action.resource_id}` : '';
+    return `waiting for DigitalOcean action ${action.id} (${action.type}${on}): ${action.status} after ${Math.round(waitedMs / 1000)}s`;
+}
+function createClient(options) {
+    return new DigitalOceanClient(options);
+}
+
+// EXTERNAL MODULE: ./src/lib/action/errors.ts
+var errors = __nccwpck_require__(49471);
+;// CONCATENATED MODULE: ./src/lib/digitalocean/endpoint.ts
+
+const DEFAULT_API_ENDPOINT = 'https://api.digitalocean.com';
+/**
+ * The input `api-endpoint` as the base URL requests are made against, always ending in
+ * `/v2` (no trailing slash). Accepted with or without the `/v2` and a trailing slash:
+ * `https://api.digitalocean.com`, `https://api.digitalocean.com/v2/`, `http://127.0.0.1:4010/v2`.
+ */
+function normalizeApiEndpoint(value, inputName = 'api-endpoint') {
+    const raw = value.trim() || DEFAULT_API_ENDPOINT;
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" has ${JSON.stringify(value)}: not a valid URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" has ${JSON.stringify(value)}: URL must use http or https`);
+    }
+    if (url.username || url.password || url.search || url.hash) {
+        throw new errors/* ConfigurationError */.j1(`input "${inputName}" has ${JSON.stringify(value)}: give only scheme, host, port and path (no credentials, query or fragment)`);
+    }
+    let path = url.pathname.replace(/\/+$/, '');
+    if (!path.endsWith('/v2'))
+        path = `${path}/v2`;
+    return `${url.origin}${path}`;
+}
+
+;// CONCATENATED MODULE: ./src/lib/digitalocean/index.ts
+
+
+
+
+
+
 
 
 /***/ }),
@@ -72986,11 +73763,15 @@ const p95 = (values) => percentile(values, 95);
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   J2: () => (/* binding */ inspectImages),
-/* harmony export */   Ks: () => (/* binding */ pullImages),
 /* harmony export */   OK: () => (/* binding */ repoDigestFor),
-/* harmony export */   Uw: () => (/* binding */ authsFromDockerConfig)
+/* harmony export */   PD: () => (/* binding */ pullScript),
+/* harmony export */   TF: () => (/* binding */ dockerConfigJson),
+/* harmony export */   Uw: () => (/* binding */ authsFromDockerConfig),
+/* harmony export */   kJ: () => (/* binding */ ImageDeliveryError),
+/* harmony export */   l9: () => (/* binding */ registryAuthKey),
+/* harmony export */   wZ: () => (/* binding */ DOCR_HOST)
 /* harmony export */ });
-/* unused harmony exports dockerConfigJson, registryOf, pullScript, ImageDeliveryError */
+/* unused harmony exports DOCKER_HUB_AUTH_KEY, registryOf, pullImages */
 /* harmony import */ var _commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86322);
 // `registry` delivery: the droplet pulls each image itself. Credentials (given, or
 // DigitalOcean Container Registry's from the API) never reach argv: a docker config.json
@@ -73002,6 +73783,26 @@ function dockerConfigJson(auths) {
     for (const a of auths)
         out[a.server] = { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') };
     return `${JSON.stringify({ auths: out })}\n`;
+}
+/** DigitalOcean Container Registry's host (the `auths` key its docker-credentials use). */
+const DOCR_HOST = 'registry.digitalocean.com';
+/** Docker Hub's key in a docker config's `auths` (what `docker login` writes for it). */
+const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+/**
+ * The `auths` key for a registry host as the `registry` input gives it (a host, host:port,
+ * or a URL): Docker Hub's names map to its legacy key, others to the bare host[:port].
+ * Undefined when it is not a registry host.
+ */
+function registryAuthKey(value) {
+    const text = (value ?? '').trim() || 'docker.io';
+    const host = text
+        .replace(/^https?:\/\//i, '')
+        .replace(/\/.*$/, '')
+        .toLowerCase();
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host))
+        return undefined;
+    return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB_AUTH_KEY : host;
 }
 /** Reads `{"auths":{server:{auth}}}` as DigitalOcean's /v2/registry/docker-credentials returns it. */
 function authsFromDockerConfig(config) {
@@ -73035,12 +73836,12 @@ async function pullImages(host, refs, options) {
     let configDir;
     if (options.auths.length) {
         configDir = `${options.scratchDir}/docker-config`;
-        await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
+        await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
         await host.upload(`${configDir}/config.json`, dockerConfigJson(options.auths), 0o600);
     }
     const pullOne = async (ref) => {
         if (ref.includes('@sha256:')) {
-            const present = await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
+            const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
                 allowFailure: true,
                 timeoutMs: 30_000,
             });
@@ -73069,7 +73870,7 @@ async function pullImages(host, refs, options) {
     }
     finally {
         if (configDir)
-            await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
+            await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
     }
 }
 /** The local id and registry digests of each reference on the droplet; missing ones are listed. */
@@ -73509,11 +74310,65 @@ function publishedOf(port) {
     }
     return undefined;
 }
-/** Service facts from `compose config` output (YAML from v1, YAML or JSON from v2). */
-function parseServiceFacts(configText) {
+/** `./data`, `/srv`, `~/x` are host paths; anything else before the colon names a volume. */
+function isHostPath(source) {
+    return /^([./~]|[A-Za-z]:[\\/])/.test(source);
+}
+/**
+ * The writable mounts a second container of the service would share with the first.
+ * Long syntax (Compose v2's `config` output): `type: volume` with a source (named; without
+ * one it is anonymous, a fresh volume per container) or `type: bind`, unless `read_only`.
+ * Short syntax (v1's output): `source:target[:mode]`, read-only when the mode has `ro`.
+ */
+function sharedDataOf(volumes, volumesFrom) {
+    const out = [];
+    for (const v of Array.isArray(volumes) ? volumes : []) {
+        if (typeof v === 'string') {
+            const parts = v.split(':');
+            if (parts.length < 2)
+                continue; // "/data": anonymous
+            const [source = '', target = ''] = parts;
+            const mode = parts.slice(2).join(':');
+            if (mode.split(',').includes('ro'))
+                continue;
+            out.push(`${isHostPath(source) ? 'bind mount' : 'volume'} ${source} at ${target}`);
+            continue;
+        }
+        const m = asRecord(v);
+        const type = String(m['type'] ?? 'volume');
+        const source = typeof m['source'] === 'string' ? m['source'] : '';
+        if (m['read_only'] === true || m['read_only'] === 'true')
+            continue;
+        if (type === 'volume' && source)
+            out.push(`volume ${source} at ${String(m['target'] ?? '?')}`);
+        else if (type === 'bind' && source)
+            out.push(`bind mount ${source} at ${String(m['target'] ?? '?')}`);
+    }
+    for (const f of Array.isArray(volumesFrom) ? volumesFrom : []) {
+        const text = String(f);
+        if (/:ro$/.test(text))
+            continue;
+        out.push(`volumes_from ${text.replace(/:rw$/, '')}`);
+    }
+    return out;
+}
+/**
+ * Service facts from `compose config` output (YAML from v1, YAML or JSON from v2). With
+ * `activeProfiles`, services of profiles none of which is enabled are left out (Compose v1's
+ * `config` prints them; v2's does not).
+ */
+function parseServiceFacts(configText, activeProfiles) {
     const doc = asRecord((0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(configText));
     const services = asRecord(doc['services']);
-    return Object.entries(services).map(([name, raw]) => {
+    const enabled = ([, raw]) => {
+        const profiles = asRecord(raw)['profiles'];
+        if (!activeProfiles || !Array.isArray(profiles) || profiles.length === 0)
+            return true;
+        return profiles.some((p) => activeProfiles.includes(String(p)));
+    };
+    return Object.entries(services)
+        .filter(enabled)
+        .map(([name, raw]) => {
         const s = asRecord(raw);
         const ports = Array.isArray(s['ports']) ? s['ports'] : [];
         const dependsRaw = s['depends_on'];
@@ -73528,6 +74383,9 @@ function parseServiceFacts(configText) {
         };
         if (replicasRaw !== undefined && Number.isInteger(Number(replicasRaw)))
             facts.replicas = Number(replicasRaw);
+        const shared = sharedDataOf(s['volumes'], s['volumes_from']);
+        if (shared.length > 0)
+            facts.sharedData = shared;
         if (s['network_mode'] === 'host')
             facts.pinnedIdentity = 'network_mode: host';
         else if (typeof s['container_name'] === 'string')
@@ -73560,8 +74418,12 @@ function dependencyOrder(facts) {
 /**
  * The services to roll, in order. `requested` (the `services` input) keeps the user's order;
  * empty means every service in dependency order. `strategies` overrides per service
- * (`*` for all); start-first is refused where two copies cannot coexist (published host
- * ports, host networking, a fixed container name): those are recreated, and the reason says so.
+ * (`*` for all). start-first is refused where two copies cannot coexist (published host
+ * ports, host networking, a fixed container name): those are recreated, and the reason says
+ * so. A service that writes to shared data (a named volume, a writable bind mount — e.g.
+ * PostgreSQL's data directory) is recreated too, so two containers never run on the same
+ * data, unless start-first is asked for that service BY NAME (`db=start-first`; `*` does
+ * not count).
  */
 function planServices(facts, requested, strategies) {
     const byName = new Map(facts.map((f) => [f.name, f]));
@@ -73573,7 +74435,8 @@ function planServices(facts, requested, strategies) {
     const names = requested.length > 0 ? [...new Set(requested)] : dependencyOrder(facts);
     return names.map((name) => {
         const f = byName.get(name);
-        const asked = strategies.get(name) ?? strategies.get('*');
+        const own = strategies.get(name);
+        const asked = own ?? strategies.get('*');
         const blocker = f.publishedPorts.length > 0 ? `publishes host port ${f.publishedPorts.join(', ')}` : f.pinnedIdentity;
         if (asked === 'recreate')
             return { name, strategy: 'recreate', reason: 'strategy recreate was asked for', facts: f };
@@ -73585,10 +74448,23 @@ function planServices(facts, requested, strategies) {
                 facts: f,
             };
         }
+        const shared = f.sharedData ?? [];
+        if (shared.length > 0 && own !== 'start-first') {
+            return {
+                name,
+                strategy: 'recreate',
+                reason: `writes to ${shared.join(', ')}: two containers must not run on the same data, so it is recreated (a brief gap; "strategy: ${name}=start-first" overrides)`,
+                facts: f,
+            };
+        }
         return {
             name,
             strategy: 'start-first',
-            reason: asked ? 'strategy start-first was asked for' : 'no published host ports',
+            reason: own === 'start-first' && shared.length > 0
+                ? `strategy start-first was asked for it, although it writes to ${shared.join(', ')}`
+                : asked
+                    ? 'strategy start-first was asked for'
+                    : 'no published host ports',
             facts: f,
         };
     });

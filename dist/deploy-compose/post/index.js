@@ -54475,7 +54475,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4514:
+/***/ 1641:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -54577,6 +54577,23 @@ function takeLockScript(dir) {
     const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
     return and(cmd('mkdir', '-p', parent), cmd('mkdir', dir), redirect(cmd('cat'), '>', holderFile(dir)));
 }
+/**
+ * Takes the lock as the first part of a bigger script: the parent, then the lock itself
+ * (atomic). The same script then moves the holder in (moveHolderScript) from a file it
+ * unpacked (a release archive on stdin carries it, so the holder needs no stdin of its own).
+ */
+function lock_takeLockDirScript(dir) {
+    const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
+    return and(cmd('mkdir', '-p', parent), cmd('mkdir', dir));
+}
+/** The second half of takeLockDirScript, once the holder file is unpacked. */
+function lock_moveHolderScript(dir, holderPath) {
+    return cmd('mv', '-f', holderPath, holderFile(dir));
+}
+/** Whether a failed take (stderr) means the lock is held by someone else. */
+function lock_lockIsHeld(stderr) {
+    return /exists/i.test(stderr);
+}
 function lockAgeScript(dir) {
     return cmd('stat', '-c', '%Y', dir);
 }
@@ -54664,8 +54681,8 @@ async function lock_acquireLock(host, options) {
             timeoutMs: 30_000,
         });
         if (made.code === 0)
-            return startHeartbeat(host, options);
-        if (!/exists/i.test(made.stderr)) {
+            return lock_holdLock(host, options);
+        if (!lock_lockIsHeld(made.stderr)) {
             throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
         }
         lastHolder = await readHolder(host, options.dir);
@@ -54688,7 +54705,8 @@ async function lock_acquireLock(host, options) {
         await sleep(interval);
     }
 }
-function startHeartbeat(host, options) {
+/** A lock this run has just taken (by acquireLock or as part of a bigger script): heartbeats until released. */
+function lock_holdLock(host, options) {
     const every = Math.max(1000, Math.min(60_000, Math.floor(options.staleAfterMs / 3)));
     let beating = Promise.resolve();
     const timer = setInterval(() => {
@@ -54699,6 +54717,13 @@ function startHeartbeat(host, options) {
     return {
         dir: options.dir,
         token: options.holder.token,
+        handOff() {
+            clearInterval(timer);
+            return releaseScript(options.dir, options.holder.token);
+        },
+        released() {
+            released = true;
+        },
         async release() {
             clearInterval(timer);
             await beating;
@@ -54721,12 +54746,150 @@ async function releaseLockByToken(host, dir, token) {
 
 // EXTERNAL MODULE: ./src/lib/ssh/inputs.ts + 1 modules
 var inputs = __nccwpck_require__(8803);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/lib/release/model.ts
+// The release model on a droplet:
+//   /opt/<app>/releases/<id>/     compose files, extra files, .env (0600), release.json, release.pinned.yml
+//   /opt/<app>/current            symlink → releases/<id>, switched atomically after the services are up
+//   /opt/<app>/deploys.log        one JSON object per line, append-only
+//   /opt/<app>/.lock/             the deploy lock (src/lib/lock)
+// The Compose project name is the app name for every release, so named volumes survive.
+
+
+const DEFAULT_BASE_DIR = '/opt';
+const model_MANIFEST_FILE = 'release.json';
+const model_PINNED_FILE = 'release.pinned.yml';
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function validateAppName(inputName, app) {
+    if (!NAME.test(app)) {
+        throw new ConfigurationError(`input "${inputName}" has ${JSON.stringify(app)}: use lowercase letters, digits, "-" and "_" (it is the Compose project name and a folder name)`);
+    }
+    return app;
+}
+function validateReleaseId(inputName, id) {
+    if (!RELEASE_ID.test(id) || id === 'previous') {
+        throw new ConfigurationError(`input "${inputName}" has ${JSON.stringify(id)}: a release id is 1-64 letters, digits, ".", "_" or "-" (not "previous")`);
+    }
+    return id;
+}
+function model_appPaths(app, baseDir = DEFAULT_BASE_DIR) {
+    const root = `${baseDir.replace(/\/+$/, '')}/${app}`;
+    return {
+        root,
+        releases: `${root}/releases`,
+        current: `${root}/current`,
+        deploysLog: `${root}/deploys.log`,
+        lock: `${root}/.lock`,
+        scratch: `${root}/.deploy-tmp`,
+        live: `${root}/live`,
+        release: (id) => `${root}/releases/${id}`,
+    };
+}
+/** Label carrying the content hash of a service's bind-mounted release files. */
+const FILES_LABEL = 'com.droplet-deploy.files';
+/** The override that makes Compose run exactly the pinned images (the same file on rollback). */
+function model_pinnedOverride(images, fileHashes = {}) {
+    const services = {};
+    for (const img of images) {
+        const hash = fileHashes[img.service];
+        services[img.service] = { image: img.id, ...(hash ? { labels: { [FILES_LABEL]: hash } } : {}) };
+    }
+    return `# Written by droplet-deploy: every service runs the image pinned when the release was made.\n${stringify({ services })}`;
+}
+function model_parseManifest(text) {
+    try {
+        const m = JSON.parse(text);
+        if (m.version !== 1 || typeof m.id !== 'string' || !Array.isArray(m.images) || !Array.isArray(m.composeFiles))
+            return undefined;
+        return m;
+    }
+    catch {
+        return undefined;
+    }
+}
+function model_parseDeployLog(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        if (!line.trim())
+            continue;
+        try {
+            const e = JSON.parse(line);
+            if (typeof e.release === 'string')
+                out.push(e);
+        }
+        catch {
+            // a torn line (a killed writer) is skipped, the log stays usable
+        }
+    }
+    return out;
+}
+/**
+ * What `rollback-to: previous` means: the release that was serving before the current
+ * one was switched in (from the log), else the newest other kept release.
+ */
+function model_previousRelease(current, log, kept) {
+    const keptIds = new Set(kept.map((m) => m.id));
+    if (current) {
+        for (let i = log.length - 1; i >= 0; i -= 1) {
+            const e = log[i];
+            if (e.result === 'success' && e.release === current) {
+                if (e.previous && e.previous !== current && keptIds.has(e.previous))
+                    return e.previous;
+                break;
+            }
+        }
+    }
+    const others = [...kept].filter((m) => m.id !== current).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return others[0]?.id;
+}
+/** Keeps the newest `keep` releases plus every release in `alwaysKeep` (current, previous). */
+function model_planPrune(manifests, dirs, keep, alwaysKeep) {
+    const byId = new Map(manifests.map((m) => [m.id, m]));
+    const ordered = [...dirs].sort((a, b) => (byId.get(b)?.createdAt ?? '').localeCompare(byId.get(a)?.createdAt ?? ''));
+    const must = new Set(alwaysKeep.filter((x) => Boolean(x)));
+    const keepIds = new Set([...must]);
+    for (const id of ordered) {
+        if (keepIds.size >= Math.max(keep, must.size))
+            break;
+        keepIds.add(id);
+    }
+    const remove = ordered.filter((id) => !keepIds.has(id));
+    const keptImages = new Set([...keepIds].flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []));
+    const images = [
+        ...new Set(remove.flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []).filter((i) => !keptImages.has(i))),
+    ];
+    return { remove, keep: ordered.filter((id) => keepIds.has(id)), images };
+}
+/** A .env line Compose v2 and v1 read back to exactly `value`. */
+function model_envLine(key, value) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key))
+        throw new ConfigurationError(`env name ${JSON.stringify(key)} is not valid`);
+    if (!value.includes("'") && !value.includes('\n'))
+        return `${key}='${value}'`;
+    const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    return `${key}="${escaped}"`;
+}
+function envFileContent(entries) {
+    return [...entries].map(([k, v]) => model_envLine(k, v)).join('\n') + (entries.size ? '\n' : '');
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/env.ts
+// The release's .env: the env-file input, then `env` and `secrets` (one quoted line each).
+
+function env_buildEnv(inputs, deps) {
+    const parts = [];
+    if (inputs.envFile) {
+        const text = deps.readEnvFile(inputs.envFile);
+        parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+    }
+    const entries = new Map([...inputs.env, ...inputs.secrets]);
+    for (const [k, v] of entries)
+        parts.push(`${envLine(k, v)}\n`);
+    return parts.join('');
+}
+
 ;// CONCATENATED MODULE: ./src/lib/compose/compose.ts
 // Compose commands as data. Compose v2 (`docker compose`) and v1 (`docker-compose`) are
 // detected once per host; every builder takes the detected flavour, so both versions run
@@ -54793,7 +54956,11 @@ function compose_detectCompose(host) {
 }
 /** `docker compose -p <app> -f <file>… [--env-file f] [--profile p]…` */
 function composeBase(p) {
-    const args = [...p.flavor.command, '--project-name', p.project];
+    return [...p.flavor.command, ...composeArgs(p)];
+}
+/** The global options of composeBase without the command (the same for v1 and v2). */
+function composeArgs(p) {
+    const args = ['--project-name', p.project];
     for (const f of p.files)
         args.push('--file', f);
     if (p.projectDirectory)
@@ -54804,12 +54971,50 @@ function composeBase(p) {
         args.push('--profile', profile);
     return args;
 }
+/** Marks where probeScript's `config` output starts (stdout) and its exit code line. */
+const CONFIG_MARK = '@@dd:config';
+const compose_CONFIG_EXIT_MARK = '@@dd:config-exit';
+// A fixed script (no user data in it: the project's options come as positional arguments,
+// quoted by the one renderer): prints the Compose version (and `plugin` for v2, as
+// composeFromProbe reads it), then, in config mode, the project's `config` with the flavour
+// it found. With the v2 plugin, the version and `config` run at the same time (their outputs
+// wait in a folder of the run's scratch space, given as $2, removed at once).
+const PROBE = [
+    'mode=$1; shift',
+    'if [ "$mode" = config ]; then',
+    // the resolved config holds secrets: its file is the runner's alone (0600), like the .env
+    '  umask 077; t=$1; shift; mkdir -p "$t" || exit 0',
+    '  docker compose version --short >"$t/v" 2>/dev/null &',
+    '  docker compose "$@" config >"$t/c" 2>"$t/e"; c=$?; wait',
+    '  if [ -s "$t/v" ]; then',
+    '    printf \'%s\\nplugin\\n\' "$(cat "$t/v")"',
+    `    echo ${CONFIG_MARK}; cat "$t/c"; cat "$t/e" >&2; rm -rf "$t"`,
+    `    echo; echo "${compose_CONFIG_EXIT_MARK} $c"; exit 0`,
+    '  fi',
+    '  rm -rf "$t"',
+    '  v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ] || exit 0',
+    '  printf \'%s\\n\' "$v"',
+    `  echo ${CONFIG_MARK}; docker-compose "$@" config; c=$?`,
+    `  echo; echo "${compose_CONFIG_EXIT_MARK} $c"; exit 0`,
+    'fi',
+    'if v=$(docker compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\nplugin\\n\' "$v"',
+    'elif v=$(docker-compose version --short 2>/dev/null) && [ -n "$v" ]; then printf \'%s\\n\' "$v"; fi',
+].join('\n');
+/**
+ * Detects Compose (v2 plugin, else v1) and, given a project, validates and resolves it with
+ * `config` in the same command (`tmp`: a folder it may use and removes, in the run's scratch
+ * space). The resolved YAML (stdout, after CONFIG_MARK) holds interpolated secrets: parse it,
+ * never log it.
+ */
+function compose_probeScript(project, tmp) {
+    return cmd('sh', '-c', PROBE, 'sh', project ? ['config', tmp ?? '/tmp/dd-probe', ...composeArgs(project)] : ['probe']);
+}
 /** Validates without printing the resolved file (it would contain interpolated secrets). */
 function configQuiet(p) {
     return cmd(composeBase(p), 'config', '--quiet');
 }
 /** The resolved configuration as YAML (both versions). Never log its stdout. */
-function compose_configResolved(p) {
+function configResolved(p) {
     return cmd(composeBase(p), 'config');
 }
 function pull(p, services = []) {
@@ -54838,6 +55043,835 @@ function upNoRecreate(p, services) {
     return cmd(composeBase(p), 'up', '--detach', '--no-recreate', '--no-build', services);
 }
 
+;// CONCATENATED MODULE: ./src/lib/release/remote.ts
+// Reading and changing the release model on a droplet. Every command is built as data.
+
+
+
+
+function readCurrentScript(paths) {
+    return cmd('readlink', paths.current);
+}
+function listReleasesScript(paths) {
+    return cmd('find', paths.releases, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-printf', '%f\\n');
+}
+function readManifestsScript(paths) {
+    return cmd('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', MANIFEST_FILE, '-exec', 'cat', '{}', '+');
+}
+/** ln -sfn to a temporary name, then rename over `current`: readers never see it missing. */
+function switchCurrentScript(paths, id) {
+    const tmp = `${paths.current}.next`;
+    return and(cmd('ln', '-sfn', `releases/${id}`, tmp), cmd('mv', '-Tf', tmp, paths.current));
+}
+/** Points `live` at a release (atomic rename, like `current`). */
+function remote_switchLiveScript(paths, id) {
+    const tmp = `${paths.live}.next`;
+    return and(cmd('ln', '-sfn', `releases/${id}`, tmp), cmd('mv', '-Tf', tmp, paths.live));
+}
+/** Appends stdin to deploys.log (the entry goes over stdin, never argv). */
+function appendLogScript(paths) {
+    return redirect(cmd('tee', '-a', paths.deploysLog), '>', '/dev/null');
+}
+function prepareAppScript(paths) {
+    return cmd('mkdir', '-p', paths.releases);
+}
+/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
+function extractScript(dir) {
+    return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
+}
+const mark = (name) => cmd('echo', `@@dd:${name}`);
+const quietErr = (s) => redirect(s, '2>', '/dev/null');
+/** The reads of readStateScript without the Compose detection. */
+function stateReads(paths, logLines) {
+    return [
+        mark('current'),
+        quietErr(readCurrentScript(paths)),
+        mark('manifests'),
+        quietErr(readManifestsScript(paths)),
+        mark('log'),
+        quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)),
+        mark('dirs'),
+        quietErr(listReleasesScript(paths)),
+    ];
+}
+/** Name of the lock holder inside the archive beginScript unpacks. */
+const remote_HOLDER_IN_ARCHIVE = 'holder.json';
+/**
+ * The first round trip of a deploy: [take the lock,] clear what a killed run left in the
+ * scratch space, unpack the archive on stdin (release files, 0600 .env, lock holder,
+ * registry credentials) into this run's scratch folder, then read the state (current
+ * release, kept manifests, deploys.log, folders), detect Compose and — given a project —
+ * validate and resolve it. Nothing outside the scratch space changes but the lock.
+ * Exit code non-zero only when the lock or the unpacking failed.
+ */
+function remote_beginScript(paths, o) {
+    const prelude = [
+        ...(o.lockDir ? [takeLockDirScript(o.lockDir)] : []),
+        cmd('mkdir', '-p', paths.releases),
+        cmd('rm', '-rf', paths.scratch),
+        cmd('mkdir', '-p', o.scratch),
+        cmd('tar', '-x', '-f', '-', '-C', o.scratch),
+    ];
+    if (o.lockDir)
+        prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${remote_HOLDER_IN_ARCHIVE}`));
+    return and(...prelude, seq(...stateReads(paths, o.logLines ?? 500), mark('compose'), probeScript(o.config, `${o.scratch}/probe`)));
+}
+function remote_parseBegin(stdout) {
+    const state = parseState(stdout);
+    const at = stdout.indexOf('\n@@dd:config\n');
+    if (at >= 0) {
+        const body = stdout.slice(at + '\n@@dd:config\n'.length);
+        const exit = body.lastIndexOf(`\n${CONFIG_EXIT_MARK} `);
+        const code = exit >= 0 ? Number(/^(\d+)/.exec(body.slice(exit + CONFIG_EXIT_MARK.length + 2))?.[1] ?? -1) : -1;
+        state.config = { code, yaml: exit >= 0 ? body.slice(0, exit) : body };
+    }
+    return state;
+}
+/**
+ * One round trip for everything a deploy reads before it changes anything: the Compose
+ * flavour (`plugin` printed after the version when `docker compose` works), the current
+ * release, every kept release.json, the tail of deploys.log and the release folders.
+ */
+function readStateScript(paths, logLines = 500) {
+    return seq(mark('compose'), quietErr(or(and(cmd('docker', 'compose', 'version', '--short'), cmd('echo', 'plugin')), cmd('docker-compose', 'version', '--short'))), mark('current'), quietErr(readCurrentScript(paths)), mark('manifests'), quietErr(readManifestsScript(paths)), mark('log'), quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)), mark('dirs'), quietErr(listReleasesScript(paths)));
+}
+function parseState(stdout) {
+    const sections = {};
+    let at;
+    for (const line of stdout.split('\n')) {
+        const m = /^@@dd:(\w+)$/.exec(line);
+        if (m) {
+            at = m[1];
+            sections[at] = [];
+        }
+        else if (at)
+            sections[at].push(line);
+    }
+    const text = (name) => (sections[name] ?? []).join('\n');
+    const current = text('current').trim();
+    return {
+        compose: text('compose').trim(),
+        current: current ? current.split('/').pop() : undefined,
+        manifests: (sections['manifests'] ?? [])
+            .map((l) => parseManifest(l))
+            .filter((m) => m !== undefined),
+        log: parseDeployLog(text('log')),
+        dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
+    };
+}
+async function readState(host, paths) {
+    const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
+    return parseState(r.stdout);
+}
+/**
+ * The last round trip of a deploy: `current` → the release, the entry (stdin) appended to
+ * deploys.log, pruned release folders removed, then the lock released (`unlock`, the
+ * lock's hand-off command). Prints @@dd:switched / @@dd:unlocked as each part succeeds.
+ */
+function remote_finishScript(paths, id, removeDirs, unlock) {
+    const parts = [and(switchCurrentScript(paths, id), appendLogScript(paths), cmd('echo', '@@dd:switched'))];
+    if (removeDirs.length)
+        parts.push(quietErr(cmd('rm', '-rf', removeDirs.map((d) => paths.release(d)))));
+    if (unlock)
+        parts.push(and(unlock, cmd('echo', '@@dd:unlocked')));
+    return seq(...parts);
+}
+/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
+async function switchAndLog(host, paths, id, entry) {
+    await host.run(and(switchCurrentScript(paths, id), appendLogScript(paths)), {
+        stdin: `${JSON.stringify(entry)}\n`,
+        timeoutMs: 30_000,
+    });
+}
+async function remote_readCurrent(host, paths) {
+    const r = await host.run(readCurrentScript(paths), { allowFailure: true, timeoutMs: 30_000 });
+    if (r.code !== 0)
+        return undefined;
+    const target = r.stdout.trim();
+    return target ? target.split('/').pop() : undefined;
+}
+async function listReleaseDirs(host, paths) {
+    const r = await host.run(listReleasesScript(paths), { allowFailure: true, timeoutMs: 30_000 });
+    if (r.code !== 0)
+        return [];
+    return r.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+async function readManifests(host, paths) {
+    const r = await host.run(readManifestsScript(paths), { allowFailure: true, timeoutMs: 30_000 });
+    return r.stdout
+        .split('\n')
+        .map((line) => parseManifest(line))
+        .filter((m) => m !== undefined);
+}
+async function readDeployLog(host, paths, lines = 500) {
+    const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
+        allowFailure: true,
+        timeoutMs: 30_000,
+    });
+    return r.code === 0 ? parseDeployLog(r.stdout) : [];
+}
+async function switchCurrent(host, paths, id) {
+    await host.run(switchCurrentScript(paths, id), { timeoutMs: 30_000 });
+}
+async function remote_appendDeployLog(host, paths, entry) {
+    await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
+}
+/** Removes pruned release folders, then the images only they pinned (images in use stay). */
+async function remote_applyPrune(host, paths, plan) {
+    if (plan.remove.length) {
+        await host.run(cmd('rm', '-rf', plan.remove.map((id) => paths.release(id))), { timeoutMs: 120_000 });
+    }
+    const imagesRemoved = [];
+    for (const id of plan.images) {
+        // Untag every name first (an id with several tags cannot be removed by id alone).
+        const tags = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
+            allowFailure: true,
+            timeoutMs: 30_000,
+        });
+        if (tags.code !== 0)
+            continue;
+        let names = [];
+        try {
+            const parsed = JSON.parse(tags.stdout.trim() || '[]');
+            if (Array.isArray(parsed))
+                names = parsed.filter((t) => typeof t === 'string');
+        }
+        catch {
+            names = [];
+        }
+        const r = await host.run(cmd('docker', 'image', 'rm', names.length ? names : [id]), {
+            allowFailure: true,
+            timeoutMs: 120_000,
+        });
+        const still = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', id), {
+            allowFailure: true,
+            timeoutMs: 30_000,
+        });
+        if (still.code !== 0 && r.code === 0)
+            imagesRemoved.push(id);
+    }
+    return { releasesRemoved: plan.remove, imagesRemoved };
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/lib/images/registry.ts
+// `registry` delivery: the droplet pulls each image itself. Credentials (given, or
+// DigitalOcean Container Registry's from the API) never reach argv: a docker config.json
+// goes up over SFTP with mode 0600 into a scratch DOCKER_CONFIG folder that is removed
+// after the pulls.
+
+function registry_dockerConfigJson(auths) {
+    const out = {};
+    for (const a of auths)
+        out[a.server] = { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') };
+    return `${JSON.stringify({ auths: out })}\n`;
+}
+/** DigitalOcean Container Registry's host (the `auths` key its docker-credentials use). */
+const DOCR_HOST = 'registry.digitalocean.com';
+/** Docker Hub's key in a docker config's `auths` (what `docker login` writes for it). */
+const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+/**
+ * The `auths` key for a registry host as the `registry` input gives it (a host, host:port,
+ * or a URL): Docker Hub's names map to its legacy key, others to the bare host[:port].
+ * Undefined when it is not a registry host.
+ */
+function registryAuthKey(value) {
+    const text = (value ?? '').trim() || 'docker.io';
+    const host = text
+        .replace(/^https?:\/\//i, '')
+        .replace(/\/.*$/, '')
+        .toLowerCase();
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host))
+        return undefined;
+    return DOCKER_HUB_HOSTS.has(host) ? DOCKER_HUB_AUTH_KEY : host;
+}
+/** Reads `{"auths":{server:{auth}}}` as DigitalOcean's /v2/registry/docker-credentials returns it. */
+function authsFromDockerConfig(config) {
+    return Object.entries(config.auths).map(([server, { auth }]) => {
+        const decoded = Buffer.from(auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        return { server, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    });
+}
+/** The registry host part of an image reference (docker.io when none is named). */
+function registryOf(ref) {
+    const first = ref.split('/')[0] ?? '';
+    if (ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'))
+        return first;
+    return 'docker.io';
+}
+function registry_pullScript(ref, dockerConfigDir) {
+    const pull = cmd('docker', 'pull', '--quiet', ref);
+    return dockerConfigDir ? withEnv({ DOCKER_CONFIG: dockerConfigDir }, pull) : pull;
+}
+class registry_ImageDeliveryError extends Error {
+    image;
+    name = 'ImageDeliveryError';
+    constructor(image, message) {
+        super(message);
+        this.image = image;
+    }
+}
+/** Pulls every image (digest references already present are not pulled again). */
+async function pullImages(host, refs, options) {
+    let configDir;
+    if (options.auths.length) {
+        configDir = `${options.scratchDir}/docker-config`;
+        await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
+        await host.upload(`${configDir}/config.json`, registry_dockerConfigJson(options.auths), 0o600);
+    }
+    const pullOne = async (ref) => {
+        if (ref.includes('@sha256:')) {
+            const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
+                allowFailure: true,
+                timeoutMs: 30_000,
+            });
+            if (present.code === 0)
+                return;
+        }
+        options.onLine?.(`pulling ${ref}`);
+        const r = await host.run(registry_pullScript(ref, configDir), {
+            allowFailure: true,
+            timeoutMs: options.timeoutMs,
+            ...(options.onLine ? { onLine: (line) => options.onLine?.(line) } : {}),
+        });
+        if (r.code !== 0) {
+            const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
+            throw new registry_ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
+        }
+    };
+    try {
+        // up to 3 pulls at once over the one connection (as `docker compose pull` does)
+        for (let i = 0; i < refs.length; i += 3) {
+            const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
+            const failed = results.find((r) => r.status === 'rejected');
+            if (failed)
+                throw failed.reason;
+        }
+    }
+    finally {
+        if (configDir)
+            await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
+    }
+}
+/** The local id and registry digests of each reference on the droplet; missing ones are listed. */
+async function registry_inspectImages(host, refs) {
+    const found = new Map();
+    const missing = [];
+    if (refs.length > 1) {
+        // one round trip when every image is there (the usual case): lines come in argument order
+        const all = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', refs), {
+            allowFailure: true,
+            timeoutMs: 60_000,
+        });
+        const lines = all.stdout.trim().split('\n');
+        if (all.code === 0 && lines.length === refs.length) {
+            refs.forEach((ref, i) => found.set(ref, parseInspectLine(ref, lines[i])));
+            return { found, missing };
+        }
+    }
+    for (const ref of refs) {
+        const r = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref), {
+            allowFailure: true,
+            timeoutMs: 30_000,
+        });
+        if (r.code !== 0) {
+            missing.push(ref);
+            continue;
+        }
+        found.set(ref, parseInspectLine(ref, r.stdout));
+    }
+    return { found, missing };
+}
+function parseInspectLine(ref, line) {
+    const text = line.trim();
+    const space = text.indexOf(' ');
+    const id = space < 0 ? text : text.slice(0, space);
+    let repoDigests = [];
+    try {
+        const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1));
+        if (Array.isArray(parsed))
+            repoDigests = parsed.filter((d) => typeof d === 'string');
+    }
+    catch {
+        // no digests (a loaded or locally built image)
+    }
+    return { ref, id, repoDigests };
+}
+/** The digest reference for `ref` among an image's RepoDigests (same repository). */
+function registry_repoDigestFor(ref, repoDigests) {
+    const repo = ref.includes('@') ? ref.split('@')[0] : ref.replace(/:[^/:]+$/, '');
+    return repoDigests.find((d) => d.split('@')[0] === repo) ?? repoDigests[0];
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/errors.ts
+// How a failed step is reported: where, what, and what is serving now.
+class errors_DeployStepError extends Error {
+    host;
+    step;
+    reason;
+    outcome;
+    diagnostics;
+    name = 'DeployStepError';
+    constructor(host, step, reason, outcome, diagnostics) {
+        super(`host ${host}, step "${step}": ${reason.replace(/\.$/, '')}. ${outcome}${diagnostics ? `\n${diagnostics}` : ''}`);
+        this.host = host;
+        this.step = step;
+        this.reason = reason;
+        this.outcome = outcome;
+        this.diagnostics = diagnostics;
+    }
+}
+function errors_unchanged(current) {
+    return current
+        ? `Nothing was changed; release ${current} is still serving.`
+        : 'Nothing was changed; no release was serving before.';
+}
+function errors_tail(text, lines = 8) {
+    return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/begin.ts
+// Step 1 (+ the upload of step 2) in one round trip when the lock is free: take the deploy
+// lock, unpack the release archive into this run's scratch folder, read the release state,
+// detect Compose and validate/resolve the release with `config`. A held lock falls back to
+// the waiting loop of src/lib/lock, then the same script without the lock part.
+
+
+
+
+
+
+
+
+function draftFor(job, scratch) {
+    const composeFiles = job.files.filter((f) => f.compose).map((f) => f.path);
+    return {
+        composeFiles,
+        envFile: posix.join(posix.dirname(composeFiles[0]), '.env'),
+        stageDir: `${scratch}/release`,
+    };
+}
+async function begin_lockAndBegin(job, host, log) {
+    const { inputs, paths, target } = job;
+    const scratch = `${paths.scratch}/${job.holder.token}`;
+    const draft = inputs.rollbackTo ? undefined : draftFor(job, scratch);
+    const files = [{ path: HOLDER_IN_ARCHIVE, content: `${JSON.stringify(job.holder)}\n`, mode: 0o644 }];
+    if (draft) {
+        for (const f of job.files)
+            files.push({ path: `release/${f.path}`, content: f.content, mode: f.mode });
+        files.push({ path: `release/${draft.envFile}`, content: job.envText, mode: 0o600 });
+    }
+    const withAuth = draft && inputs.images === 'registry' && job.auths.length > 0;
+    if (withAuth)
+        files.push({ path: 'docker-config/config.json', content: dockerConfigJson(job.auths), mode: 0o600 });
+    const archive = tarArchive(files);
+    const config = draft
+        ? {
+            project: inputs.app,
+            files: draft.composeFiles.map((f) => posix.join(draft.stageDir, f)),
+            envFile: posix.join(draft.stageDir, draft.envFile),
+            profiles: inputs.profiles,
+        }
+        : undefined;
+    const run = (lockDir) => host.run(beginScript(paths, { scratch, ...(lockDir ? { lockDir } : {}), ...(config ? { config } : {}) }), {
+        stdin: archive,
+        allowFailure: true,
+        timeoutMs: 120_000,
+    });
+    const failUpload = async (stderr, code) => {
+        const current = await readCurrent(host, paths).catch(() => undefined);
+        throw new DeployStepError(target.label, 'upload', `writing to ${paths.root} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit ${code}`}`, unchanged(current));
+    };
+    // saved before trying: the post step only ever removes a lock that holds this run's token
+    job.onLocked();
+    let lock;
+    let r = await run(paths.lock);
+    if (r.code === 0) {
+        lock = holdLock(host, { dir: paths.lock, holder: job.holder, staleAfterMs: inputs.lockStaleAfterMs });
+    }
+    else if (!lockIsHeld(r.stderr)) {
+        // the lock folder was made but the archive could not be unpacked: the empty lock goes
+        await host.run(cmd('rmdir', paths.lock), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+        job.onUnlocked();
+        return failUpload(r.stderr, r.code);
+    }
+    else {
+        try {
+            lock = await acquireLock(host, {
+                dir: paths.lock,
+                holder: job.holder,
+                timeoutMs: inputs.lockTimeoutMs,
+                staleAfterMs: inputs.lockStaleAfterMs,
+                onWait: (h, age) => log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
+                onStaleTakeover: (h, age) => log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+                ...(job.deps.sleep ? { sleep: job.deps.sleep } : {}),
+            });
+        }
+        catch (error) {
+            job.onUnlocked();
+            const current = await readCurrent(host, paths).catch(() => undefined);
+            throw new DeployStepError(target.label, 'lock', errorMessage(error), unchanged(current));
+        }
+        r = await run();
+        if (r.code !== 0) {
+            await lock.release().catch(() => false);
+            job.onUnlocked();
+            return failUpload(r.stderr, r.code);
+        }
+    }
+    return {
+        lock,
+        state: parseBegin(r.stdout),
+        scratch,
+        ...(withAuth ? { dockerConfigDir: `${scratch}/docker-config` } : {}),
+        ...(draft ? { draft } : {}),
+        stderr: r.stderr,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/project.ts
+// Which Compose project a release runs as: the app's project name, the release's files,
+// and — for `up` — the stable `live` folder as project directory.
+
+
+function project_projectFor(flavor, app, releaseDir, manifest, pinned) {
+    return {
+        flavor,
+        project: app,
+        files: [
+            ...manifest.composeFiles.map((f) => posix.join(releaseDir, f)),
+            ...(pinned ? [posix.join(releaseDir, PINNED_FILE)] : []),
+        ],
+        envFile: posix.join(releaseDir, manifest.envFile),
+        profiles: manifest.profiles,
+    };
+}
+/** The same project run from the `live` symlink (stable bind-mount paths across releases). */
+function project_liveProject(project, paths, manifest) {
+    return { ...project, projectDirectory: posix.join(paths.live, posix.dirname(manifest.composeFiles[0])) };
+}
+/** Release ids whose folders the containers bind-mount directly (not through `live`): pruning must keep them. */
+function project_releasesInUse(paths, bindSources) {
+    const prefix = `${paths.releases}/`;
+    return [
+        ...new Set(bindSources.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length).split('/')[0])),
+    ].filter(Boolean);
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/finish.ts
+// Step 5 in one round trip: `current` → the release, deploys.log, pruned release folders
+// removed, the lock released. Images only pruned releases pinned are removed after that
+// script and before the lock goes (rare: only when such images exist).
+
+
+
+
+async function finish_finishRelease(o) {
+    const { job, host, state, manifest, log } = o;
+    const { paths, inputs } = job;
+    // planned from what the begin script read plus this release: no second look needed.
+    // Kept as well: releases a running container bind-mounts directly (rolling-update runs
+    // Compose from the release folder), so a restart of it still finds its files.
+    const dirs = [...new Set([...state.dirs, manifest.id])];
+    const all = [...state.manifests.filter((m) => m.id !== manifest.id), manifest];
+    const inUse = releasesInUse(paths, o.states.flatMap((s) => s.bindSources ?? []));
+    const plan = planPrune(all, dirs, inputs.keepReleases, [manifest.id, state.current, ...inUse]);
+    const releaseNow = plan.images.length === 0;
+    const r = await host.run(finishScript(paths, manifest.id, plan.remove, releaseNow ? o.lock.handOff() : undefined), {
+        stdin: `${JSON.stringify(o.entry)}\n`,
+        allowFailure: true,
+        timeoutMs: 120_000,
+    });
+    const lines = r.stdout.split('\n');
+    if (!lines.includes('@@dd:switched')) {
+        throw new Error(`switching ${paths.current} to ${manifest.id} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+    }
+    if (lines.includes('@@dd:unlocked'))
+        o.lock.released();
+    log.info(`release ${manifest.id} is serving (previous: ${state.current ?? 'none'})`);
+    if (plan.remove.length === 0)
+        return [];
+    let imagesRemoved = 0;
+    if (!releaseNow) {
+        try {
+            imagesRemoved = (await applyPrune(host, paths, { ...plan, remove: [] })).imagesRemoved.length;
+        }
+        catch (error) {
+            log.warn(`removing images of pruned releases failed (the deploy itself succeeded): ${errorMessage(error)}`);
+        }
+    }
+    log.info(`pruned releases ${plan.remove.join(', ')}; removed ${imagesRemoved} image(s)`);
+    return plan.remove;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/config.ts
+// Reading a release's resolved Compose configuration (`config` output, both versions).
+
+
+function config_parseConfig(yamlText) {
+    return parseYaml(yamlText);
+}
+const parsed = (config) => typeof config === 'string' ? config_parseConfig(config) : config;
+/** The service name → image map of a resolved compose config (active profiles only). */
+function config_servicesFromConfig(config, profiles) {
+    const doc = parsed(config);
+    const out = new Map();
+    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+        const svcProfiles = Array.isArray(svc['profiles']) ? svc['profiles'] : [];
+        if (svcProfiles.length && !svcProfiles.some((p) => profiles.includes(p)))
+            continue;
+        const image = svc['image'];
+        if (typeof image !== 'string' || !image) {
+            throw new Error(`service "${name}" has no image: deploy-compose runs images, it does not build them`);
+        }
+        out.set(name, image);
+    }
+    if (out.size === 0)
+        throw new Error('the compose files define no services');
+    return out;
+}
+/**
+ * Per service, a hash of the content of the release files it bind-mounts (sources under
+ * `releaseDir` in the resolved config; short and long volume syntax, Compose v1 and v2).
+ */
+function config_bindMountHashes(config, releaseDir, files) {
+    const doc = parsed(config);
+    const out = {};
+    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+        const rels = new Set();
+        const volumes = Array.isArray(svc['volumes']) ? svc['volumes'] : [];
+        for (const v of volumes) {
+            let source;
+            if (typeof v === 'string')
+                source = v.split(':')[0];
+            else if (v && typeof v === 'object' && v.type === 'bind')
+                source = v.source;
+            if (source && source.startsWith(`${releaseDir}/`))
+                rels.add(source.slice(releaseDir.length + 1).replace(/\/+$/, ''));
+        }
+        if (rels.size === 0)
+            continue;
+        const matched = files
+            .filter((f) => [...rels].some((r) => f.path === r || f.path.startsWith(`${r}/`)))
+            .map((f) => `${f.path}\0${createHash('sha256').update(f.content).digest('hex')}`)
+            .sort();
+        out[name] = createHash('sha256')
+            .update([...rels].sort().join('\n'))
+            .update('\n')
+            .update(matched.join('\n'))
+            .digest('hex')
+            .slice(0, 16);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/deliver.ts
+// Step 3: the release's images onto the droplet, then their local ids and registry digests
+// (what the release pins). `registry`: each image pulled and inspected in one command, up
+// to 3 at once over the one connection; `transfer` / `none`: one inspect of them all.
+
+
+
+const INSPECT_FORMAT = '{{.Id}} {{json .RepoDigests}}';
+function inspectOne(ref) {
+    return cmd('docker', 'image', 'inspect', '--format', INSPECT_FORMAT, ref);
+}
+/** Pull, then inspect; a digest reference already on the droplet is not pulled again. */
+function pullAndInspectScript(ref, dockerConfigDir) {
+    const pull = and(pullScript(ref, dockerConfigDir), inspectOne(ref));
+    return ref.includes('@sha256:') ? or(inspectOne(ref), pull) : pull;
+}
+/** `<id> <json RepoDigests>` → the image (the last line of the command's output). */
+function deliver_parseInspectLine(ref, output) {
+    const line = output.trim().split('\n').pop()?.trim() ?? '';
+    const m = /^(sha256:[0-9a-f]{64})(?: (.*))?$/.exec(line);
+    if (!m)
+        return undefined;
+    let repoDigests = [];
+    try {
+        const parsed = JSON.parse(m[2] ?? '[]');
+        if (Array.isArray(parsed))
+            repoDigests = parsed.filter((d) => typeof d === 'string');
+    }
+    catch {
+        // no digests (a loaded or locally built image)
+    }
+    return { ref, id: m[1], repoDigests };
+}
+/** Throws ImageDeliveryError (pull failed) or the transfer's error; missing images are returned. */
+async function deliver_deliverImages(host, refs, o) {
+    if (o.inputs.images !== 'registry') {
+        if (o.inputs.images === 'transfer') {
+            const sent = await o.transfer.send(host, refs, o.log);
+            o.log.info(`transfer: ${sent.bytesSent} bytes sent`);
+        }
+        return inspectImages(host, refs);
+    }
+    const found = new Map();
+    const pullOne = async (ref) => {
+        o.onLine(`pulling ${ref}`);
+        const r = await host.run(pullAndInspectScript(ref, o.dockerConfigDir), {
+            allowFailure: true,
+            timeoutMs: o.inputs.timeoutMs,
+            onLine: (line, stream) => {
+                if (stream === 'stderr')
+                    o.onLine(line);
+            },
+        });
+        const image = r.code === 0 ? deliver_parseInspectLine(ref, r.stdout) : undefined;
+        if (!image) {
+            const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
+            throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why || `exit ${r.code}`}`);
+        }
+        o.onLine(`${ref}: ${image.id.slice(0, 19)}`);
+        found.set(ref, image);
+    };
+    // up to 3 pulls at once over the one connection (as `docker compose pull` does)
+    for (let i = 0; i < refs.length; i += 3) {
+        const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason instanceof Error ? failed.reason : new Error(errorMessage(failed.reason));
+    }
+    return { found, missing: [] };
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/prepare.ts
+// Step 2–3 of a deploy: the release to start. A new one: its id, its validated config
+// (from the begin script), its images delivered and pinned. A rollback: the kept release
+// asked for, its pinned images checked.
+
+
+
+
+
+
+function shortSha(sha) {
+    return sha ? sha.slice(0, 7) : '';
+}
+function timestampId(ms) {
+    return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+function uniqueId(base, existing) {
+    if (!existing.includes(base))
+        return base;
+    for (let n = 2;; n += 1)
+        if (!existing.includes(`${base}-${n}`))
+            return `${base}-${n}`;
+}
+async function prepare_prepareRelease(job, host, begun, log, stream) {
+    const { inputs, deps, target } = job;
+    const { current, manifests, log: history, dirs } = begun.state;
+    const fail = (step, reason) => {
+        throw new DeployStepError(target.label, step, reason, unchanged(current));
+    };
+    if (inputs.rollbackTo) {
+        const wanted = inputs.rollbackTo === 'previous' ? previousRelease(current, history, manifests) : inputs.rollbackTo;
+        const found = wanted ? manifests.find((m) => m.id === wanted) : undefined;
+        if (!found) {
+            const kept = manifests.map((m) => m.id).join(', ') || 'none';
+            fail('find release', inputs.rollbackTo === 'previous'
+                ? `there is no previous release to roll back to (kept releases: ${kept})`
+                : `release ${inputs.rollbackTo} is not kept on this droplet (kept releases: ${kept})`);
+        }
+        const manifest = found;
+        const { missing } = await inspectImages(host, manifest.images.map((i) => i.id));
+        if (missing.length) {
+            fail('check pinned images', `release ${manifest.id} pins images that are no longer on the droplet: ${missing.join(', ')}`);
+        }
+        log.info(`rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`);
+        return { manifest, action: 'rollback', created: false };
+    }
+    const draft = begun.draft;
+    const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
+    // A release id already on the droplet is staged again in place unless it is serving
+    // (db-migrate stages the release that rolling-update / deploy-compose then start).
+    const restage = dirs.includes(base) && base !== current;
+    const id = restage ? base : uniqueId(base, dirs);
+    if (id !== base)
+        log.info(`release ${base} is serving on this droplet; this one is ${id}`);
+    if (restage)
+        log.info(`release ${id} is on the droplet but not serving: staging it again`);
+    const releaseDir = job.paths.release(id);
+    // 2. validated by the begin script (`config`): paths in its messages name the release's folder
+    const config = begun.state.config;
+    if (!config)
+        return fail('detect compose', 'neither `docker compose` (Compose v2) nor `docker-compose` (v1) works');
+    if (config.code !== 0) {
+        fail('compose config', tail(begun.stderr.split(draft.stageDir).join(releaseDir)) || `exit ${config.code}`);
+    }
+    let services;
+    let doc;
+    try {
+        doc = parseConfig(config.yaml);
+        services = servicesFromConfig(doc, inputs.profiles);
+    }
+    catch (error) {
+        return fail('compose config', errorMessage(error));
+    }
+    const manifest = {
+        version: 1,
+        id,
+        app: inputs.app,
+        createdAt: new Date(deps.now()).toISOString(),
+        sha: inputs.context.sha,
+        repo: inputs.context.repo,
+        runId: inputs.context.runId,
+        actor: inputs.context.actor,
+        composeFiles: draft.composeFiles,
+        envFile: draft.envFile,
+        profiles: inputs.profiles,
+        images: [],
+        delivery: inputs.images,
+        fileHashes: bindMountHashes(doc, draft.stageDir, [...job.files, { path: draft.envFile, content: job.envText }]),
+    };
+    const refs = [...new Set(services.values())];
+    // 3. deliver the images and pin what was delivered
+    let delivered;
+    try {
+        delivered = await deliverImages(host, refs, {
+            inputs,
+            ...(begun.dockerConfigDir ? { dockerConfigDir: begun.dockerConfigDir } : {}),
+            ...(deps.transfer ? { transfer: deps.transfer } : {}),
+            log,
+            onLine: stream,
+        });
+    }
+    catch (error) {
+        return fail('deliver images', errorMessage(error));
+    }
+    const { found, missing } = delivered;
+    if (missing.length) {
+        fail('deliver images', `image${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on the droplet${inputs.images === 'none' ? ' (images: none expects them there already)' : ''}`);
+    }
+    manifest.images = [...services].map(([service, image]) => {
+        const info = found.get(image);
+        const digest = info ? repoDigestFor(image, info.repoDigests) : undefined;
+        return { service, image, id: info?.id ?? '', ...(digest ? { repoDigest: digest } : {}) };
+    });
+    return {
+        manifest,
+        action: 'deploy',
+        created: true,
+        staged: {
+            dir: draft.stageDir,
+            restage,
+            add: [
+                { path: PINNED_FILE, content: pinnedOverride(manifest.images, manifest.fileHashes), mode: 0o644 },
+                { path: MANIFEST_FILE, content: `${JSON.stringify(manifest)}\n`, mode: 0o644 },
+            ],
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/lib/compose/state.ts
 // Container state of a Compose project, read from Docker itself (labels + `docker inspect`)
 // so it works the same with Compose v2 (`docker compose`) and v1 (`docker-compose`), and
@@ -54851,8 +55885,21 @@ function composeProjectName(name) {
     return name.toLowerCase().replace(/[^a-z0-9_-]/g, '');
 }
 /** `docker ps -aq --no-trunc --filter label=com.docker.compose.project=<p> | xargs -r docker inspect` */
-function inspectProjectScript(project) {
+function state_inspectProjectScript(project) {
     return pipe(cmd('docker', 'ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${composeProjectName(project)}`), cmd('xargs', '-r', 'docker', 'inspect'));
+}
+// A fixed script (the project name and the bound come as positional arguments): waits on
+// the droplet itself, checking every 0.1 s, while a container of the project is still in
+// its healthcheck's "starting" phase — no round trip per check. It decides nothing: the
+// caller reads the state afterwards and judges it (unhealthy, exited, one-shot…).
+const SETTLE = [
+    'p=$1; end=$(( $(date +%s) + $2 ))',
+    'while [ "$(date +%s)" -lt "$end" ] && [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$p" --filter health=starting)" ]; do sleep 0.1; done',
+    'exit 0',
+].join('\n');
+/** Waits (at most `maxMs`, whole seconds) until no container of the project is in the "starting" health state. */
+function state_settleScript(project, maxMs) {
+    return cmd('sh', '-c', SETTLE, 'sh', composeProjectName(project), String(Math.max(0, Math.floor(maxMs / 1000))));
 }
 /** `docker logs --tail <n> <container> 2>&1` */
 function logTailScript(container, lines) {
@@ -54897,6 +55944,7 @@ function parseInspect(json) {
             oneOff: (labels['com.docker.compose.oneoff'] ?? '').toLowerCase() === 'true',
             number: Number(labels['com.docker.compose.container-number'] ?? '0') || 0,
             labels,
+            bindSources: (c.Mounts ?? []).filter((m) => m.Type === 'bind' && m.Source).map((m) => m.Source),
         };
         if (health?.Status)
             state.health = health.Status;
@@ -54906,7 +55954,7 @@ function parseInspect(json) {
 }
 /** Every container of the Compose project (including stopped and one-off ones). */
 async function state_readServiceStates(host, project) {
-    const result = await host.run(inspectProjectScript(project), { allowFailure: true, timeoutMs: 60_000 });
+    const result = await host.run(state_inspectProjectScript(project), { allowFailure: true, timeoutMs: 60_000 });
     // A failing `docker ps` (daemon down, no permission) leaves stdout empty and says why on stderr.
     if (result.code !== 0 || (!result.stdout.trim() && result.stderr.trim())) {
         throw new Error(`on ${host.label}: reading container state of project "${composeProjectName(project)}" failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-5).join('\n')}`);
@@ -55074,13 +56122,30 @@ async function container_waitForServices(host, options) {
 // An `unhealthy` container or one that exited non-zero ends the wait at once.
 
 
+
+
+/** The host, except that its first reading of the project's containers answers `stdout`. */
+function primed(host, app, stdout) {
+    const expected = render(inspectProjectScript(app));
+    let used = false;
+    const wrapper = Object.create(host);
+    wrapper.run = (script, options) => {
+        if (!used && render(script) === expected) {
+            used = true;
+            return Promise.resolve({ code: 0, stdout, stderr: '' });
+        }
+        return host.run(script, options);
+    };
+    return wrapper;
+}
 function isFinishedJob(s) {
     return s.status === 'exited' && s.exitCode === 0 && s.restartCount === 0;
 }
 function isTerminal(s) {
     return s.health === 'unhealthy' || ((s.status === 'exited' || s.status === 'dead') && s.exitCode !== 0);
 }
-async function wait_waitForServices(host, options) {
+async function wait_waitForServices(remote, options) {
+    const host = options.firstInspect !== undefined ? primed(remote, options.app, options.firstInspect) : remote;
     const probe = containerProbe(host, { app: options.app, services: options.services, require: 'healthy' });
     const abort = new AbortController();
     let terminal = [];
@@ -55132,417 +56197,319 @@ async function wait_waitForServices(host, options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/lib/images/registry.ts
-// `registry` delivery: the droplet pulls each image itself. Credentials (given, or
-// DigitalOcean Container Registry's from the API) never reach argv: a docker config.json
-// goes up over SFTP with mode 0600 into a scratch DOCKER_CONFIG folder that is removed
-// after the pulls.
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/start.ts
+// Step 4: the release into its folder and up. The default start is ONE round trip: move the
+// staged files to releases/<id> (+ pinned override and release.json from stdin), drop the
+// scratch folder, point `live` at the release, `up -d` from `live`, wait on the droplet
+// while healthchecks are still starting, and read the containers' state — which the wait
+// then judges without asking again.
 
-function dockerConfigJson(auths) {
-    const out = {};
-    for (const a of auths)
-        out[a.server] = { auth: Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64') };
-    return `${JSON.stringify({ auths: out })}\n`;
+
+
+
+
+
+
+
+const UP_OK = '@@dd:up-ok';
+const STATES = '@@dd:states';
+/** Moves a staged release to releases/<id> and adds its pinned override and release.json (stdin). */
+function start_placeScripts(paths, prepared, scratch) {
+    const dir = paths.release(prepared.manifest.id);
+    const staged = prepared.staged;
+    if (!staged)
+        return [cmd('rm', '-rf', scratch)];
+    return [
+        ...(staged.restage ? [cmd('rm', '-rf', dir)] : []),
+        cmd('mv', '-T', staged.dir, dir),
+        cmd('tar', '-x', '-f', '-', '-C', dir),
+        cmd('rm', '-rf', scratch),
+    ];
 }
-/** Reads `{"auths":{server:{auth}}}` as DigitalOcean's /v2/registry/docker-credentials returns it. */
-function authsFromDockerConfig(config) {
-    return Object.entries(config.auths).map(([server, { auth }]) => {
-        const decoded = Buffer.from(auth, 'base64').toString('utf8');
-        const colon = decoded.indexOf(':');
-        return { server, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+function start_placeStdin(prepared) {
+    return prepared.staged ? tarArchive(prepared.staged.add) : undefined;
+}
+/** For the start hooks (rolling-update, db-migrate): the release in place, nothing started. */
+async function start_placeRelease(host, paths, prepared, scratch) {
+    const stdin = start_placeStdin(prepared);
+    await host.run(and(...start_placeScripts(paths, prepared, scratch)), {
+        ...(stdin ? { stdin } : {}),
+        timeoutMs: 120_000,
     });
 }
-/** The registry host part of an image reference (docker.io when none is named). */
-function registryOf(ref) {
-    const first = ref.split('/')[0] ?? '';
-    if (ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'))
-        return first;
-    return 'docker.io';
+/** [before…] && live → id && up -d && settle; then the containers' state. */
+function upScript(o) {
+    return seq(and(...o.before, switchLiveScript(o.paths, o.id), upDetached(o.project), cmd('echo', UP_OK), settleScript(o.app, o.settleMs)), cmd('echo', STATES), redirect(inspectProjectScript(o.app), '2>', '/dev/null'));
 }
-function pullScript(ref, dockerConfigDir) {
-    const pull = cmd('docker', 'pull', '--quiet', ref);
-    return dockerConfigDir ? withEnv({ DOCKER_CONFIG: dockerConfigDir }, pull) : pull;
-}
-class ImageDeliveryError extends Error {
-    image;
-    name = 'ImageDeliveryError';
-    constructor(image, message) {
-        super(message);
-        this.image = image;
-    }
-}
-/** Pulls every image (digest references already present are not pulled again). */
-async function registry_pullImages(host, refs, options) {
-    let configDir;
-    if (options.auths.length) {
-        configDir = `${options.scratchDir}/docker-config`;
-        await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
-        await host.upload(`${configDir}/config.json`, dockerConfigJson(options.auths), 0o600);
-    }
-    const pullOne = async (ref) => {
-        if (ref.includes('@sha256:')) {
-            const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
-                allowFailure: true,
-                timeoutMs: 30_000,
-            });
-            if (present.code === 0)
+async function runUp(host, script, o) {
+    let done = false;
+    const r = await host.run(script, {
+        allowFailure: true,
+        ...(o.stdin ? { stdin: o.stdin } : {}),
+        timeoutMs: o.timeoutMs,
+        // Compose's progress is shown; the container state that follows (it holds the
+        // containers' environment) never is
+        onLine: (line, stream) => {
+            if (stream === 'stdout' && (line === UP_OK || line === STATES)) {
+                done ||= line === STATES;
                 return;
-        }
-        options.onLine?.(`pulling ${ref}`);
-        const r = await host.run(pullScript(ref, configDir), {
-            allowFailure: true,
-            timeoutMs: options.timeoutMs,
-            ...(options.onLine ? { onLine: (line) => options.onLine?.(line) } : {}),
-        });
-        if (r.code !== 0) {
-            const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
-            throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
-        }
-    };
+            }
+            if (!done)
+                o.stream(line);
+        },
+    });
+    const at = r.stdout.indexOf(`\n${STATES}\n`);
+    const inspect = at >= 0 ? r.stdout.slice(at + STATES.length + 2) : '';
+    const before = at >= 0 ? r.stdout.slice(0, at + 1) : r.stdout;
+    if (before.split('\n').includes(UP_OK))
+        return { ok: true, inspect };
+    const text = (r.stderr.trim() ? r.stderr : before).trim();
+    return { ok: false, reason: tail(text) || `exit ${r.code}`, inspect };
+}
+/** Up from `live` and wait for every service of the release. */
+async function start_startFromLive(o) {
+    const startedAt = o.now();
+    const up = await runUp(o.host, upScript({
+        before: o.before,
+        paths: o.paths,
+        id: o.manifest.id,
+        project: liveProject(o.project, o.paths, o.manifest),
+        app: o.app,
+        settleMs: o.waitTimeoutMs,
+    }), { ...(o.stdin ? { stdin: o.stdin } : {}), stream: o.stream, timeoutMs: o.timeoutMs + o.waitTimeoutMs });
+    if (!up.ok)
+        return { up };
+    const waited = await waitForServices(o.host, {
+        app: o.app,
+        services: o.manifest.images.map((i) => i.service),
+        // the wait on the droplet counted against it
+        deadlineMs: Math.max(1000, o.waitTimeoutMs - (o.now() - startedAt)),
+        firstInspect: up.inspect,
+        ...(o.sleep ? { sleep: o.sleep } : {}),
+        onProgress: (d) => o.log.info(d),
+    });
+    return { up, waited };
+}
+/** Stops the project (nothing served before the failed release); named volumes stay. */
+async function start_stopProject(o) {
+    await o.host.run(down(liveProject(o.project, o.paths, o.manifest)), {
+        allowFailure: true,
+        onLine: o.stream,
+        timeoutMs: o.timeoutMs,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/host.ts
+// One host's deploy, steps 1–5 in order (see the issue): lock + upload + validate (begin),
+// deliver + pin (prepare), start + wait (start, or the rolling-update / db-migrate hooks),
+// switch + log + prune + unlock (finish). On a failure after `up`, the previous release is
+// brought back before the error is thrown.
+
+
+
+
+
+
+
+
+
+
+
+
+async function host_deployHost(job) {
+    const { deps, target, paths } = job;
+    const started = deps.now();
+    const log = prefixedLogger(deps.io.logger, `[${target.label}]`);
+    let host;
     try {
-        // up to 3 pulls at once over the one connection (as `docker compose pull` does)
-        for (let i = 0; i < refs.length; i += 3) {
-            const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
-            const failed = results.find((r) => r.status === 'rejected');
-            if (failed)
-                throw failed.reason;
-        }
+        host = await deps.connector.connect(target);
+    }
+    catch (error) {
+        throw new DeployStepError(target.label, 'connect', errorMessage(error), 'Nothing was changed.');
+    }
+    const begun = await lockAndBegin(job, host, log);
+    let scratchLeft = true;
+    try {
+        const flavor = composeFromProbe(host, begun.state.compose) ??
+            (await detectCompose(host).catch((error) => {
+                throw new DeployStepError(target.label, 'detect compose', errorMessage(error), unchanged(begun.state.current));
+            }));
+        log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
+        return await deployLocked({ job, host, flavor, begun, log, started, scratchGone: () => (scratchLeft = false) });
     }
     finally {
-        if (configDir)
-            await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
+        if (scratchLeft)
+            await host.run(cmd('rm', '-rf', begun.scratch), { allowFailure: true, timeoutMs: 60_000 }).catch(() => undefined);
+        const released = await begun.lock.release().catch(() => false);
+        if (released)
+            job.onUnlocked();
+        else
+            log.warn(`could not release the deploy lock ${paths.lock}; the post step will try again`);
     }
 }
-/** The local id and registry digests of each reference on the droplet; missing ones are listed. */
-async function registry_inspectImages(host, refs) {
-    const found = new Map();
-    const missing = [];
-    if (refs.length > 1) {
-        // one round trip when every image is there (the usual case): lines come in argument order
-        const all = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', refs), {
-            allowFailure: true,
-            timeoutMs: 60_000,
-        });
-        const lines = all.stdout.trim().split('\n');
-        if (all.code === 0 && lines.length === refs.length) {
-            refs.forEach((ref, i) => found.set(ref, parseInspectLine(ref, lines[i])));
-            return { found, missing };
-        }
-    }
-    for (const ref of refs) {
-        const r = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (r.code !== 0) {
-            missing.push(ref);
-            continue;
-        }
-        found.set(ref, parseInspectLine(ref, r.stdout));
-    }
-    return { found, missing };
-}
-function parseInspectLine(ref, line) {
-    const text = line.trim();
-    const space = text.indexOf(' ');
-    const id = space < 0 ? text : text.slice(0, space);
-    let repoDigests = [];
-    try {
-        const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1));
-        if (Array.isArray(parsed))
-            repoDigests = parsed.filter((d) => typeof d === 'string');
-    }
-    catch {
-        // no digests (a loaded or locally built image)
-    }
-    return { ref, id, repoDigests };
-}
-/** The digest reference for `ref` among an image's RepoDigests (same repository). */
-function registry_repoDigestFor(ref, repoDigests) {
-    const repo = ref.includes('@') ? ref.split('@')[0] : ref.replace(/:[^/:]+$/, '');
-    return repoDigests.find((d) => d.split('@')[0] === repo) ?? repoDigests[0];
-}
-
-;// CONCATENATED MODULE: ./src/lib/release/model.ts
-// The release model on a droplet:
-//   /opt/<app>/releases/<id>/     compose files, extra files, .env (0600), release.json, release.pinned.yml
-//   /opt/<app>/current            symlink → releases/<id>, switched atomically after the services are up
-//   /opt/<app>/deploys.log        one JSON object per line, append-only
-//   /opt/<app>/.lock/             the deploy lock (src/lib/lock)
-// The Compose project name is the app name for every release, so named volumes survive.
-
-
-const DEFAULT_BASE_DIR = '/opt';
-const model_MANIFEST_FILE = 'release.json';
-const model_PINNED_FILE = 'release.pinned.yml';
-const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const RELEASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function validateAppName(inputName, app) {
-    if (!NAME.test(app)) {
-        throw new ConfigurationError(`input "${inputName}" has ${JSON.stringify(app)}: use lowercase letters, digits, "-" and "_" (it is the Compose project name and a folder name)`);
-    }
-    return app;
-}
-function validateReleaseId(inputName, id) {
-    if (!RELEASE_ID.test(id) || id === 'previous') {
-        throw new ConfigurationError(`input "${inputName}" has ${JSON.stringify(id)}: a release id is 1-64 letters, digits, ".", "_" or "-" (not "previous")`);
-    }
-    return id;
-}
-function model_appPaths(app, baseDir = DEFAULT_BASE_DIR) {
-    const root = `${baseDir.replace(/\/+$/, '')}/${app}`;
-    return {
-        root,
-        releases: `${root}/releases`,
-        current: `${root}/current`,
-        deploysLog: `${root}/deploys.log`,
-        lock: `${root}/.lock`,
-        scratch: `${root}/.deploy-tmp`,
-        live: `${root}/live`,
-        release: (id) => `${root}/releases/${id}`,
+async function deployLocked(l) {
+    const { job, host, flavor, begun, log, started } = l;
+    const { inputs, deps, target, paths } = job;
+    const { current, manifests } = begun.state;
+    const stream = (line) => log.info(line);
+    const fail = (step, reason, outcome, diagnostics) => {
+        throw new DeployStepError(target.label, step, reason, outcome, diagnostics);
     };
-}
-/** Label carrying the content hash of a service's bind-mounted release files. */
-const FILES_LABEL = 'com.droplet-deploy.files';
-/** The override that makes Compose run exactly the pinned images (the same file on rollback). */
-function model_pinnedOverride(images, fileHashes = {}) {
-    const services = {};
-    for (const img of images) {
-        const hash = fileHashes[img.service];
-        services[img.service] = { image: img.id, ...(hash ? { labels: { [FILES_LABEL]: hash } } : {}) };
-    }
-    return `# Written by droplet-deploy: every service runs the image pinned when the release was made.\n${stringify({ services })}`;
-}
-function model_parseManifest(text) {
-    try {
-        const m = JSON.parse(text);
-        if (m.version !== 1 || typeof m.id !== 'string' || !Array.isArray(m.images) || !Array.isArray(m.composeFiles))
-            return undefined;
-        return m;
-    }
-    catch {
-        return undefined;
-    }
-}
-function model_parseDeployLog(text) {
-    const out = [];
-    for (const line of text.split('\n')) {
-        if (!line.trim())
-            continue;
-        try {
-            const e = JSON.parse(line);
-            if (typeof e.release === 'string')
-                out.push(e);
+    const prepared = await prepareRelease(job, host, begun, log, stream);
+    const { manifest, action } = prepared;
+    const releaseDir = paths.release(manifest.id);
+    const project = projectFor(flavor, inputs.app, releaseDir, manifest, true);
+    const previousManifest = current && current !== manifest.id ? manifests.find((m) => m.id === current) : undefined;
+    const previousProject = previousManifest
+        ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
+        : undefined;
+    let placed = false;
+    const cleanupFailed = async () => {
+        if (prepared.created && placed)
+            await host.run(cmd('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
+    };
+    const recordFailure = async (reason) => {
+        await appendDeployLog(host, paths, logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason)).catch(() => undefined);
+    };
+    const startOptions = {
+        host,
+        paths,
+        app: inputs.app,
+        waitTimeoutMs: inputs.waitTimeoutMs,
+        timeoutMs: inputs.timeoutMs,
+        log,
+        stream,
+        now: () => deps.now(),
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    };
+    const restore = async () => {
+        if (!previousManifest || !previousProject) {
+            if (current === manifest.id)
+                return `Release ${manifest.id} was already serving and is not healthy now.`;
+            await stopProject({ host, paths, project, manifest, stream, timeoutMs: inputs.timeoutMs });
+            return 'No release was serving before; the failed release was stopped (named volumes kept).';
         }
-        catch {
-            // a torn line (a killed writer) is skipped, the log stays usable
-        }
-    }
-    return out;
-}
-/**
- * What `rollback-to: previous` means: the release that was serving before the current
- * one was switched in (from the log), else the newest other kept release.
- */
-function model_previousRelease(current, log, kept) {
-    const keptIds = new Set(kept.map((m) => m.id));
-    if (current) {
-        for (let i = log.length - 1; i >= 0; i -= 1) {
-            const e = log[i];
-            if (e.result === 'success' && e.release === current) {
-                if (e.previous && e.previous !== current && keptIds.has(e.previous))
-                    return e.previous;
-                break;
+        log.info(`bringing release ${previousManifest.id} back up`);
+        const back = await startFromLive({
+            ...startOptions,
+            manifest: previousManifest,
+            project: previousProject,
+            before: [],
+        });
+        if (!back.up.ok)
+            return `Bringing release ${previousManifest.id} back up failed too: ${back.up.reason ?? ''}`;
+        return back.waited?.ok
+            ? `Release ${previousManifest.id} was brought back up and is serving.`
+            : `Release ${previousManifest.id} was brought back up but is not healthy either: ${back.waited?.problem ?? ''}`;
+    };
+    let states;
+    if (deps.stage || deps.startRelease) {
+        await placeRelease(host, paths, prepared, begun.scratch);
+        placed = true;
+        l.scratchGone();
+        const ctx = { host, target, log, flavor, project, manifest, action };
+        if (deps.stage) {
+            try {
+                await deps.stage.run(ctx);
             }
+            catch (error) {
+                await cleanupFailed();
+                const diagnostics = error instanceof DiagnosedError ? error.diagnostics : undefined;
+                return fail(deps.stage.step, errorMessage(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
+            }
+            return {
+                target,
+                release: manifest.id,
+                previous: current,
+                services: [],
+                durationMs: deps.now() - started,
+                action,
+                pruned: [],
+                composeVersion: flavor.version,
+            };
         }
-    }
-    const others = [...kept].filter((m) => m.id !== current).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-    return others[0]?.id;
-}
-/** Keeps the newest `keep` releases plus every release in `alwaysKeep` (current, previous). */
-function model_planPrune(manifests, dirs, keep, alwaysKeep) {
-    const byId = new Map(manifests.map((m) => [m.id, m]));
-    const ordered = [...dirs].sort((a, b) => (byId.get(b)?.createdAt ?? '').localeCompare(byId.get(a)?.createdAt ?? ''));
-    const must = new Set(alwaysKeep.filter((x) => Boolean(x)));
-    const keepIds = new Set([...must]);
-    for (const id of ordered) {
-        if (keepIds.size >= Math.max(keep, must.size))
-            break;
-        keepIds.add(id);
-    }
-    const remove = ordered.filter((id) => !keepIds.has(id));
-    const keptImages = new Set([...keepIds].flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []));
-    const images = [
-        ...new Set(remove.flatMap((id) => byId.get(id)?.images.map((i) => i.id) ?? []).filter((i) => !keptImages.has(i))),
-    ];
-    return { remove, keep: ordered.filter((id) => keepIds.has(id)), images };
-}
-/** A .env line Compose v2 and v1 read back to exactly `value`. */
-function model_envLine(key, value) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key))
-        throw new ConfigurationError(`env name ${JSON.stringify(key)} is not valid`);
-    if (!value.includes("'") && !value.includes('\n'))
-        return `${key}='${value}'`;
-    const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-    return `${key}="${escaped}"`;
-}
-function envFileContent(entries) {
-    return [...entries].map(([k, v]) => model_envLine(k, v)).join('\n') + (entries.size ? '\n' : '');
-}
-
-;// CONCATENATED MODULE: ./src/lib/release/remote.ts
-// Reading and changing the release model on a droplet. Every command is built as data.
-
-
-function readCurrentScript(paths) {
-    return cmd('readlink', paths.current);
-}
-function listReleasesScript(paths) {
-    return cmd('find', paths.releases, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-printf', '%f\\n');
-}
-function readManifestsScript(paths) {
-    return cmd('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', MANIFEST_FILE, '-exec', 'cat', '{}', '+');
-}
-/** ln -sfn to a temporary name, then rename over `current`: readers never see it missing. */
-function switchCurrentScript(paths, id) {
-    const tmp = `${paths.current}.next`;
-    return and(cmd('ln', '-sfn', `releases/${id}`, tmp), cmd('mv', '-Tf', tmp, paths.current));
-}
-/** Points `live` at a release (atomic rename, like `current`). */
-function remote_switchLiveScript(paths, id) {
-    const tmp = `${paths.live}.next`;
-    return and(cmd('ln', '-sfn', `releases/${id}`, tmp), cmd('mv', '-Tf', tmp, paths.live));
-}
-/** Appends stdin to deploys.log (the entry goes over stdin, never argv). */
-function appendLogScript(paths) {
-    return redirect(cmd('tee', '-a', paths.deploysLog), '>', '/dev/null');
-}
-function prepareAppScript(paths) {
-    return cmd('mkdir', '-p', paths.releases);
-}
-/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
-function remote_extractScript(dir) {
-    return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
-}
-/**
- * One round trip for everything a deploy reads before it changes anything: the Compose
- * flavour (`plugin` printed after the version when `docker compose` works), the current
- * release, every kept release.json, the tail of deploys.log and the release folders.
- */
-function readStateScript(paths, logLines = 500) {
-    const quietErr = (s) => redirect(s, '2>', '/dev/null');
-    const mark = (name) => cmd('echo', `@@dd:${name}`);
-    return seq(mark('compose'), quietErr(or(and(cmd('docker', 'compose', 'version', '--short'), cmd('echo', 'plugin')), cmd('docker-compose', 'version', '--short'))), mark('current'), quietErr(readCurrentScript(paths)), mark('manifests'), quietErr(readManifestsScript(paths)), mark('log'), quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)), mark('dirs'), quietErr(listReleasesScript(paths)));
-}
-function parseState(stdout) {
-    const sections = {};
-    let at;
-    for (const line of stdout.split('\n')) {
-        const m = /^@@dd:(\w+)$/.exec(line);
-        if (m) {
-            at = m[1];
-            sections[at] = [];
+        const startRelease = deps.startRelease;
+        const outcome = await startRelease({
+            ...ctx,
+            ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
+        });
+        if (!outcome.ok) {
+            const serving = outcome.previousServing
+                ? current
+                    ? `Release ${current} kept serving.`
+                    : 'No release was serving before.'
+                : await restore();
+            await recordFailure(outcome.reason);
+            await cleanupFailed();
+            return fail('rollout', outcome.reason, `Release ${manifest.id} was not switched in. ${serving}`, outcome.diagnostics);
         }
-        else if (at)
-            sections[at].push(line);
+        states = outcome.states;
     }
-    const text = (name) => (sections[name] ?? []).join('\n');
-    const current = text('current').trim();
+    else {
+        log.info(`starting release ${manifest.id}`);
+        const before = placeScripts(paths, prepared, begun.scratch);
+        const stdin = placeStdin(prepared);
+        const started4 = await startFromLive({ ...startOptions, manifest, project, before, ...(stdin ? { stdin } : {}) });
+        // moved in by the script (if it failed before, the folder is not there and the scratch
+        // folder is left to deployHost's clean-up)
+        placed = true;
+        if (started4.up.ok)
+            l.scratchGone();
+        if (!started4.up.ok) {
+            const reason = started4.up.reason ?? 'compose up failed';
+            const outcome = await restore();
+            await recordFailure(reason);
+            await cleanupFailed();
+            return fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
+        }
+        const waited = started4.waited;
+        if (!waited?.ok) {
+            const reason = waited?.problem ?? 'services did not come up';
+            const outcome = await restore();
+            await recordFailure(reason);
+            await cleanupFailed();
+            return fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited?.diagnostics);
+        }
+        states = waited.states;
+    }
+    // 5. switch current, log, prune, unlock
+    let pruned;
+    try {
+        pruned = await finishRelease({
+            job,
+            host,
+            lock: begun.lock,
+            state: begun.state,
+            manifest,
+            entry: logEntry(job, manifest, action, 'success', current, manifest.id, started),
+            states,
+            log,
+        });
+    }
+    catch (error) {
+        return fail('switch', errorMessage(error), `Release ${manifest.id} is running but ${current ? `current still points to ${current}` : 'current was not set'}.`);
+    }
     return {
-        compose: text('compose').trim(),
-        current: current ? current.split('/').pop() : undefined,
-        manifests: (sections['manifests'] ?? [])
-            .map((l) => parseManifest(l))
-            .filter((m) => m !== undefined),
-        log: parseDeployLog(text('log')),
-        dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
+        target,
+        release: manifest.id,
+        previous: current,
+        services: serviceReports(target, manifest, states),
+        durationMs: deps.now() - started,
+        action,
+        pruned,
+        composeVersion: flavor.version,
     };
 }
-async function remote_readState(host, paths) {
-    const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
-    return parseState(r.stdout);
-}
-/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
-async function remote_switchAndLog(host, paths, id, entry) {
-    await host.run(and(switchCurrentScript(paths, id), appendLogScript(paths)), {
-        stdin: `${JSON.stringify(entry)}\n`,
-        timeoutMs: 30_000,
-    });
-}
-async function remote_readCurrent(host, paths) {
-    const r = await host.run(readCurrentScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    if (r.code !== 0)
-        return undefined;
-    const target = r.stdout.trim();
-    return target ? target.split('/').pop() : undefined;
-}
-async function listReleaseDirs(host, paths) {
-    const r = await host.run(listReleasesScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    if (r.code !== 0)
-        return [];
-    return r.stdout
-        .split('\n')
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-async function readManifests(host, paths) {
-    const r = await host.run(readManifestsScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    return r.stdout
-        .split('\n')
-        .map((line) => parseManifest(line))
-        .filter((m) => m !== undefined);
-}
-async function readDeployLog(host, paths, lines = 500) {
-    const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
-        allowFailure: true,
-        timeoutMs: 30_000,
-    });
-    return r.code === 0 ? parseDeployLog(r.stdout) : [];
-}
-async function switchCurrent(host, paths, id) {
-    await host.run(switchCurrentScript(paths, id), { timeoutMs: 30_000 });
-}
-async function remote_appendDeployLog(host, paths, entry) {
-    await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
-}
-/** Removes pruned release folders, then the images only they pinned (images in use stay). */
-async function remote_applyPrune(host, paths, plan) {
-    if (plan.remove.length) {
-        await host.run(cmd('rm', '-rf', plan.remove.map((id) => paths.release(id))), { timeoutMs: 120_000 });
-    }
-    const imagesRemoved = [];
-    for (const id of plan.images) {
-        // Untag every name first (an id with several tags cannot be removed by id alone).
-        const tags = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (tags.code !== 0)
-            continue;
-        let names = [];
-        try {
-            const parsed = JSON.parse(tags.stdout.trim() || '[]');
-            if (Array.isArray(parsed))
-                names = parsed.filter((t) => typeof t === 'string');
-        }
-        catch {
-            names = [];
-        }
-        const r = await host.run(cmd('docker', 'image', 'rm', names.length ? names : [id]), {
-            allowFailure: true,
-            timeoutMs: 120_000,
-        });
-        const still = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', id), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (still.code !== 0 && r.code === 0)
-            imagesRemoved.push(id);
-    }
-    return { releasesRemoved: plan.remove, imagesRemoved };
-}
+
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/types.ts
+// The shapes deploy-compose shares with its callers (rolling-update, db-migrate, the
+// one-step deploy) and between its own modules. No logic here.
+const types_STATE_LOCKS = 'locks';
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-compose/run.ts
+// deploy-compose: releases of a Compose stack on one or more droplets (issue #4). run()
+// resolves the targets and what every host gets (files, .env, registry credentials), then
+// deploys host after host (host.ts) and writes the outputs and summary (report.ts).
 
 
 
@@ -55554,115 +56521,6 @@ async function remote_applyPrune(host, paths, plan) {
 
 
 
-
-
-
-
-const STATE_LOCKS = 'locks';
-class DeployStepError extends Error {
-    host;
-    step;
-    reason;
-    outcome;
-    diagnostics;
-    name = 'DeployStepError';
-    constructor(host, step, reason, outcome, diagnostics) {
-        super(`host ${host}, step "${step}": ${reason.replace(/\.$/, '')}. ${outcome}${diagnostics ? `\n${diagnostics}` : ''}`);
-        this.host = host;
-        this.step = step;
-        this.reason = reason;
-        this.outcome = outcome;
-        this.diagnostics = diagnostics;
-    }
-}
-function unchanged(current) {
-    return current
-        ? `Nothing was changed; release ${current} is still serving.`
-        : 'Nothing was changed; no release was serving before.';
-}
-function shortSha(sha) {
-    return sha ? sha.slice(0, 7) : '';
-}
-function timestampId(ms) {
-    return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-/** The service name → image map of a resolved compose config (active profiles only). */
-function servicesFromConfig(yamlText, profiles) {
-    const doc = parseYaml(yamlText);
-    const out = new Map();
-    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-        const svcProfiles = Array.isArray(svc['profiles']) ? svc['profiles'] : [];
-        if (svcProfiles.length && !svcProfiles.some((p) => profiles.includes(p)))
-            continue;
-        const image = svc['image'];
-        if (typeof image !== 'string' || !image) {
-            throw new Error(`service "${name}" has no image: deploy-compose runs images, it does not build them`);
-        }
-        out.set(name, image);
-    }
-    if (out.size === 0)
-        throw new Error('the compose files define no services');
-    return out;
-}
-/**
- * Per service, a hash of the content of the release files it bind-mounts (sources under
- * `releaseDir` in the resolved config; short and long volume syntax, Compose v1 and v2).
- */
-function bindMountHashes(yamlText, releaseDir, files) {
-    const doc = parseYaml(yamlText);
-    const out = {};
-    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-        const rels = new Set();
-        for (const v of svc.volumes ?? []) {
-            let source;
-            if (typeof v === 'string')
-                source = v.split(':')[0];
-            else if (v && typeof v === 'object' && v.type === 'bind')
-                source = v.source;
-            if (source && source.startsWith(`${releaseDir}/`))
-                rels.add(source.slice(releaseDir.length + 1).replace(/\/+$/, ''));
-        }
-        if (rels.size === 0)
-            continue;
-        const matched = files
-            .filter((f) => [...rels].some((r) => f.path === r || f.path.startsWith(`${r}/`)))
-            .map((f) => `${f.path}\0${createHash('sha256').update(f.content).digest('hex')}`)
-            .sort();
-        out[name] = createHash('sha256')
-            .update([...rels].sort().join('\n'))
-            .update('\n')
-            .update(matched.join('\n'))
-            .digest('hex')
-            .slice(0, 16);
-    }
-    return out;
-}
-/** The same project run from the `live` symlink (stable bind-mount paths across releases). */
-function liveProject(project, paths, manifest) {
-    return { ...project, projectDirectory: posix.join(paths.live, posix.dirname(manifest.composeFiles[0])) };
-}
-function projectFor(flavor, app, releaseDir, manifest, pinned) {
-    return {
-        flavor,
-        project: app,
-        files: [
-            ...manifest.composeFiles.map((f) => posix.join(releaseDir, f)),
-            ...(pinned ? [posix.join(releaseDir, PINNED_FILE)] : []),
-        ],
-        envFile: posix.join(releaseDir, manifest.envFile),
-        profiles: manifest.profiles,
-    };
-}
-function uniqueId(base, existing) {
-    if (!existing.includes(base))
-        return base;
-    for (let n = 2;; n += 1)
-        if (!existing.includes(`${base}-${n}`))
-            return `${base}-${n}`;
-}
-function tail(text, lines = 8) {
-    return text.trim().split('\n').slice(-lines).join('\n');
-}
 async function run(inputs, deps) {
     const { io } = deps;
     const started = deps.now();
@@ -55685,12 +56543,22 @@ async function run(inputs, deps) {
         files = deps.readReleaseFiles(inputs);
         envText = buildEnv(inputs, deps);
     }
-    let auths = [];
+    const auths = [];
     if (!inputs.rollbackTo && inputs.images === 'registry') {
         if (inputs.docr)
-            auths = await deps.docrAuth();
+            auths.push(...(await deps.docrAuth()));
+        // the given credentials go into the same docker config (one `auths` document)
+        if (inputs.registry) {
+            const given = inputs.registry;
+            if (auths.some((a) => a.server === given.server)) {
+                throw new ConfigurationError(`inputs "registry-username"/"registry-password" and "docr-login: true" both give credentials for ${given.server}: use one or the other`);
+            }
+            auths.push({ server: given.server, username: given.username, password: given.password });
+        }
+        // the password, user:password and their base64 (the docker config's `auth` value)
         for (const a of auths)
-            maskSecret((v) => io.setSecret(v), `${a.username}:${a.password}`);
+            for (const form of new Set(credentialPairForms(a.username, a.password)))
+                io.setSecret(form);
     }
     if (!inputs.rollbackTo && inputs.images === 'transfer' && !deps.transfer) {
         throw new ConfigurationError('input "images" is "transfer" but no local Docker is available on this runner');
@@ -55723,11 +56591,14 @@ async function run(inputs, deps) {
                 envText,
                 auths,
                 onLocked: () => {
-                    lockedHosts.push(target);
+                    if (!lockedHosts.includes(target))
+                        lockedHosts.push(target);
                     saveLocks();
                 },
                 onUnlocked: () => {
-                    lockedHosts.splice(lockedHosts.indexOf(target), 1);
+                    const at = lockedHosts.indexOf(target);
+                    if (at >= 0)
+                        lockedHosts.splice(at, 1);
                     saveLocks();
                 },
             }).catch((error) => {
@@ -55744,388 +56615,8 @@ async function run(inputs, deps) {
     }
     if (deps.stage)
         return outcomes;
-    const first = outcomes[0];
-    io.setOutput('release-id', first.release);
-    io.setOutput('previous-release-id', first.previous ?? '');
-    io.setOutput('services', JSON.stringify(outcomes.flatMap((o) => o.services)));
-    io.setOutput('duration-seconds', String(Math.round((deps.now() - started) / 100) / 10));
-    const summary = new SummaryBuilder().heading(`deploy-compose: ${inputs.app} ${first.action === 'rollback' ? 'rolled back to' : 'released'} ${first.release}`);
-    for (const o of outcomes) {
-        summary.heading(`${o.target.label} — ${o.previous ?? '(none)'} → ${o.release} in ${Math.round(o.durationMs / 100) / 10}s (Compose ${o.composeVersion})`, 4);
-        summary.table(['Service', 'Image', 'Pinned', 'State', 'Health'], o.services.map((s) => [
-            s.name,
-            s.image,
-            s.digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1…'),
-            s.state,
-            s.health,
-        ]));
-        if (o.pruned.length)
-            summary.text(`Pruned releases: ${o.pruned.join(', ')}`);
-    }
-    await io.writeSummary(summary.build());
+    await writeOutputs(io, inputs.app, outcomes, deps.now() - started);
     return outcomes;
-}
-function buildEnv(inputs, deps) {
-    const parts = [];
-    if (inputs.envFile) {
-        const text = deps.readEnvFile(inputs.envFile);
-        parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-    }
-    const entries = new Map([...inputs.env, ...inputs.secrets]);
-    for (const [k, v] of entries)
-        parts.push(`${envLine(k, v)}\n`);
-    return parts.join('');
-}
-async function deployHost(job) {
-    const { inputs, deps, target, paths } = job;
-    const started = deps.now();
-    const log = prefixedLogger(job.deps.io.logger, `[${target.label}]`);
-    const stream = (line) => log.info(line);
-    let host;
-    try {
-        host = await deps.connector.connect(target);
-    }
-    catch (error) {
-        throw new DeployStepError(target.label, 'connect', errorMessage(error), 'Nothing was changed.');
-    }
-    let lock;
-    try {
-        lock = await acquireLock(host, {
-            dir: paths.lock,
-            holder: job.holder,
-            timeoutMs: inputs.lockTimeoutMs,
-            staleAfterMs: inputs.lockStaleAfterMs,
-            onWait: (h, age) => log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
-            onStaleTakeover: (h, age) => log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-        });
-    }
-    catch (error) {
-        const current = await readCurrent(host, paths).catch(() => undefined);
-        throw new DeployStepError(target.label, 'lock', errorMessage(error), unchanged(current));
-    }
-    job.onLocked();
-    try {
-        // one round trip: compose flavour, current release, kept manifests, deploys.log, folders
-        const state = await readState(host, paths);
-        const flavor = composeFromProbe(host, state.compose) ??
-            (await detectCompose(host).catch((error) => {
-                throw new DeployStepError(target.label, 'detect compose', errorMessage(error), unchanged(state.current));
-            }));
-        log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
-        return await deployLocked(job, host, flavor, state, log, stream, started);
-    }
-    finally {
-        const released = await lock.release().catch(() => false);
-        if (released)
-            job.onUnlocked();
-        else
-            log.warn(`could not release the deploy lock ${paths.lock}; the post step will try again`);
-    }
-}
-async function deployLocked(job, host, flavor, state, log, stream, started) {
-    const { inputs, deps, target, paths } = job;
-    const { current, manifests, log: history } = state;
-    const fail = (step, reason, outcome = unchanged(current), diagnostics) => {
-        throw new DeployStepError(target.label, step, reason, outcome, diagnostics);
-    };
-    let manifest;
-    let action = 'deploy';
-    let created = false;
-    if (inputs.rollbackTo) {
-        action = 'rollback';
-        const wanted = inputs.rollbackTo === 'previous' ? previousRelease(current, history, manifests) : inputs.rollbackTo;
-        const found = wanted ? manifests.find((m) => m.id === wanted) : undefined;
-        if (!found) {
-            const kept = manifests.map((m) => m.id).join(', ') || 'none';
-            fail('find release', inputs.rollbackTo === 'previous'
-                ? `there is no previous release to roll back to (kept releases: ${kept})`
-                : `release ${inputs.rollbackTo} is not kept on this droplet (kept releases: ${kept})`);
-        }
-        manifest = found;
-        const { missing } = await inspectImages(host, manifest.images.map((i) => i.id));
-        if (missing.length) {
-            fail('check pinned images', `release ${manifest.id} pins images that are no longer on the droplet: ${missing.join(', ')}`);
-        }
-        log.info(`rolling back to release ${manifest.id} (${manifest.images.map((i) => `${i.service}=${i.id.slice(7, 19)}`).join(', ')})`);
-    }
-    else {
-        const dirs = state.dirs;
-        const base = inputs.releaseId ?? (shortSha(inputs.context.sha) || timestampId(deps.now()));
-        // A release id already on the droplet is staged again in place unless it is serving
-        // (db-migrate stages the release that rolling-update / deploy-compose then start).
-        const restage = dirs.includes(base) && base !== current;
-        const id = restage ? base : uniqueId(base, dirs);
-        if (id !== base)
-            log.info(`release ${base} is serving on this droplet; this one is ${id}`);
-        const dir = paths.release(id);
-        if (restage) {
-            log.info(`release ${id} is on the droplet but not serving: staging it again`);
-            await host.run(cmd('rm', '-rf', dir), { timeoutMs: 60_000 });
-        }
-        const composeFiles = job.files.filter((f) => f.compose).map((f) => f.path);
-        const envFile = posix.join(posix.dirname(composeFiles[0]), '.env');
-        manifest = {
-            version: 1,
-            id,
-            app: inputs.app,
-            createdAt: new Date(deps.now()).toISOString(),
-            sha: inputs.context.sha,
-            repo: inputs.context.repo,
-            runId: inputs.context.runId,
-            actor: inputs.context.actor,
-            composeFiles,
-            envFile,
-            profiles: inputs.profiles,
-            images: [],
-            delivery: inputs.images,
-        };
-        created = true;
-        const cleanup = async () => {
-            await host.run(cmd('rm', '-rf', dir), { allowFailure: true, timeoutMs: 60_000 });
-        };
-        try {
-            // 2. upload the release and validate it
-            // every file and the 0600 .env in one archive on stdin: one round trip, no argv
-            const archive = tarArchive([
-                ...job.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })),
-                { path: envFile, content: job.envText, mode: 0o600 },
-            ]);
-            await host.run(extractScript(dir), { stdin: archive, timeoutMs: 120_000 });
-            const project = projectFor(flavor, inputs.app, dir, manifest, false);
-            // validates and resolves in one go; its stdout holds interpolated secrets: parsed, never logged
-            const resolved = await host.run(configResolved(project), { allowFailure: true, timeoutMs: 120_000 });
-            if (resolved.code !== 0)
-                fail('compose config', tail(resolved.stderr) || `exit ${resolved.code}`);
-            let services;
-            try {
-                services = servicesFromConfig(resolved.stdout, inputs.profiles);
-            }
-            catch (error) {
-                return fail('compose config', errorMessage(error));
-            }
-            manifest.fileHashes = bindMountHashes(resolved.stdout, dir, [
-                ...job.files,
-                { path: envFile, content: job.envText },
-            ]);
-            const refs = [...new Set(services.values())];
-            // 3. deliver the images and pin what was delivered
-            try {
-                if (inputs.images === 'registry') {
-                    await pullImages(host, refs, {
-                        auths: job.auths,
-                        scratchDir: paths.scratch,
-                        onLine: stream,
-                        timeoutMs: inputs.timeoutMs,
-                    });
-                }
-                else if (inputs.images === 'transfer') {
-                    const sent = await deps.transfer.send(host, refs, log);
-                    log.info(`transfer: ${sent.bytesSent} bytes sent`);
-                }
-            }
-            catch (error) {
-                fail('deliver images', errorMessage(error));
-            }
-            const { found, missing } = await inspectImages(host, refs);
-            if (missing.length) {
-                fail('deliver images', `image${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on the droplet${inputs.images === 'none' ? ' (images: none expects them there already)' : ''}`);
-            }
-            manifest.images = [...services].map(([service, image]) => {
-                const info = found.get(image);
-                const digest = info ? repoDigestFor(image, info.repoDigests) : undefined;
-                return { service, image, id: info?.id ?? '', ...(digest ? { repoDigest: digest } : {}) };
-            });
-            await host.run(extractScript(dir), {
-                stdin: tarArchive([
-                    { path: PINNED_FILE, content: pinnedOverride(manifest.images, manifest.fileHashes), mode: 0o644 },
-                    { path: MANIFEST_FILE, content: `${JSON.stringify(manifest)}\n`, mode: 0o644 },
-                ]),
-                timeoutMs: 60_000,
-            });
-        }
-        catch (error) {
-            await cleanup();
-            throw error;
-        }
-    }
-    // 4. up -d with the pinned images, wait for every service
-    const releaseDir = paths.release(manifest.id);
-    const project = projectFor(flavor, inputs.app, releaseDir, manifest, true);
-    const services = manifest.images.map((i) => i.service);
-    const previousManifest = current && current !== manifest.id ? manifests.find((m) => m.id === current) : undefined;
-    const recordFailure = async (reason) => {
-        await appendDeployLog(host, paths, logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason)).catch(() => undefined);
-    };
-    const restore = async () => {
-        if (!previousManifest) {
-            if (current === manifest.id)
-                return `Release ${manifest.id} was already serving and is not healthy now.`;
-            await host.run(down(liveProject(project, paths, manifest)), {
-                allowFailure: true,
-                onLine: stream,
-                timeoutMs: inputs.timeoutMs,
-            });
-            return 'No release was serving before; the failed release was stopped (named volumes kept).';
-        }
-        log.info(`bringing release ${previousManifest.id} back up`);
-        const prev = liveProject(projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true), paths, previousManifest);
-        const up = await host.run(and(switchLiveScript(paths, previousManifest.id), upDetached(prev)), {
-            allowFailure: true,
-            onLine: stream,
-            timeoutMs: inputs.timeoutMs,
-        });
-        if (up.code !== 0)
-            return `Bringing release ${previousManifest.id} back up failed too: ${tail(up.stderr, 3)}`;
-        const again = await waitForServices(host, {
-            app: inputs.app,
-            services: previousManifest.images.map((i) => i.service),
-            deadlineMs: inputs.waitTimeoutMs,
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-        });
-        return again.ok
-            ? `Release ${previousManifest.id} was brought back up and is serving.`
-            : `Release ${previousManifest.id} was brought back up but is not healthy either: ${again.problem ?? ''}`;
-    };
-    const cleanupFailed = async () => {
-        if (created)
-            await host.run(cmd('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
-    };
-    if (deps.stage) {
-        try {
-            await deps.stage.run({ host, target, log, flavor, project, manifest, action });
-        }
-        catch (error) {
-            await cleanupFailed();
-            const diagnostics = error instanceof DiagnosedError ? error.diagnostics : undefined;
-            return fail(deps.stage.step, errorMessage(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
-        }
-        return {
-            target,
-            release: manifest.id,
-            previous: current,
-            services: [],
-            durationMs: deps.now() - started,
-            action,
-            pruned: [],
-            composeVersion: flavor.version,
-        };
-    }
-    let waited;
-    if (deps.startRelease) {
-        const previousProject = previousManifest
-            ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
-            : undefined;
-        const startedRelease = await deps.startRelease({
-            host,
-            target,
-            log,
-            flavor,
-            project,
-            manifest,
-            ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
-            action,
-        });
-        if (!startedRelease.ok) {
-            const outcome = startedRelease.previousServing
-                ? current
-                    ? `Release ${current} kept serving.`
-                    : 'No release was serving before.'
-                : await restore();
-            await recordFailure(startedRelease.reason);
-            await cleanupFailed();
-            return fail('rollout', startedRelease.reason, `Release ${manifest.id} was not switched in. ${outcome}`, startedRelease.diagnostics);
-        }
-        waited = { ok: true, states: startedRelease.states, elapsedMs: 0 };
-    }
-    else {
-        log.info(`starting release ${manifest.id}`);
-        // `live` → this release, then up, in one round trip
-        const up = await host.run(and(switchLiveScript(paths, manifest.id), upDetached(liveProject(project, paths, manifest))), {
-            allowFailure: true,
-            onLine: stream,
-            timeoutMs: inputs.timeoutMs,
-        });
-        if (up.code !== 0) {
-            const reason = tail(up.stderr || up.stdout) || `exit ${up.code}`;
-            const outcome = await restore();
-            await recordFailure(reason);
-            await cleanupFailed();
-            fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
-        }
-        waited = await waitForServices(host, {
-            app: inputs.app,
-            services,
-            deadlineMs: inputs.waitTimeoutMs,
-            ...(deps.sleep ? { sleep: deps.sleep } : {}),
-            onProgress: (d) => log.info(d),
-        });
-        if (!waited.ok) {
-            const reason = waited.problem ?? 'services did not come up';
-            const outcome = await restore();
-            await recordFailure(reason);
-            await cleanupFailed();
-            fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited.diagnostics);
-        }
-    }
-    // 5. switch current, log, prune
-    await switchAndLog(host, paths, manifest.id, logEntry(job, manifest, action, 'success', current, manifest.id, started));
-    log.info(`release ${manifest.id} is serving (previous: ${current ?? 'none'})`);
-    let pruned = [];
-    try {
-        // planned from what was read at the start plus this release: no second look needed
-        const dirs = [...new Set([...state.dirs, manifest.id])];
-        const all = [...manifests.filter((m) => m.id !== manifest.id), manifest];
-        const plan = planPrune(all, dirs, inputs.keepReleases, [manifest.id, current]);
-        const done = plan.remove.length ? await applyPrune(host, paths, plan) : { releasesRemoved: [], imagesRemoved: [] };
-        pruned = done.releasesRemoved;
-        if (pruned.length)
-            log.info(`pruned releases ${pruned.join(', ')}; removed ${done.imagesRemoved.length} image(s)`);
-    }
-    catch (error) {
-        log.warn(`pruning old releases failed (the deploy itself succeeded): ${errorMessage(error)}`);
-    }
-    return {
-        target,
-        release: manifest.id,
-        previous: current,
-        services: serviceReports(target, manifest, waited.states),
-        durationMs: deps.now() - started,
-        action,
-        pruned,
-        composeVersion: flavor.version,
-    };
-}
-function serviceReports(target, manifest, states) {
-    return manifest.images.map((img) => {
-        const s = states.find((st) => st.service === img.service);
-        return {
-            host: target.label,
-            name: img.service,
-            image: img.image,
-            digest: img.repoDigest ?? img.id,
-            state: s ? (s.status === 'exited' ? `exited (${s.exitCode})` : s.status) : 'unknown',
-            health: s?.health ?? 'none',
-        };
-    });
-}
-function logEntry(job, manifest, action, result, previous, serving, started, error) {
-    return {
-        time: new Date(job.deps.now()).toISOString(),
-        app: job.inputs.app,
-        action,
-        result,
-        release: manifest.id,
-        previous: previous ?? null,
-        serving,
-        sha: job.inputs.context.sha,
-        repo: job.inputs.context.repo,
-        runId: job.inputs.context.runId,
-        actor: job.inputs.context.actor,
-        durationSeconds: Math.round((job.deps.now() - started) / 100) / 10,
-        images: Object.fromEntries(manifest.images.map((i) => [i.service, i.id])),
-        ...(error ? { error: error.split('\n')[0] } : {}),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-compose/post-run.ts
@@ -56148,7 +56639,7 @@ function parseLockState(text) {
     }
 }
 async function postRun(io, connect) {
-    const state = parseLockState(io.getState(STATE_LOCKS));
+    const state = parseLockState(io.getState(types_STATE_LOCKS));
     if (!state || state.hosts.length === 0) {
         io.logger.info('deploy-compose post: no deploy lock left to release');
         return;
@@ -56193,7 +56684,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_action_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6086);
 /* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8803);
 /* harmony import */ var _lib_ssh_pool_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7136);
-/* harmony import */ var _post_run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4514);
+/* harmony import */ var _post_run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1641);
 
 
 
@@ -57934,6 +58425,10 @@ async function retry(fn, options) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/ssh/executor.ts
+/** RemoteHost.stream was aborted through StreamOptions.signal. */
+class StreamAbortedError extends Error {
+    name = 'StreamAbortedError';
+}
 class RemoteCommandError extends Error {
     host;
     command;
@@ -58058,6 +58553,20 @@ async function connectWithRetry(endpoint, settings, via) {
         ...(settings.sleep ? { sleep: settings.sleep } : { sleep: realSleep }),
     });
 }
+/**
+ * Sends an SSH "signal" request. ssh2's Channel.signal() silently sends nothing once our
+ * side has sent EOF — which exec() does at once for a command without stdin (every dump) —
+ * although the protocol allows requests after EOF; so the request goes to ssh2's protocol
+ * object directly while the channel is open or half-closed.
+ */
+function signalChannel(channel, name) {
+    const c = channel;
+    const state = c.outgoing?.state;
+    if (c.outgoing && (state === 'open' || state === 'eof') && c._client?._protocol)
+        c._client._protocol.signal(c.outgoing.id, name);
+    else
+        channel.signal(name);
+}
 /** One droplet over one SSH connection (node-ssh / ssh2). */
 class NodeSshHost {
     ssh;
@@ -58116,14 +58625,16 @@ class NodeSshHost {
                 stderr.push(chunk);
                 err.push(chunk);
             });
-        });
+        }, options.signal);
         err.end();
         return { code, stderr: Buffer.concat(stderr).toString('utf8') };
     }
-    exec(script, logged, timeoutMs, stdin, attach) {
+    exec(script, logged, timeoutMs, stdin, attach, signal) {
         const connection = this.ssh.connection;
         if (!connection)
             return Promise.reject(new Error(`${this.label}: not connected`));
+        if (signal?.aborted)
+            return Promise.reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
         const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
         return new Promise((resolve, reject) => {
             connection.exec((0,cmd/* render */.XX)(script, 'exec'), (error, channel) => {
@@ -58133,19 +58644,34 @@ class NodeSshHost {
                 }
                 let exitCode;
                 let settled = false;
-                const timer = setTimeout(() => {
-                    if (settled)
-                        return;
-                    settled = true;
+                const kill = () => {
                     try {
-                        channel.signal('KILL');
+                        signalChannel(channel, 'KILL');
                     }
                     catch {
                         /* the server may not support signals */
                     }
+                    // unpipe first: data still in flight must not reach a consumer that gave up
+                    channel.unpipe();
                     channel.close();
+                };
+                const onAbort = () => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    clearTimeout(timer);
+                    kill();
+                    reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+                };
+                const timer = setTimeout(() => {
+                    if (settled)
+                        return;
+                    settled = true;
+                    signal?.removeEventListener('abort', onAbort);
+                    kill();
                     reject(new CommandTimeoutError(`${this.label}: \`${logged}\` did not finish within ${Math.round(deadline / 1000)}s`));
                 }, deadline);
+                signal?.addEventListener('abort', onAbort, { once: true });
                 // The SSH socket keeps the process alive while a command runs; the deadline timer must
                 // not keep it alive after the connection is gone (a stream abandoned after a failed
                 // upload would otherwise hold the action open until its dump-timeout).
@@ -58156,6 +58682,7 @@ class NodeSshHost {
                 });
                 channel.on('close', (code) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
@@ -58163,6 +58690,7 @@ class NodeSshHost {
                 });
                 channel.on('error', (e) => {
                     clearTimeout(timer);
+                    signal?.removeEventListener('abort', onAbort);
                     if (settled)
                         return;
                     settled = true;
