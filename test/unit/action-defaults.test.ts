@@ -1,0 +1,65 @@
+// The runner passes every input's action.yml default as INPUT_<NAME> when the workflow does not
+// set it. An action must accept its own defaults: a default that trips a validation ("input x is
+// set but y is not") would fail every run. Each action's readInputs gets exactly what the runner
+// would give it: the defaults, plus the few inputs a workflow must set.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { readInputs as readDbMigrate } from '../../src/actions/db-migrate/inputs.js';
+import { readInputs as readDeploy } from '../../src/actions/deploy/inputs.js';
+import { readInputs as readDeployCompose } from '../../src/actions/deploy-compose/inputs.js';
+import { readInputs as readRollingUpdate } from '../../src/actions/rolling-update/inputs.js';
+import { readInputs as readSnapshotAndBackup } from '../../src/actions/snapshot-and-backup/inputs.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'dd-defaults-'));
+execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 't', '-f', join(dir, 'k')]);
+const key = readFileSync(join(dir, 'k'), 'utf8');
+const hostKey = readFileSync(join(dir, 'k.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = { GITHUB_SHA: '3f2a1c9e00', GITHUB_REPOSITORY: 'acme/shop' };
+const target = {
+  hosts: '203.0.113.7',
+  'ssh-private-key': key,
+  'known-hosts': `203.0.113.7 ${hostKey}`,
+  app: 'shop',
+};
+
+/** What the runner hands the action: every action.yml default, overridden by the workflow's `with:`. */
+function runnerInputs(actionYml: string, given: Record<string, string>): { getInput: (name: string) => string } {
+  const spec = parse(readFileSync(join(ROOT, actionYml), 'utf8')) as {
+    inputs?: Record<string, { default?: unknown }>;
+  };
+  const values: Record<string, string> = {};
+  for (const [name, input] of Object.entries(spec.inputs ?? {})) {
+    if (input.default !== undefined) values[name] = String(input.default);
+  }
+  Object.assign(values, given);
+  return { getInput: (name) => (values[name] ?? '').trim() };
+}
+
+describe('every action accepts its own action.yml defaults (as the runner passes them)', () => {
+  it('deploy-compose', () => {
+    expect(readDeployCompose(runnerInputs('actions/deploy-compose/action.yml', target), env).app).toBe('shop');
+  });
+  it('rolling-update', () => {
+    expect(() => readRollingUpdate(runnerInputs('actions/rolling-update/action.yml', target), env)).not.toThrow();
+  });
+  it('db-migrate', () => {
+    const inputs = runnerInputs('actions/db-migrate/action.yml', { ...target, service: 'web', command: 'migrate' });
+    expect(readDbMigrate(inputs, env).backup).toBeUndefined();
+  });
+  it('the one-step root action', () => {
+    expect(() => readDeploy(runnerInputs('action.yml', target), env)).not.toThrow();
+  });
+  it('snapshot-and-backup', () => {
+    const given = { app: 'shop', token: 'dop_v1_x', 'droplet-tag': 'web' };
+    expect(readSnapshotAndBackup(runnerInputs('actions/snapshot-and-backup/action.yml', given)).snapshot).toBe(true);
+  });
+});
