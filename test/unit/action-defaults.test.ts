@@ -13,6 +13,8 @@ import { parse } from 'yaml';
 import { readInputs as readDbMigrate } from '../../src/actions/db-migrate/inputs.js';
 import { readInputs as readDeploy } from '../../src/actions/deploy/inputs.js';
 import { readInputs as readDeployCompose } from '../../src/actions/deploy-compose/inputs.js';
+import { readInputs as readHealthGate } from '../../src/actions/health-gate/inputs.js';
+import { readInputs as readProvision } from '../../src/actions/provision-droplet/inputs.js';
 import { readInputs as readRollingUpdate } from '../../src/actions/rolling-update/inputs.js';
 import { readInputs as readSnapshotAndBackup } from '../../src/actions/snapshot-and-backup/inputs.js';
 
@@ -57,6 +59,14 @@ describe('every action accepts its own action.yml defaults (as the runner passes
   });
   it('the one-step root action', () => {
     expect(() => readDeploy(runnerInputs('action.yml', target), env)).not.toThrow();
+  });
+  it('health-gate', () => {
+    const given = { url: 'https://203.0.113.7/healthz' };
+    expect(readHealthGate(runnerInputs('actions/health-gate/action.yml', given)).checks).toHaveLength(1);
+  });
+  it('provision-droplet', () => {
+    const given = { token: 'dop_v1_x', name: 'web', 'ssh-private-key': key };
+    expect(() => readProvision(runnerInputs('actions/provision-droplet/action.yml', given))).not.toThrow();
   });
   it('snapshot-and-backup', () => {
     const given = { app: 'shop', token: 'dop_v1_x', 'droplet-tag': 'web' };
