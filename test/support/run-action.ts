@@ -6,6 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { parse } from 'yaml';
+
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
 export interface ActionRunOptions {
@@ -75,6 +77,20 @@ function unescapeCommand(s: string): string {
   return s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
+/**
+ * The inputs the runner hands an action: every default of its action.yml (root action.yml for
+ * `deploy`), overridden by the step's `with:`.
+ */
+export function withActionDefaults(name: string, given: Record<string, string>): Record<string, string> {
+  const file = name === 'deploy' ? join(REPO_ROOT, 'action.yml') : join(REPO_ROOT, 'actions', name, 'action.yml');
+  const spec = parse(readFileSync(file, 'utf8')) as { inputs?: Record<string, { default?: unknown }> };
+  const inputs: Record<string, string> = {};
+  for (const [input, def] of Object.entries(spec.inputs ?? {})) {
+    if (def.default !== undefined) inputs[input] = String(def.default);
+  }
+  return { ...inputs, ...given };
+}
+
 export async function runAction(name: string, options: ActionRunOptions = {}): Promise<ActionRunResult> {
   const dir = mkdtempSync(join(tmpdir(), `ddlab-action-${name}-`));
   const files = {
@@ -94,7 +110,9 @@ export async function runAction(name: string, options: ActionRunOptions = {}): P
     ...files,
     ...options.env,
   };
-  for (const [k, v] of Object.entries(options.inputs ?? {})) env[inputEnvName(k)] = v;
+  // the post step gets the same INPUT_* as the main step
+  const inputs = withActionDefaults(name, options.inputs ?? {});
+  for (const [k, v] of Object.entries(inputs)) env[inputEnvName(k)] = v;
   for (const [k, v] of Object.entries(options.state ?? {})) env[`STATE_${k}`] = v;
   const dist = options.distRoot ?? join(REPO_ROOT, 'dist');
   const script = options.entry === 'post' ? join(dist, name, 'post', 'index.js') : join(dist, name, 'index.js');
