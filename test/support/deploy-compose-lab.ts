@@ -3,20 +3,18 @@
 // and a helper that runs the bundled action against a fixture droplet.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
+import { buildPrivateBundle } from './private-bundle.js';
 import { type ActionRunOptions, type ActionRunResult, REPO_ROOT, runAction } from './run-action.js';
 
 export const DOCKER = '/usr/bin/docker';
 export const FIXTURE_DIR = 'test/e2e/fixtures/deploy-compose';
 
-/**
- * Where the bundle under test lives: a private copy of dist/deploy-compose, so another
- * build of dist/ running at the same time cannot pull it away mid-test.
- */
+/** Where the bundle under test lives: a private bundle of deploy-compose (test/support/private-bundle.ts). */
 let distRoot: string | undefined;
 
 export function bundleRoot(): string {
@@ -25,21 +23,8 @@ export function bundleRoot(): string {
 }
 
 export function buildBundle(): void {
-  // another session may rebuild dist/ at the same moment (build.mjs empties dist/<name> first):
-  // build, copy, and check the copy is whole; once more if it is not
-  for (let attempt = 1; ; attempt += 1) {
-    const r = spawnSync(process.execPath, ['scripts/build.mjs', 'deploy-compose'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
-    distRoot ??= mkdtempSync(join(tmpdir(), 'ddlab-dc-dist-'));
-    const copy = join(distRoot, 'deploy-compose');
-    rmSync(copy, { recursive: true, force: true });
-    cpSync(join(REPO_ROOT, 'dist', 'deploy-compose'), copy, { recursive: true });
-    if (existsSync(join(copy, 'index.js')) && existsSync(join(copy, 'post', 'index.js'))) return;
-    if (attempt >= 3) throw new Error('dist/deploy-compose was rebuilt by someone else during every attempt');
-  }
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
+  distRoot = buildPrivateBundle('deploy-compose');
 }
 
 export function docker(args: string[], input?: string): string {

@@ -1,36 +1,19 @@
 // Shared set-up for the rolling-update lab tests and benches: the bundled action run as the
 // runner runs it, the fixture stack (nginx → 2 × web + worker), inputs for fixture droplets.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
+import { buildPrivateBundle } from './private-bundle.js';
 import { type ActionRunOptions, type ActionRunResult, REPO_ROOT, runAction } from './run-action.js';
 
 export const RU_FIXTURE_DIR = 'test/e2e/fixtures/rolling-update';
 
-/** A private copy of dist/rolling-update: a concurrent build of dist/ cannot pull it away mid-run. */
+/** A private bundle of rolling-update (test/support/private-bundle.ts): a concurrent build of dist/ cannot pull it away mid-run. */
 let distRoot: string | undefined;
 
 export function buildRollingUpdate(): void {
-  for (let attempt = 1; ; attempt += 1) {
-    const r = spawnSync(process.execPath, ['scripts/build.mjs', 'rolling-update'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}\n${r.stderr}`);
-    distRoot ??= mkdtempSync(join(tmpdir(), 'ddlab-ru-dist-'));
-    const copy = join(distRoot, 'rolling-update');
-    rmSync(copy, { recursive: true, force: true });
-    try {
-      cpSync(join(REPO_ROOT, 'dist', 'rolling-update'), copy, { recursive: true });
-    } catch {
-      /* rebuilt by someone else meanwhile: try again */
-    }
-    if (existsSync(join(copy, 'index.js')) && existsSync(join(copy, 'post', 'index.js'))) return;
-    if (attempt >= 3) throw new Error('dist/rolling-update was rebuilt by someone else during every attempt');
-  }
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
+  distRoot = buildPrivateBundle('rolling-update');
 }
 
 export function labImages(lab: LabFixture): { web: string; nginx: string } {
