@@ -9,12 +9,12 @@ import { posix } from 'node:path';
 
 import type { ActionIo } from '../../lib/action/core.js';
 import { errorMessage } from '../../lib/action/errors.js';
-import { acquireLock, describeHolder, type HeldLock, type LockHolder } from '../../lib/lock/lock.js';
+import { acquireLock, type HeldLock, lockHolder, lockWaitLog } from '../../lib/lock/lock.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
 import { cmd } from '../../lib/commands/cmd.js';
 import { pollUntil } from '../../lib/health/poll.js';
-import { appPaths, envFileContent } from '../../lib/release/model.js';
+import { type AppPaths, appPaths, envFileContent } from '../../lib/release/model.js';
 import {
   defaultSourceAddress,
   dropletNow,
@@ -136,17 +136,12 @@ export async function runSwarm(
 
   // the deploy lock on the manager, for the whole run (swarm set-up included)
   const token = deps.newToken();
-  const holder: LockHolder = {
-    repo: deploy.context.repo,
-    runId: deploy.context.runId,
-    ...(deploy.context.runAttempt ? { runAttempt: deploy.context.runAttempt } : {}),
-    actor: deploy.context.actor,
-    sha: deploy.context.sha,
-    time: new Date(deps.now()).toISOString(),
-    token,
+  const holder = lockHolder(deploy.context, {
     action: 'rolling-update (swarm)',
-    staleAfterSeconds: Math.round(deploy.lockStaleAfterMs / 1000),
-  };
+    token,
+    now: deps.now(),
+    staleAfterMs: deploy.lockStaleAfterMs,
+  });
   const saveLock = (held: boolean): void =>
     io.saveState(
       STATE_LOCKS,
@@ -164,14 +159,7 @@ export async function runSwarm(
       holder,
       timeoutMs: deploy.lockTimeoutMs,
       staleAfterMs: deploy.lockStaleAfterMs,
-      onWait: (h, age) =>
-        io.logger.info(
-          `${manager.label}: waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`,
-        ),
-      onStaleTakeover: (h, age) =>
-        io.logger.warn(
-          `${manager.label}: taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`,
-        ),
+      ...lockWaitLog(io.logger, `${manager.label}: `),
       sleep: deps.sleep,
       now: deps.now,
     });
@@ -181,7 +169,7 @@ export async function runSwarm(
   saveLock(true);
   io.logger.info(`${manager.label}: holding the deploy lock ${paths.lock}`);
   try {
-    await deployStack(inputs, deploy, members, hosts, deps, io, started);
+    await deployStack(inputs, deploy, members, hosts, paths, deps, io, started);
   } finally {
     const released = await lock.release().catch(() => false);
     if (released) saveLock(false);
@@ -195,6 +183,7 @@ async function deployStack(
   deploy: DeployInputs & { releaseId: string },
   members: readonly Member[],
   hosts: RemoteHost[],
+  paths: AppPaths,
   deps: SwarmDeps,
   io: ActionIo,
   started: number,
@@ -203,7 +192,6 @@ async function deployStack(
   const manager = hosts[0] as RemoteHost;
 
   // the release on the manager
-  const paths = appPaths(deploy.app, deploy.baseDir);
   const dir = paths.release(deploy.releaseId);
   const files = deps.readReleaseFiles(deploy);
   const composeFiles = files.filter((f) => f.compose).map((f) => f.path);

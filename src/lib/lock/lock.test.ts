@@ -6,8 +6,10 @@ import {
   acquireLock,
   holdLock,
   type LockHolder,
+  lockHolder,
   lockIsHeld,
   LockTimeoutError,
+  lockWaitLog,
   moveHolderScript,
   releaseLockByToken,
   takeLockDirScript,
@@ -129,5 +131,39 @@ describe('deploy lock', () => {
     );
     expect(lockIsHeld("mkdir: cannot create directory '/opt/shop/.lock': File exists")).toBe(true);
     expect(lockIsHeld('tar: Unexpected EOF in archive')).toBe(false);
+  });
+
+  it('the holder record of a run: who, when, its token and the stale-after it heartbeats for', () => {
+    const run = { repo: 'acme/shop', runId: '42', runAttempt: '1', actor: 'alice', sha: '3f2a1c9e' };
+    const o = { action: 'deploy-compose', token: 'tok-alice', now: Date.parse(holder.time), staleAfterMs: 900_000 };
+    expect(lockHolder(run, o)).toEqual({ ...holder, staleAfterSeconds: 900 });
+    // no attempt number: none written (describeHolder then names the run alone)
+    expect(lockHolder({ ...run, runAttempt: '' }, o)).not.toHaveProperty('runAttempt');
+  });
+
+  it('logs the wait and a stale takeover naming the holder', async () => {
+    const lines: string[] = [];
+    const log = { info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`) };
+    const c = clock();
+    const host = new FakeHost()
+      .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
+      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
+      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
+      .on('date +%s', { stdout: '1700\n' })
+      .on('date +%s', { stdout: '1004\n' }, 1); // later rules are asked first
+    const lock = await acquireLock(host, {
+      dir: '/opt/shop/.lock',
+      holder,
+      timeoutMs: 60_000,
+      staleAfterMs: 600_000,
+      ...lockWaitLog(log, 'mgr: '),
+      ...c,
+    });
+    const who = 'bob (deploy-compose run 41.1 of acme/shop, sha aaaaaaa, since 2026-11-22T02:00:00.000Z)';
+    expect(lines).toEqual([
+      `info mgr: waiting for the deploy lock, held by ${who} (last heartbeat 4s ago)`,
+      `warn mgr: taking over a stale deploy lock held by ${who} (no heartbeat for 700s)`,
+    ]);
+    await lock.release();
   });
 });

@@ -4,6 +4,7 @@
 // action's post step does, even after a cancel. A lock whose heartbeat is older than
 // `staleAfterMs` (by the droplet's own clock) is taken over.
 
+import type { Logger } from '../action/logger.js';
 import { and, cmd, redirect, type Script } from '../commands/cmd.js';
 import { realSleep } from '../retry.js';
 import type { RemoteHost } from '../ssh/executor.js';
@@ -22,6 +23,33 @@ export interface LockHolder {
   action: string;
   /** The holder's own stale-after: it heartbeats at a third of it; waiters judge staleness by it. */
   staleAfterSeconds?: number;
+}
+
+/** The GitHub run taking a lock (deploy-compose's `context`). */
+export interface LockRun {
+  repo: string;
+  runId: string;
+  runAttempt?: string;
+  actor: string;
+  sha: string;
+}
+
+/** The holder record a run of `action` writes into the lock: who, when (runner clock), its token. */
+export function lockHolder(
+  run: LockRun,
+  o: { action: string; token: string; now: number; staleAfterMs: number },
+): LockHolder {
+  return {
+    repo: run.repo,
+    runId: run.runId,
+    ...(run.runAttempt ? { runAttempt: run.runAttempt } : {}),
+    actor: run.actor,
+    sha: run.sha,
+    time: new Date(o.now).toISOString(),
+    token: o.token,
+    action: o.action,
+    staleAfterSeconds: Math.round(o.staleAfterMs / 1000),
+  };
 }
 
 export interface LockOptions {
@@ -114,6 +142,19 @@ export function describeHolder(holder: LockHolder | undefined): string {
   if (!holder) return 'a deploy whose details are not written yet';
   const run = holder.runId ? `run ${holder.runId}${holder.runAttempt ? `.${holder.runAttempt}` : ''}` : 'a run';
   return `${holder.actor || 'someone'} (${holder.action} ${run} of ${holder.repo || 'an unknown repository'}, sha ${holder.sha.slice(0, 7) || '?'}, since ${holder.time})`;
+}
+
+/** What a lock taker logs while it waits for another holder or takes over a stale lock. */
+export function lockWaitLog(
+  log: Pick<Logger, 'info' | 'warn'>,
+  prefix = '',
+): Required<Pick<LockOptions, 'onWait' | 'onStaleTakeover'>> {
+  return {
+    onWait: (h, age) =>
+      log.info(`${prefix}waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
+    onStaleTakeover: (h, age) =>
+      log.warn(`${prefix}taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+  };
 }
 
 export function parseHolder(text: string): LockHolder | undefined {
