@@ -79,19 +79,22 @@ export async function removeDropped(
   }
   const declared = new Set([...o.active, ...parseServiceNames(listed.stdout)]);
   const dropped = droppedServices(o.states, declared);
-  const removed: RemovedService[] = [];
-  for (const d of dropped) {
-    const names = d.containers.map((c) => c.container);
+  if (dropped.length === 0) return [];
+  const removed = dropped.map((d): RemovedService => ({
+    service: d.service,
+    containers: d.containers.map((c) => c.container),
+  }));
+  for (const r of removed) {
     deps.logger.info(
-      `${host.label}: ${d.service}: no longer in the release; stopping and removing ${names.join(', ')} (volumes kept)`,
+      `${host.label}: ${r.service}: no longer in the release; stopping and removing ${r.containers.join(', ')} (volumes kept)`,
     );
-    const script = stopRemove(
-      d.containers.map((c) => c.id),
-      o.stopTimeoutSeconds,
-    );
-    deps.logger.debug(`${host.label}: ${render(script, 'log')}`);
-    await host.run(script, { timeoutMs: 5 * 60_000 });
-    removed.push({ service: d.service, containers: names });
   }
+  // every dropped service's containers in one stop/remove (one round trip)
+  const script = stopRemove(
+    dropped.flatMap((d) => d.containers.map((c) => c.id)),
+    o.stopTimeoutSeconds,
+  );
+  deps.logger.debug(`${host.label}: ${render(script, 'log')}`);
+  await host.run(script, { timeoutMs: 5 * 60_000 });
   return removed;
 }

@@ -112,6 +112,38 @@ describe('removeDropped', () => {
     ]);
   });
 
+  it('several dropped services: one stop/remove for all their containers, one log line each', async () => {
+    const host = new FakeHost().on(/config --services$/, { stdout: 'web\n' }).on(/^docker stop/, { stdout: '' });
+    const lines: string[] = [];
+    const removed = await removeDropped(
+      host,
+      { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 },
+      { logger: { ...quiet, info: (m) => lines.push(m) } },
+    );
+    expect(removed).toEqual([
+      { service: 'debug', containers: ['shop-debug-d1'] },
+      { service: 'jobs', containers: ['shop-jobs-j1', 'shop-jobs-j2'] },
+    ]);
+    expect(host.commands()).toEqual([
+      expect.stringMatching(/config --services$/),
+      'docker stop --time 10 d1 j1 j2 && docker rm d1 j1 j2',
+    ]);
+    expect(lines.map((l) => l.split(': ')[1])).toEqual(['debug', 'jobs']);
+  });
+
+  it('removing fails: the error reaches the caller (who reports the services as left running)', async () => {
+    const host = new FakeHost()
+      .on(/config --services$/, { stdout: 'web\n' })
+      .on(/^docker stop/, { code: 1, stderr: 'Error response from daemon: cannot stop container: j1\n' });
+    await expect(
+      removeDropped(
+        host,
+        { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 },
+        { logger: quiet },
+      ),
+    ).rejects.toThrow(/cannot stop container/);
+  });
+
   it('listing the services fails: nothing is removed, the error says why', async () => {
     const host = new FakeHost().on(/config --services$/, { code: 1, stderr: 'no such profile\n' });
     await expect(
