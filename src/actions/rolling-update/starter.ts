@@ -21,15 +21,11 @@ export interface StarterRecord {
   removeError?: string;
 }
 
-async function plan(
-  host: RemoteHost,
-  project: ComposeProject,
-  inputs: Inputs,
-): Promise<{ facts: ServiceFacts[]; services: PlannedService[] }> {
+/** The services of a release's resolved config, its enabled profiles only. */
+async function readFacts(host: RemoteHost, project: ComposeProject): Promise<ServiceFacts[]> {
   // The resolved config holds interpolated secrets: parsed here, never logged.
   const resolved = await host.run(configResolved(project), { timeoutMs: 120_000 });
-  const facts = parseServiceFacts(resolved.stdout, project.profiles ?? []);
-  return { facts, services: planServices(facts, inputs.services, inputs.strategies) };
+  return parseServiceFacts(resolved.stdout, project.profiles ?? []);
 }
 
 /**
@@ -68,7 +64,8 @@ export function makeStarter(
     let services: PlannedService[];
     let facts: ServiceFacts[];
     try {
-      ({ facts, services } = await plan(ctx.host, ctx.project, inputs));
+      facts = await readFacts(ctx.host, ctx.project);
+      services = planServices(facts, inputs.services, inputs.strategies);
     } catch (error) {
       return { ok: false, reason: `planning the rollout failed: ${errorMessage(error)}`, previousServing: true };
     }
@@ -124,10 +121,7 @@ export function makeStarter(
       ctx.log.warn(`rolling ${rolled.join(', ')} back to the previous release`);
       try {
         const previous = ctx.previous;
-        const prevFacts = parseServiceFacts(
-          (await ctx.host.run(configResolved(previous), { timeoutMs: 120_000 })).stdout,
-          previous.profiles ?? [],
-        );
+        const prevFacts = await readFacts(ctx.host, previous);
         const known = new Set(prevFacts.map((f) => f.name));
         // services this release added have nothing to go back to: they are removed below
         const again = [...rolled].reverse().filter((n) => known.has(n));

@@ -51,11 +51,8 @@ export interface DropletRolloutOptions {
   stopTimeoutSeconds: number;
   proxy?: ProxySettings;
   gate: GateSettings;
-  /** Extra checks per service once its new containers are up (health-gate's kinds). */
-  checks?: ReadonlyMap<string, readonly Check[]>;
   /** Roll a service even when its config hash did not change (default: skip it). */
   force?: boolean;
-  logLines?: number;
 }
 
 export interface RolloutDeps {
@@ -92,6 +89,8 @@ export class ServiceRolloutError extends Error {
 }
 
 const COMPOSE_TIMEOUT_MS = 5 * 60_000;
+/** Log lines of each failing new container shown with a failed gate. */
+const LOG_LINES = 20;
 const HASH_LABEL = 'com.docker.compose.config-hash';
 
 function short(id: string): string {
@@ -115,12 +114,11 @@ interface GateOutcome {
   failing: ServiceState[];
 }
 
-/** Polls until every container in `ids` is up (healthy when it has a healthcheck) and the extra checks pass. */
+/** Polls until every container in `ids` is up (healthy when it has a healthcheck). */
 async function gateContainers(
   host: RemoteHost,
   app: string,
   ids: readonly string[],
-  checks: readonly Check[],
   settings: GateSettings,
   deps: RolloutDeps,
 ): Promise<GateOutcome> {
@@ -128,7 +126,7 @@ async function gateContainers(
   const abort = new AbortController();
   let failing: ServiceState[] = [];
   let terminalReason: string | undefined;
-  const check: Check = async (ctx) => {
+  const check: Check = async () => {
     const t0 = performance.now();
     const states = (await readServiceStates(host, app)).filter((s) => wanted.has(s.id));
     const latencyMs = Math.round(performance.now() - t0);
@@ -153,10 +151,6 @@ async function gateContainers(
       }
     }
     if (problems.length > 0) return { ok: false, status: 'waiting', latencyMs, detail: problems.join('; ') };
-    for (const c of checks) {
-      const outcome = await c(ctx);
-      if (!outcome.ok) return outcome;
-    }
     return { ok: true, status: 'up', latencyMs, detail: `${wanted.size} new container(s) up` };
   };
   const result = await pollUntil(check, {
@@ -178,7 +172,6 @@ async function gateContainers(
 async function gateFresh(
   host: RemoteHost,
   o: DropletRolloutOptions,
-  service: string,
   fresh: readonly ServiceState[],
   deps: RolloutDeps,
 ): Promise<{ ok: true } | { ok: false; reason?: string; diagnostics?: string }> {
@@ -186,14 +179,11 @@ async function gateFresh(
     host,
     o.app,
     fresh.map((s) => s.id),
-    o.checks?.get(service) ?? [],
     o.gate,
     deps,
   );
   if (gate.ok) return { ok: true };
-  const diagnostics = gate.failing.length
-    ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
-    : undefined;
+  const diagnostics = gate.failing.length ? await containerDiagnostics(host, gate.failing, LOG_LINES) : undefined;
   return { ok: false, ...(gate.reason ? { reason: gate.reason } : {}), ...(diagnostics ? { diagnostics } : {}) };
 }
 
@@ -255,16 +245,15 @@ async function startFirst(
     throw new ServiceRolloutError(host.label, svc.name, reason, [{ ...base, durationMs: elapsed() }]);
   }
 
-  const gate = await gateFresh(host, o, svc.name, fresh, deps);
+  const gate = await gateFresh(host, o, fresh, deps);
   if (!gate.ok) {
-    const diagnostics = gate.diagnostics;
     await removeFresh();
     throw new ServiceRolloutError(
       host.label,
       svc.name,
       `${gate.reason ?? 'gate failed'}; the new containers were removed and the ${old.length} old one(s) kept serving`,
       [{ ...base, durationMs: elapsed(), detail: gate.reason }],
-      diagnostics,
+      gate.diagnostics,
     );
   }
 
@@ -381,16 +370,15 @@ async function recreateService(
       [{ ...base, durationMs: now() - t0 }],
     );
   }
-  const gate = await gateFresh(host, o, svc.name, fresh, deps);
+  const gate = await gateFresh(host, o, fresh, deps);
   if (!gate.ok) {
-    const diagnostics = gate.diagnostics;
     const restored = await restorePrevious();
     throw new ServiceRolloutError(
       host.label,
       svc.name,
       `${gate.reason ?? 'gate failed'}; ${restored}`,
       [{ ...base, durationMs: now() - t0, detail: gate.reason }],
-      diagnostics,
+      gate.diagnostics,
     );
   }
   return { ...base, result: 'updated', durationMs: now() - t0 };
