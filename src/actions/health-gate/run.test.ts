@@ -16,10 +16,14 @@ import { readInputs } from './inputs.js';
 import { HealthGateFailure, run } from './run.js';
 
 let privateKey = '';
+let lockedKey = '';
+const PASSPHRASE = 'open sesame 77';
 beforeAll(() => {
   const dir = mkdtempSync(join(tmpdir(), 'hg-key-'));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'k')]);
   privateKey = readFileSync(join(dir, 'k'), 'utf8');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASSPHRASE, '-f', join(dir, 'locked')]);
+  lockedKey = readFileSync(join(dir, 'locked'), 'utf8');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -186,7 +190,7 @@ describe('run', () => {
   };
 
   it('container checks on two droplets: outputs, summary, connections closed', async () => {
-    const { io, outputs, summaries } = fakeIo({
+    const { io, outputs, summaries, secrets } = fakeIo({
       checks: '- kind: container',
       hosts: '127.0.10.2,127.0.10.3',
       'ssh-private-key': privateKey,
@@ -202,6 +206,9 @@ describe('run', () => {
     expect(result.passed).toBe(true);
     expect(fake.connected).toEqual(['127.0.10.2', '127.0.10.3']);
     expect(fake.closed()).toBe(1);
+    // the SSH key is masked (each of its lines too)
+    expect(secrets).toContain(privateKey);
+    expect(secrets).toContain(privateKey.split('\n')[1]);
     expect(outputs).toMatchObject({
       passed: 'true',
       attempts: '2',
@@ -272,6 +279,29 @@ describe('run', () => {
     expect(stdins[0]).toContain('header = "X-Token: tok-abcdef"');
     expect(outputs['report']).toContain('"excerpt":"*** ***"');
     expect(outputs['report']).not.toContain('pw-9876');
+  });
+
+  it('masks the SSH passphrase before connecting', async () => {
+    const { io, secrets } = fakeIo({
+      checks: '- kind: container',
+      host: '127.0.10.2',
+      'ssh-private-key': lockedKey,
+      'ssh-passphrase': PASSPHRASE,
+      'host-fingerprints': FP,
+      app: 'shop',
+    });
+    let maskedFirst = false;
+    const fake = fakeConnector({ '127.0.10.2': inspectHost('web-1', 'healthy') });
+    const connector: HostConnector = {
+      ...fake.connector,
+      connect: (t) => {
+        maskedFirst = secrets.includes(PASSPHRASE);
+        return fake.connector.connect(t);
+      },
+    };
+    await run(readInputs(io), io, { openConnector: () => connector, ...clock() });
+    expect(maskedFirst).toBe(true);
+    expect(secrets).toContain(lockedKey);
   });
 
   it('an SSH connection failure fails the gate with outputs saying no check ran', async () => {

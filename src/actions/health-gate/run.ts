@@ -57,6 +57,11 @@ export async function run(inputs: Inputs, io: ActionIo, deps: Deps): Promise<Out
   const { logger } = io;
   for (const s of inputs.secrets) maskSecret((v) => io.setSecret(v), s);
   for (const u of inputs.secretUrls) maskSecret((v) => io.setSecret(v), u, 'url');
+  // the SSH key and its passphrase (shared SSH inputs since health-gate gained ssh-passphrase), as deploy-compose does
+  if (inputs.ssh) {
+    maskSecret((v) => io.setSecret(v), inputs.ssh.settings.privateKey);
+    if (inputs.ssh.settings.passphrase) maskSecret((v) => io.setSecret(v), inputs.ssh.settings.passphrase);
+  }
   const secrets = [...inputs.secrets];
 
   let connector: HostConnector | undefined;
