@@ -12,7 +12,6 @@
 //   the external database, readable with the passphrase, again with the old schema.
 import { rmSync } from 'node:fs';
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { resolveBackup } from '../../src/lib/backup/catalog.js';
@@ -22,26 +21,26 @@ import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
 import { buildBundle, deploy, httpGet, visibleLog } from '../support/deploy-compose-lab.js';
+import { labSpaces, labStore, restoredSql as restoredSqlOf, visitsColumns } from '../support/migrate-backup-lab.js';
 import {
   type AppVersion,
+  createExternalDatabase,
+  type ExternalDatabase,
+  lockProbe,
   MIGRATE,
-  MIGRATE_FIXTURE,
   type MigrateImages,
+  migrateTarget,
   NEW_SECRET,
   PG_PASSWORD,
   prepareMigrateImages,
   releaseInputs,
+  runEnv,
   STATUS,
-} from '../support/migrate-lab.js';
-import {
-  labSpaces,
-  labStore,
-  restoredSql as restoredSqlOf,
   stackSql as stackSqlOf,
-  visitsColumns,
-} from '../support/migrate-backup-lab.js';
+  WAIT_FOR_DB,
+} from '../support/migrate-lab.js';
 import { buildPrivateBundle } from '../support/private-bundle.js';
-import { REPO_ROOT, runAction } from '../support/run-action.js';
+import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -61,19 +60,14 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(() => {
-  rmSync(distRoot, { recursive: true, force: true });
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
 });
 
 const spaces = (overrides: Record<string, string> = {}): Record<string, string> => labSpaces(lab, PREFIX, overrides);
 
 function release(version: AppVersion, releaseId: string): Record<string, string> {
   return {
-    hosts: droplet.publicIpv4,
-    'ssh-private-key': lab.identity.privateKey,
-    'known-hosts': `${droplet.publicIpv4} ${droplet.hostKey}`,
-    app: 'shop',
-    'compose-files': 'compose.yaml',
-    'working-directory': MIGRATE_FIXTURE,
+    ...migrateTarget(lab, droplet),
     'lock-timeout': '20s',
     ...releaseInputs(images, version, `\nNEW_SECRET=${NEW_SECRET}`),
     'release-id': releaseId,
@@ -86,30 +80,20 @@ function migrationInputs(version: AppVersion, releaseId: string): Record<string,
     service: 'web',
     command: MIGRATE,
     'status-command': STATUS,
-    'wait-for': '- kind: container\n  services: [db]\n',
+    'wait-for': WAIT_FOR_DB,
   };
 }
 
 /** Runs the bundled db-migrate; when the backup starts, checks on the droplet that the deploy lock is held. */
 async function migrate(inputs: Record<string, string>, sha: string) {
-  let lockCheck: Promise<string> | undefined;
+  const lock = lockProbe(lab, droplet, 'backup before migrating to release');
   const r = await runAction('db-migrate', {
     distRoot,
     inputs,
-    env: {
-      GITHUB_SHA: sha,
-      GITHUB_REPOSITORY: 'acme/shop',
-      GITHUB_RUN_ID: '88',
-      GITHUB_ACTOR: 'ci',
-      GITHUB_WORKSPACE: REPO_ROOT,
-    },
-    onLine: (line) => {
-      if (!lockCheck && line.includes('backup before migrating to release')) {
-        lockCheck = lab.exec(droplet, 'test -d /opt/shop/.lock && echo held || echo free').then((x) => x.stdout.trim());
-      }
-    },
+    env: { ...runEnv(sha, '88'), GITHUB_ACTOR: 'ci' },
+    onLine: lock.onLine,
   });
-  return { ...r, lockDuringBackup: await lockCheck };
+  return { ...r, lockDuringBackup: await lock.held() };
 }
 
 const stackSql = (sql: string): Promise<string> => stackSqlOf(lab, droplet, sql);
@@ -207,38 +191,27 @@ describe('db-migrate backup-before, PostgreSQL in the stack', () => {
 
 describe('db-migrate backup-before, external PostgreSQL by database-url (default dump, encrypted)', () => {
   const dbName = `migbk_${process.pid}`;
-  let hostClient: pg.Client;
-  let dropletUrl = '';
+  let db: ExternalDatabase;
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: lab.info.postgresUrlForHost });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const forHost = new URL(lab.info.postgresUrlForHost);
-    forHost.pathname = `/${dbName}`;
-    hostClient = new pg.Client({ connectionString: forHost.toString() });
-    await hostClient.connect();
+    db = await createExternalDatabase(lab, dbName);
     // the database as the old release left it: migration 001 applied
-    await hostClient.query(
+    await db.client.query(
       "CREATE TABLE visits (id bigserial PRIMARY KEY, visited_at timestamptz NOT NULL DEFAULT now(), release text NOT NULL); CREATE TABLE schema_migrations (version text PRIMARY KEY); INSERT INTO schema_migrations VALUES ('001_create_visits'); INSERT INTO visits (release) VALUES ('external-before')",
     );
-    const forDroplets = new URL(lab.env.LAB_POSTGRES_URL);
-    forDroplets.pathname = `/${dbName}`;
-    dropletUrl = forDroplets.toString();
   });
 
   afterAll(async () => {
-    await hostClient?.end();
+    await db?.client.end();
   });
 
   it('dumps the database-url database as "pre-migrate" before migrating it', async () => {
-    const password = decodeURIComponent(new URL(dropletUrl).password);
+    const password = decodeURIComponent(new URL(db.dropletUrl).password);
     const r = await migrate(
       {
         ...migrationInputs('v2', 'x1'),
         ...spaces(),
-        'database-url': dropletUrl,
+        'database-url': db.dropletUrl,
         'wait-for': '',
         'status-command': `sh -c 'psql "$DATABASE_URL" -X -A -t -c "SELECT string_agg(version, chr(44) ORDER BY version) FROM schema_migrations"'`,
         'backup-before': 'true',
@@ -262,7 +235,7 @@ describe('db-migrate backup-before, external PostgreSQL by database-url (default
     expect(manifest.source).toContain(`/${dbName} (database-url)`);
     expect(manifest.source).not.toContain(password);
     // after: migrated; the backup: as before
-    const cols = await hostClient.query(
+    const cols = await db.client.query(
       "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'visits' AND column_name = 'agent'",
     );
     expect(cols.rows[0].n).toBe(1);

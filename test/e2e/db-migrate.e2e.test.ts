@@ -1,9 +1,8 @@
 // db-migrate on the lab, with the bundled action: a real PostgreSQL in the stack (and the lab's
 // "managed" PostgreSQL by database-url), the sample app's plain-SQL migration tool in the app
 // image, migrations staged with the NEW release's env while the old release keeps serving.
-import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FixtureDroplet } from '../lab/fixture.js';
@@ -11,38 +10,41 @@ import { useLab } from '../lab/fixture.js';
 import { buildBundle, deploy, httpGet, visibleLog } from '../support/deploy-compose-lab.js';
 import {
   type AppVersion,
+  createExternalDatabase,
+  type ExternalDatabase,
   MIGRATE,
-  MIGRATE_FIXTURE,
   type MigrateImages,
+  migrateTarget,
   NEW_SECRET,
   PG_PASSWORD,
   prepareMigrateImages,
   releaseInputs,
+  runEnv,
   STATUS,
+  stackSql as stackSqlOn,
+  WAIT_FOR_DB,
 } from '../support/migrate-lab.js';
-import { REPO_ROOT, runAction } from '../support/run-action.js';
+import { buildPrivateBundle } from '../support/private-bundle.js';
+import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
 let droplet: FixtureDroplet;
 let images: MigrateImages;
+let distRoot: string;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.mjs', 'db-migrate'], { cwd: REPO_ROOT });
+  distRoot = buildPrivateBundle('db-migrate');
   buildBundle();
   images = prepareMigrateImages(lab, `mig-${process.pid}`);
   droplet = await lab.createDroplet({ variant: 'trixie' });
 }, 900_000);
 
+afterAll(() => {
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
+});
+
 function target(): Record<string, string> {
-  return {
-    hosts: droplet.publicIpv4,
-    'ssh-private-key': lab.identity.privateKey,
-    'known-hosts': `${droplet.publicIpv4} ${droplet.hostKey}`,
-    app: 'shop',
-    'compose-files': 'compose.yaml',
-    'working-directory': MIGRATE_FIXTURE,
-    'lock-timeout': '20s',
-  };
+  return { ...migrateTarget(lab, droplet), 'lock-timeout': '20s' };
 }
 
 function release(version: AppVersion, extraSecrets = ''): Record<string, string> {
@@ -50,28 +52,10 @@ function release(version: AppVersion, extraSecrets = ''): Record<string, string>
 }
 
 function migrate(inputs: Record<string, string>, sha: string) {
-  return runAction('db-migrate', {
-    inputs,
-    env: {
-      GITHUB_SHA: sha,
-      GITHUB_REPOSITORY: 'acme/shop',
-      GITHUB_RUN_ID: '77',
-      GITHUB_ACTOR: 'ci',
-      GITHUB_WORKSPACE: REPO_ROOT,
-    },
-  });
+  return runAction('db-migrate', { distRoot, inputs, env: { ...runEnv(sha, '77'), GITHUB_ACTOR: 'ci' } });
 }
 
-async function stackSql(sql: string): Promise<string> {
-  const r = await lab.exec(
-    droplet,
-    `docker exec -e PGPASSWORD=${PG_PASSWORD} shop-db-1 psql -U app -d app -X -A -t -c ${JSON.stringify(sql)}`,
-  );
-  if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-const WAIT_FOR_DB = '- kind: container\n  services: [db]\n';
+const stackSql = (sql: string): Promise<string> => stackSqlOn(lab, droplet, sql);
 
 function migrationInputs(version: AppVersion, releaseId: string, withSecret = true): Record<string, string> {
   return {
@@ -176,41 +160,29 @@ describe('db-migrate with PostgreSQL in the stack', () => {
 });
 
 describe('db-migrate against an external PostgreSQL by database-url', () => {
-  const dbName = `mig_${process.pid}`;
-  let hostClient: pg.Client;
-  let dropletUrl = '';
+  let db: ExternalDatabase;
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: lab.info.postgresUrlForHost });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const forHost = new URL(lab.info.postgresUrlForHost);
-    forHost.pathname = `/${dbName}`;
-    hostClient = new pg.Client({ connectionString: forHost.toString() });
-    await hostClient.connect();
-    const forDroplets = new URL(lab.env.LAB_POSTGRES_URL);
-    forDroplets.pathname = `/${dbName}`;
-    dropletUrl = forDroplets.toString();
+    db = await createExternalDatabase(lab, `mig_${process.pid}`);
   });
 
   afterAll(async () => {
-    await hostClient?.end();
+    await db?.client.end();
   });
 
   const external = (version: 'v2' | 'bad', releaseId: string): Record<string, string> => ({
     ...migrationInputs(version, releaseId),
-    'database-url': dropletUrl,
+    'database-url': db.dropletUrl,
     'wait-for': '',
     'status-command': `sh -c 'psql "$DATABASE_URL" -X -A -t -c "SELECT string_agg(version, chr(44) ORDER BY version) FROM schema_migrations"'`,
   });
 
   const versions = async (): Promise<string> =>
-    (await hostClient.query("SELECT string_agg(version, ',' ORDER BY version) AS v FROM schema_migrations")).rows[0]
+    (await db.client.query("SELECT string_agg(version, ',' ORDER BY version) AS v FROM schema_migrations")).rows[0]
       .v as string;
 
   it('applies, re-runs as a no-op, and a failing migration leaves the schema as it was', async () => {
-    const password = decodeURIComponent(new URL(dropletUrl).password);
+    const password = decodeURIComponent(new URL(db.dropletUrl).password);
     const first = await migrate(external('v2', 'x1'), 'd4d4d4d4');
     expect(first.errors).toEqual([]);
     expect(first.outputs['applied']).toBe('true');
@@ -225,7 +197,7 @@ describe('db-migrate against an external PostgreSQL by database-url', () => {
     expect(bad.errors.join('\n')).toContain('relation "no_such_table" does not exist');
     expect(visibleLog(bad.log)).not.toContain(password);
     expect(await versions()).toBe('001_create_visits,002_add_visits_agent');
-    expect((await hostClient.query("SELECT to_regclass('half_done') IS NULL AS gone")).rows[0].gone).toBe(true);
+    expect((await db.client.query("SELECT to_regclass('half_done') IS NULL AS gone")).rows[0].gone).toBe(true);
     expect(await httpGet(droplet, '/version')).toEqual({ status: 200, body: 'v2' });
   });
 });

@@ -1,4 +1,4 @@
-// The one-step root action (a private copy of dist/deploy) with backup-before on the lab: the
+// The one-step root action (a private bundle of deploy) with backup-before on the lab: the
 // backup runs inside the shared migration runner, under the one lock held from upload to
 // switch, before the migration; a backup that cannot be stored stops the deploy before the
 // migration with the previous release serving.
@@ -11,19 +11,20 @@ import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
 import { httpGet, visibleLog } from '../support/deploy-compose-lab.js';
-import { labSpaces, labStore, restoredSql, stackSql, visitsColumns } from '../support/migrate-backup-lab.js';
+import { labSpaces, labStore, restoredSql, visitsColumns } from '../support/migrate-backup-lab.js';
 import {
   type AppVersion,
-  MIGRATE,
-  MIGRATE_FIXTURE,
+  lockProbe,
   type MigrateImages,
   NEW_SECRET,
+  oneStepInputs,
   PG_PASSWORD,
   prepareMigrateImages,
-  releaseInputs,
+  runEnv,
+  stackSql,
 } from '../support/migrate-lab.js';
 import { buildPrivateBundle } from '../support/private-bundle.js';
-import { REPO_ROOT, runAction } from '../support/run-action.js';
+import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -42,45 +43,24 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(() => {
-  rmSync(distRoot, { recursive: true, force: true });
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
 });
 
 async function oneStep(version: AppVersion, releaseId: string, extra: Record<string, string> = {}) {
-  let lockCheck: Promise<string> | undefined;
+  const lock = lockProbe(lab, droplet, 'backup before migrating to release');
   const r = await runAction('deploy', {
     distRoot,
     inputs: {
-      hosts: droplet.publicIpv4,
-      'ssh-private-key': lab.identity.privateKey,
-      'known-hosts': `${droplet.publicIpv4} ${droplet.hostKey}`,
-      app: 'shop',
-      'compose-files': 'compose.yaml',
-      'working-directory': MIGRATE_FIXTURE,
-      ...releaseInputs(images, version, `\nNEW_SECRET=${NEW_SECRET}`),
-      'release-id': releaseId,
-      'migrate-service': 'web',
-      'migrate-command': MIGRATE,
-      'migrate-wait-for': '- kind: container\n  services: [db]\n',
+      ...oneStepInputs(lab, droplet, images, version, releaseId),
       'gate-url': 'http://{host}/healthz',
       'gate-expect-status': '200',
       'gate-timeout': '30s',
-      'wait-timeout': '90s',
-      'health-timeout': '90s',
       ...extra,
     },
-    env: {
-      GITHUB_SHA: `${releaseId}0000000`,
-      GITHUB_REPOSITORY: 'acme/shop',
-      GITHUB_RUN_ID: '19',
-      GITHUB_WORKSPACE: REPO_ROOT,
-    },
-    onLine: (line) => {
-      if (!lockCheck && line.includes('backup before migrating to release')) {
-        lockCheck = lab.exec(droplet, 'test -d /opt/shop/.lock && echo held || echo free').then((x) => x.stdout.trim());
-      }
-    },
+    env: runEnv(`${releaseId}0000000`, '19'),
+    onLine: lock.onLine,
   });
-  return { ...r, lockDuringBackup: await lockCheck };
+  return { ...r, lockDuringBackup: await lock.held() };
 }
 
 const current = async (): Promise<string> => (await lab.exec(droplet, 'readlink /opt/shop/current')).stdout.trim();

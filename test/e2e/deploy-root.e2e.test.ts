@@ -1,61 +1,50 @@
-// The one-step root action (dist/deploy) on the lab: upload → migrate → roll out → gate →
-// switch, under one lock; a release whose gate fails is not switched in and the previous
-// release serves again.
-import { execFileSync } from 'node:child_process';
+// The one-step root action (a private bundle of deploy) on the lab: upload → migrate → roll out
+// → gate → switch, under one lock; a release whose gate fails is not switched in and the
+// previous release serves again.
+import { rmSync } from 'node:fs';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
 import { httpGet, visibleLog } from '../support/deploy-compose-lab.js';
 import {
   type AppVersion,
-  MIGRATE,
-  MIGRATE_FIXTURE,
   type MigrateImages,
   NEW_SECRET,
+  oneStepInputs,
   PG_PASSWORD,
   prepareMigrateImages,
-  releaseInputs,
+  runEnv,
 } from '../support/migrate-lab.js';
-import { REPO_ROOT, runAction } from '../support/run-action.js';
+import { buildPrivateBundle } from '../support/private-bundle.js';
+import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
 let droplet: FixtureDroplet;
 let images: MigrateImages;
+let distRoot: string;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.mjs', 'deploy'], { cwd: REPO_ROOT });
+  distRoot = buildPrivateBundle('deploy');
   images = prepareMigrateImages(lab, `root-${process.pid}`);
   droplet = await lab.createDroplet({ variant: 'trixie' });
 }, 900_000);
 
+afterAll(() => {
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
+});
+
 function oneStep(version: AppVersion, releaseId: string, gatePath: string) {
   return runAction('deploy', {
+    distRoot,
     inputs: {
-      hosts: droplet.publicIpv4,
-      'ssh-private-key': lab.identity.privateKey,
-      'known-hosts': `${droplet.publicIpv4} ${droplet.hostKey}`,
-      app: 'shop',
-      'compose-files': 'compose.yaml',
-      'working-directory': MIGRATE_FIXTURE,
-      ...releaseInputs(images, version, `\nNEW_SECRET=${NEW_SECRET}`),
-      'release-id': releaseId,
-      'migrate-service': 'web',
-      'migrate-command': MIGRATE,
-      'migrate-wait-for': '- kind: container\n  services: [db]\n',
+      ...oneStepInputs(lab, droplet, images, version, releaseId),
       'gate-url': `http://{host}${gatePath}`,
       'gate-expect-status': '200',
       'gate-timeout': '15s',
-      'wait-timeout': '90s',
-      'health-timeout': '90s',
     },
-    env: {
-      GITHUB_SHA: `${releaseId}0000000`,
-      GITHUB_REPOSITORY: 'acme/shop',
-      GITHUB_RUN_ID: '9',
-      GITHUB_WORKSPACE: REPO_ROOT,
-    },
+    env: runEnv(`${releaseId}0000000`, '9'),
   });
 }
 

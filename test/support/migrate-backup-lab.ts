@@ -10,7 +10,6 @@ import type { BackupManifest } from '../../src/lib/backup/manifest.js';
 import { openBackup } from '../../src/lib/backup/pipeline.js';
 import { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
-import { PG_PASSWORD } from './migrate-lab.js';
 
 export function labSpaces(
   lab: LabFixture,
@@ -34,16 +33,6 @@ export function labStore(lab: LabFixture): S3Store {
     accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID,
     secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY,
   });
-}
-
-/** psql in the fixture stack's db container (app/app). */
-export async function stackSql(lab: LabFixture, d: FixtureDroplet, sql: string): Promise<string> {
-  const r = await lab.exec(
-    d,
-    `docker exec -e PGPASSWORD=${PG_PASSWORD} shop-db-1 psql -U app -d app -X -A -t -c ${JSON.stringify(sql)}`,
-  );
-  if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
-  return r.stdout.trim();
 }
 
 /** The SQL script of a stored backup: downloaded, checked against its manifest, decrypted, then pg_restore -f - in the stack's db container. */

@@ -5,7 +5,9 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { LabFixture } from '../lab/fixture.js';
+import pg from 'pg';
+
+import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
 import { docker } from './deploy-compose-lab.js';
 import { REPO_ROOT } from './run-action.js';
 
@@ -66,4 +68,97 @@ export function releaseInputs(images: MigrateImages, version: AppVersion, extraS
     env: `APP_IMAGE=${images.app[version]}\nPOSTGRES_IMAGE=${images.postgres}\nAPP_VERSION=${version}`,
     secrets: `POSTGRES_PASSWORD=${PG_PASSWORD}${extraSecrets}`,
   };
+}
+
+/** The inputs that point an action at the fixture droplet and the db-migrate fixture stack. */
+export function migrateTarget(lab: LabFixture, d: FixtureDroplet): Record<string, string> {
+  return {
+    hosts: d.publicIpv4,
+    'ssh-private-key': lab.identity.privateKey,
+    'known-hosts': `${d.publicIpv4} ${d.hostKey}`,
+    app: 'shop',
+    'compose-files': 'compose.yaml',
+    'working-directory': MIGRATE_FIXTURE,
+  };
+}
+
+export const WAIT_FOR_DB = '- kind: container\n  services: [db]\n';
+
+/** The one-step root action's inputs for a release with its migration (add the gate inputs). */
+export function oneStepInputs(
+  lab: LabFixture,
+  d: FixtureDroplet,
+  images: MigrateImages,
+  version: AppVersion,
+  releaseId: string,
+): Record<string, string> {
+  return {
+    ...migrateTarget(lab, d),
+    ...releaseInputs(images, version, `\nNEW_SECRET=${NEW_SECRET}`),
+    'release-id': releaseId,
+    'migrate-service': 'web',
+    'migrate-command': MIGRATE,
+    'migrate-wait-for': WAIT_FOR_DB,
+    'wait-timeout': '90s',
+    'health-timeout': '90s',
+  };
+}
+
+/** The GitHub environment of a run of the fixture app's repository. */
+export function runEnv(sha: string, runId: string): Record<string, string> {
+  return { GITHUB_SHA: sha, GITHUB_REPOSITORY: 'acme/shop', GITHUB_RUN_ID: runId, GITHUB_WORKSPACE: REPO_ROOT };
+}
+
+/** psql in the fixture stack's db container (app/app). */
+export async function stackSql(lab: LabFixture, d: FixtureDroplet, sql: string): Promise<string> {
+  const r = await lab.exec(
+    d,
+    `docker exec -e PGPASSWORD=${PG_PASSWORD} shop-db-1 psql -U app -d app -X -A -t -c ${JSON.stringify(sql)}`,
+  );
+  if (r.code !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/**
+ * Watches an action's log for `marker`; the first time it appears, checks on the droplet
+ * whether the deploy lock (/opt/shop/.lock) is held. Pass `onLine` to runAction; after the
+ * run, `held()` is 'held', 'free', or undefined when the marker never appeared.
+ */
+export function lockProbe(
+  lab: LabFixture,
+  d: FixtureDroplet,
+  marker: string,
+): { onLine: (line: string) => void; held: () => Promise<string | undefined> } {
+  let check: Promise<string> | undefined;
+  return {
+    onLine: (line) => {
+      if (!check && line.includes(marker)) {
+        check = lab.exec(d, 'test -d /opt/shop/.lock && echo held || echo free').then((x) => x.stdout.trim());
+      }
+    },
+    held: async () => check,
+  };
+}
+
+/** A database of its own on the lab's "managed" PostgreSQL: a client from the host, and the URL droplets use. */
+export interface ExternalDatabase {
+  client: pg.Client;
+  dropletUrl: string;
+}
+
+export async function createExternalDatabase(lab: LabFixture, name: string): Promise<ExternalDatabase> {
+  const admin = new pg.Client({ connectionString: lab.info.postgresUrlForHost });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const forHost = new URL(lab.info.postgresUrlForHost);
+  forHost.pathname = `/${name}`;
+  const client = new pg.Client({ connectionString: forHost.toString() });
+  await client.connect();
+  const forDroplets = new URL(lab.env.LAB_POSTGRES_URL);
+  forDroplets.pathname = `/${name}`;
+  return { client, dropletUrl: forDroplets.toString() };
 }
