@@ -2,7 +2,8 @@
 // run on the lab through the local workflow runner, with both bundled from the current sources:
 // a new droplet gets the sample app with its migration, then a new commit deploys over it.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildActionRepo, type ActionRepo } from '../workflow-runner/bundle.js';
+import { actionRepoFor, explainRun } from '../support/workflows.js';
+import type { ActionRepo } from '../workflow-runner/bundle.js';
 import type { WorkflowRun } from '../workflow-runner/runner.js';
 import {
   appState,
@@ -18,18 +19,10 @@ const lines: string[] = [];
 let repo: ActionRepo;
 let one: Scenario;
 
-function explain(r: WorkflowRun): string {
-  const steps = Object.values(r.jobs).flatMap((j) =>
-    j.steps.map((st) => `${j.id}/${st.name}: ${st.outcome}${st.error ? ` (${st.error})` : ''}`),
-  );
-  return `${r.name}: ${r.conclusion}\n${steps.join('\n')}\n--- last log lines ---\n${lines.slice(-60).join('\n')}`;
-}
+const explain = (r: WorkflowRun): string => explainRun(r, lines);
 
 beforeAll(async () => {
-  const prebuilt = process.env['WORKFLOWS_ACTION_REPO'];
-  repo = prebuilt
-    ? { dir: prebuilt, cleanup: () => undefined }
-    : await buildActionRepo(['provision-droplet', 'deploy']);
+  repo = await actionRepoFor(['provision-droplet', 'deploy']);
   one = prepareScenario(inject('lab'), { actionRepo: repo.dir, onLog: (l) => lines.push(l) });
 }, 1_200_000);
 

@@ -5,7 +5,8 @@
 // (refused without the right confirmation, then the droplets are gone), pr-preview.yml (a droplet
 // per pull request, deleted on close).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildActionRepo, type ActionRepo } from '../workflow-runner/bundle.js';
+import { actionRepoFor, explainRun } from '../support/workflows.js';
+import type { ActionRepo } from '../workflow-runner/bundle.js';
 import { httpGet } from '../workflow-runner/load.js';
 import type { WorkflowRun } from '../workflow-runner/runner.js';
 import {
@@ -36,18 +37,11 @@ const lines: string[] = [];
 let repo: ActionRepo;
 let s: Scenario;
 
-function explain(r: WorkflowRun): string {
-  const steps = Object.values(r.jobs).flatMap((j) =>
-    j.steps.map((st) => `${j.id}/${st.name}: ${st.outcome}${st.error ? ` (${st.error})` : ''}`),
-  );
-  return `${r.name}: ${r.conclusion}\n${steps.join('\n')}\n--- last log lines ---\n${lines.slice(-60).join('\n')}`;
-}
+const explain = (r: WorkflowRun): string => explainRun(r, lines);
 
 beforeAll(async () => {
-  // WORKFLOWS_ACTION_REPO: a directory with bundles built earlier by buildActionRepo (saves the
-  // minutes of ncc when iterating); default: bundle the current sources now.
-  const prebuilt = process.env['WORKFLOWS_ACTION_REPO'];
-  repo = prebuilt ? { dir: prebuilt, cleanup: () => undefined } : await buildActionRepo(ACTIONS);
+  // WORKFLOWS_ACTION_REPO: bundles built earlier (see actionRepoFor); default: bundle the current sources now.
+  repo = await actionRepoFor(ACTIONS);
   s = prepareScenario(inject('lab'), { actionRepo: repo.dir, onLog: (l) => lines.push(l) });
 }, 1_200_000);
 
