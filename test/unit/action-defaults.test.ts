@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 
 import { readInputs as readDbMigrate } from '../../src/actions/db-migrate/inputs.js';
 import { readInputs as readDeploy } from '../../src/actions/deploy/inputs.js';
@@ -17,8 +16,8 @@ import { readInputs as readHealthGate } from '../../src/actions/health-gate/inpu
 import { readInputs as readProvision } from '../../src/actions/provision-droplet/inputs.js';
 import { readInputs as readRollingUpdate } from '../../src/actions/rolling-update/inputs.js';
 import { readInputs as readSnapshotAndBackup } from '../../src/actions/snapshot-and-backup/inputs.js';
+import { withActionDefaults } from '../support/run-action.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dd-defaults-'));
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 't', '-f', join(dir, 'k')]);
 const key = readFileSync(join(dir, 'k'), 'utf8');
@@ -33,43 +32,52 @@ const target = {
   app: 'shop',
 };
 
-/** What the runner hands the action: every action.yml default, overridden by the workflow's `with:`. */
-function runnerInputs(actionYml: string, given: Record<string, string>): { getInput: (name: string) => string } {
-  const spec = parse(readFileSync(join(ROOT, actionYml), 'utf8')) as {
-    inputs?: Record<string, { default?: unknown }>;
-  };
-  const values: Record<string, string> = {};
-  for (const [name, input] of Object.entries(spec.inputs ?? {})) {
-    if (input.default !== undefined) values[name] = String(input.default);
-  }
-  Object.assign(values, given);
+/** What the runner hands the action: every action.yml default, overridden by the workflow's `with:` (trimmed, as getInput does). */
+function runnerInputs(action: string, given: Record<string, string>): { getInput: (name: string) => string } {
+  const values = withActionDefaults(action, given);
   return { getInput: (name) => (values[name] ?? '').trim() };
 }
 
+const ACTIONS = [
+  'deploy-compose',
+  'rolling-update',
+  'db-migrate',
+  'deploy',
+  'health-gate',
+  'provision-droplet',
+  'snapshot-and-backup',
+];
+
 describe('every action accepts its own action.yml defaults (as the runner passes them)', () => {
+  it("the inputs below do carry each action.yml's defaults, and `with:` overrides them", () => {
+    for (const action of ACTIONS) expect(Object.keys(withActionDefaults(action, {})).length).toBeGreaterThan(5);
+    expect(runnerInputs('db-migrate', {}).getInput('backup-before')).toBe('false');
+    expect(runnerInputs('deploy', {}).getInput('deploy-root')).toBe('/opt');
+    expect(runnerInputs('deploy', { 'deploy-root': ' /srv ' }).getInput('deploy-root')).toBe('/srv');
+  });
   it('deploy-compose', () => {
-    expect(readDeployCompose(runnerInputs('actions/deploy-compose/action.yml', target), env).app).toBe('shop');
+    expect(readDeployCompose(runnerInputs('deploy-compose', target), env).app).toBe('shop');
   });
   it('rolling-update', () => {
-    expect(() => readRollingUpdate(runnerInputs('actions/rolling-update/action.yml', target), env)).not.toThrow();
+    expect(() => readRollingUpdate(runnerInputs('rolling-update', target), env)).not.toThrow();
   });
   it('db-migrate', () => {
-    const inputs = runnerInputs('actions/db-migrate/action.yml', { ...target, service: 'web', command: 'migrate' });
+    const inputs = runnerInputs('db-migrate', { ...target, service: 'web', command: 'migrate' });
     expect(readDbMigrate(inputs, env).backup).toBeUndefined();
   });
   it('the one-step root action', () => {
-    expect(() => readDeploy(runnerInputs('action.yml', target), env)).not.toThrow();
+    expect(() => readDeploy(runnerInputs('deploy', target), env)).not.toThrow();
   });
   it('health-gate', () => {
     const given = { url: 'https://203.0.113.7/healthz' };
-    expect(readHealthGate(runnerInputs('actions/health-gate/action.yml', given)).checks).toHaveLength(1);
+    expect(readHealthGate(runnerInputs('health-gate', given)).checks).toHaveLength(1);
   });
   it('provision-droplet', () => {
     const given = { token: 'dop_v1_x', name: 'web', 'ssh-private-key': key };
-    expect(() => readProvision(runnerInputs('actions/provision-droplet/action.yml', given))).not.toThrow();
+    expect(() => readProvision(runnerInputs('provision-droplet', given))).not.toThrow();
   });
   it('snapshot-and-backup', () => {
     const given = { app: 'shop', token: 'dop_v1_x', 'droplet-tag': 'web' };
-    expect(readSnapshotAndBackup(runnerInputs('actions/snapshot-and-backup/action.yml', given)).snapshot).toBe(true);
+    expect(readSnapshotAndBackup(runnerInputs('snapshot-and-backup', given)).snapshot).toBe(true);
   });
 });

@@ -99,31 +99,22 @@ describe('one-step deploy inputs: backup-before', () => {
     ).toContain('"backup-before" takes its dump just before the migration: it needs "migrate-command"');
   });
 
+  const rootMigrate: Record<string, string> = {
+    ...target,
+    ...spaces,
+    'migrate-command': '/app/migrate.sh',
+    'migrate-service': 'web',
+    'database-url': URL,
+    'backup-before': 'true',
+  };
+
   it('is read with the migration inputs', () => {
-    const i = readRootInputs(
-      getter({
-        ...target,
-        ...spaces,
-        'migrate-command': '/app/migrate.sh',
-        'migrate-service': 'web',
-        'database-url': URL,
-        'backup-before': 'true',
-        'encryption-passphrase': 'p p',
-      }),
-      env,
-    );
+    const i = readRootInputs(getter({ ...rootMigrate, 'encryption-passphrase': 'p p' }), env);
     expect(i.backup).toMatchObject({ source: { kind: 'database-url' }, passphrase: 'p p', deployRoot: '/opt' });
   });
 
   it('without the bucket: a ConfigurationError naming spaces-bucket', () => {
-    const inputs: Record<string, string> = {
-      ...target,
-      ...spaces,
-      'migrate-command': '/app/migrate.sh',
-      'migrate-service': 'web',
-      'database-url': URL,
-      'backup-before': 'true',
-    };
+    const inputs = { ...rootMigrate };
     delete inputs['spaces-bucket'];
     expect(configError(() => readRootInputs(getter(inputs), env))).toContain('"spaces-bucket"');
   });
