@@ -50,6 +50,15 @@ describe('start script', () => {
     expect(up.ok).toBe(false);
     expect(up.reason).toBe('Error response from daemon: port is already allocated');
   });
+
+  it('a failure that printed nothing before the container state never reports that state', async () => {
+    const host = new FakeHost().on(/up --detach/, {
+      code: 1,
+      stdout: '@@dd:states\n[{"Config":{"Env":["APP_SECRET=hunter2"]}}]\n',
+    });
+    const up = await runUp(host, script, { stream: () => undefined, timeoutMs: 1000 });
+    expect(up).toEqual({ ok: false, reason: 'exit 1', inspect: '[{"Config":{"Env":["APP_SECRET=hunter2"]}}]\n' });
+  });
 });
 
 describe('releases in use', () => {

@@ -101,11 +101,14 @@ export async function runUp(
       if (!done) o.stream(line);
     },
   });
-  const at = r.stdout.indexOf(`\n${STATES}\n`);
-  const inspect = at >= 0 ? r.stdout.slice(at + STATES.length + 2) : '';
-  const before = at >= 0 ? r.stdout.slice(0, at + 1) : r.stdout;
-  if (before.split('\n').includes(UP_OK)) return { ok: true, inspect };
-  const text = (r.stderr.trim() ? r.stderr : before).trim();
+  // by lines: the marker may be the first line (nothing printed before it), and what follows
+  // it (the containers' environment) is only ever the inspect output, never a reason
+  const lines = r.stdout.split('\n');
+  const at = lines.indexOf(STATES);
+  const inspect = at >= 0 ? lines.slice(at + 1).join('\n') : '';
+  const before = at >= 0 ? lines.slice(0, at) : lines;
+  if (before.includes(UP_OK)) return { ok: true, inspect };
+  const text = (r.stderr.trim() ? r.stderr : before.join('\n')).trim();
   return { ok: false, reason: tail(text) || `exit ${r.code}`, inspect };
 }
 
