@@ -11,6 +11,7 @@ import {
   LockTimeoutError,
   lockWaitLog,
   moveHolderScript,
+  parseLockStatus,
   releaseLockByToken,
   takeLockDirScript,
 } from './lock.js';
@@ -27,6 +28,11 @@ const holder: LockHolder = {
 };
 const TAKE = 'mkdir -p /opt/shop && mkdir /opt/shop/.lock && { cat > /opt/shop/.lock/holder.json; }';
 const other: LockHolder = { ...holder, actor: 'bob', runId: '41', token: 'tok-bob', sha: 'aaaaaaa1' };
+/** A held lock looked at in one round trip: the droplet's clock, the last heartbeat, the holder. */
+const STATUS =
+  'date +%s ; { stat -c %Y /opt/shop/.lock 2> /dev/null; } ; { cat /opt/shop/.lock/holder.json 2> /dev/null; }';
+const status = (now: number, heartbeat: number | undefined, h: LockHolder | undefined): string =>
+  [now, ...(heartbeat === undefined ? [] : [heartbeat]), ...(h ? [JSON.stringify(h)] : [])].join('\n') + '\n';
 
 function clock() {
   let t = 0;
@@ -49,9 +55,7 @@ describe('deploy lock', () => {
     const c = clock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: "mkdir: cannot create directory '/opt/shop/.lock': File exists" })
-      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
-      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
-      .on('date +%s', { stdout: '1010\n' });
+      .on(STATUS, { stdout: status(1010, 1000, other) });
     const waits: string[] = [];
     const error = await acquireLock(host, {
       dir: '/opt/shop/.lock',
@@ -74,9 +78,7 @@ describe('deploy lock', () => {
     const c = clock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
-      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
-      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
-      .on('date +%s', { stdout: '1001\n' });
+      .on(STATUS, { stdout: status(1001, 1000, other) });
     const lock = await acquireLock(host, {
       dir: '/opt/shop/.lock',
       holder,
@@ -92,9 +94,7 @@ describe('deploy lock', () => {
   it('takes over a stale lock only if it still holds the stale token', async () => {
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: 'File exists' }, 1)
-      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
-      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
-      .on('date +%s', { stdout: '5000\n' });
+      .on(STATUS, { stdout: status(5000, 1000, other) });
     const stale: string[] = [];
     const lock = await acquireLock(host, {
       dir: '/opt/shop/.lock',
@@ -147,10 +147,8 @@ describe('deploy lock', () => {
     const c = clock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
-      .on('cat /opt/shop/.lock/holder.json', { stdout: JSON.stringify(other) })
-      .on('stat -c %Y /opt/shop/.lock', { stdout: '1000\n' })
-      .on('date +%s', { stdout: '1700\n' })
-      .on('date +%s', { stdout: '1004\n' }, 1); // later rules are asked first
+      .on(STATUS, { stdout: status(1700, 1000, other) })
+      .on(STATUS, { stdout: status(1004, 1000, other) }, 1); // later rules are asked first
     const lock = await acquireLock(host, {
       dir: '/opt/shop/.lock',
       holder,
@@ -164,6 +162,46 @@ describe('deploy lock', () => {
       `info mgr: waiting for the deploy lock, held by ${who} (last heartbeat 4s ago)`,
       `warn mgr: taking over a stale deploy lock held by ${who} (no heartbeat for 700s)`,
     ]);
+    await lock.release();
+  });
+
+  it('looks at a held lock in one round trip per attempt: the take, then clock + heartbeat + holder', async () => {
+    const c = clock();
+    const host = new FakeHost()
+      .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
+      .on(STATUS, { stdout: status(1003, 1000, other) });
+    const lock = await acquireLock(host, {
+      dir: '/opt/shop/.lock',
+      holder,
+      timeoutMs: 60_000,
+      staleAfterMs: 60_000,
+      ...c,
+    });
+    expect(host.commands()).toEqual([TAKE, STATUS, TAKE, STATUS, TAKE]);
+    await lock.release();
+  });
+
+  it('a lock gone since the take failed is taken again at once; a holder not written yet still has an age', async () => {
+    expect(parseLockStatus('1010\n')).toEqual({ holder: undefined, ageSeconds: undefined });
+    expect(parseLockStatus('1010\n1000\n')).toEqual({ holder: undefined, ageSeconds: 10 });
+    expect(parseLockStatus(status(1010, 1000, other))).toEqual({ holder: other, ageSeconds: 10 });
+    expect(() => parseLockStatus('')).toThrow("could not read the droplet's clock");
+    const c = clock();
+    const host = new FakeHost()
+      .on(TAKE, { code: 1, stderr: 'File exists' }, 1)
+      .on(STATUS, { stdout: status(1010, undefined, undefined) });
+    const waits: unknown[] = [];
+    const lock = await acquireLock(host, {
+      dir: '/opt/shop/.lock',
+      holder,
+      timeoutMs: 60_000,
+      staleAfterMs: 60_000,
+      onWait: (h) => waits.push(h),
+      ...c,
+    });
+    expect(host.commands()).toEqual([TAKE, STATUS, TAKE]);
+    expect(waits).toEqual([]);
+    expect(c.now()).toBe(0); // no sleep
     await lock.release();
   });
 });

@@ -5,7 +5,7 @@
 // `staleAfterMs` (by the droplet's own clock) is taken over.
 
 import type { Logger } from '../action/logger.js';
-import { and, cmd, redirect, type Script } from '../commands/cmd.js';
+import { and, cmd, redirect, type Script, seq } from '../commands/cmd.js';
 import { realSleep } from '../retry.js';
 import type { RemoteHost } from '../ssh/executor.js';
 
@@ -99,12 +99,32 @@ export function lockIsHeld(stderr: string): boolean {
   return /exists/i.test(stderr);
 }
 
-export function lockAgeScript(dir: string): Script {
-  return cmd('stat', '-c', '%Y', dir);
+/**
+ * A held lock in one round trip: the droplet's clock, the lock's last heartbeat (absent when
+ * the lock is gone) and its holder (absent when not written yet), one a line (parseLockStatus).
+ */
+export function lockStatusScript(dir: string): Script {
+  return seq(
+    cmd('date', '+%s'),
+    redirect(cmd('stat', '-c', '%Y', dir), '2>', '/dev/null'),
+    redirect(cmd('cat', holderFile(dir)), '2>', '/dev/null'),
+  );
 }
 
-export function nowScript(): Script {
-  return cmd('date', '+%s');
+export interface LockStatus {
+  holder: LockHolder | undefined;
+  /** Seconds since the last heartbeat by the droplet's clock; undefined when the lock is gone. */
+  ageSeconds: number | undefined;
+}
+
+export function parseLockStatus(stdout: string): LockStatus {
+  const [now = '', ...rest] = stdout.split('\n');
+  if (!/^\d+$/.test(now.trim())) throw new Error(`could not read the droplet's clock: ${JSON.stringify(now)}`);
+  const heartbeat = /^\d+$/.test(rest[0]?.trim() ?? '') ? Number(rest.shift()) : undefined;
+  return {
+    holder: parseHolder(rest.join('\n')),
+    ageSeconds: heartbeat === undefined ? undefined : Number(now.trim()) - heartbeat,
+  };
 }
 
 /** Moves a stale lock aside only if it still belongs to the holder we judged stale. */
@@ -177,19 +197,6 @@ export function parseHolder(text: string): LockHolder | undefined {
   }
 }
 
-export async function readHolder(host: RemoteHost, dir: string): Promise<LockHolder | undefined> {
-  const r = await host.run(cmd('cat', holderFile(dir)), { allowFailure: true, timeoutMs: 30_000 });
-  return r.code === 0 ? parseHolder(r.stdout) : undefined;
-}
-
-/** Seconds since the lock's last heartbeat by the droplet's clock, or undefined if it is gone. */
-async function lockAgeSeconds(host: RemoteHost, dir: string): Promise<number | undefined> {
-  const mtime = await host.run(lockAgeScript(dir), { allowFailure: true, timeoutMs: 30_000 });
-  if (mtime.code !== 0) return undefined;
-  const now = await host.run(nowScript(), { timeoutMs: 30_000 });
-  return Number(now.stdout.trim()) - Number(mtime.stdout.trim());
-}
-
 export interface HeldLock {
   dir: string;
   token: string;
@@ -222,9 +229,10 @@ export async function acquireLock(host: RemoteHost, options: LockOptions): Promi
     if (!lockIsHeld(made.stderr)) {
       throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
     }
-    lastHolder = await readHolder(host, options.dir);
-    const age = await lockAgeSeconds(host, options.dir);
-    if (age === undefined) continue; // released between our two commands: try again at once
+    const status = await host.run(lockStatusScript(options.dir), { allowFailure: true, timeoutMs: 30_000 });
+    const { holder, ageSeconds: age } = parseLockStatus(status.stdout);
+    lastHolder = holder;
+    if (age === undefined) continue; // released since our take failed: try again at once
     const staleAfterMs =
       lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
     if (age * 1000 > staleAfterMs) {

@@ -62,18 +62,21 @@ function swarmHost(opts: { deployFails?: boolean; heldBy?: string } = {}): FakeH
     });
   if (opts.heldBy) {
     h.on(/^mkdir -p \/opt\/shop && mkdir \/opt\/shop\/.lock/, { code: 1, stderr: 'mkdir: File exists\n' })
-      .on(`cat ${LOCK}/holder.json`, {
-        stdout: JSON.stringify({
-          repo: 'acme/shop',
-          runId: '76',
-          actor: 'bob',
-          sha: 'aaaaaaa',
-          time: '2026-11-22T05:00:00Z',
-          token: opts.heldBy,
-          action: 'deploy-compose',
-        }),
-      })
-      .on(`stat -c %Y ${LOCK}`, { stdout: '995\n' });
+      // the droplet's clock, the lock's last heartbeat, its holder
+      .on(
+        /^date \+%s ; \{ stat -c %Y \/opt\/shop\/\.lock 2> \/dev\/null; \} ; \{ cat \/opt\/shop\/\.lock\/holder\.json/,
+        {
+          stdout: `1000\n995\n${JSON.stringify({
+            repo: 'acme/shop',
+            runId: '76',
+            actor: 'bob',
+            sha: 'aaaaaaa',
+            time: '2026-11-22T05:00:00Z',
+            token: opts.heldBy,
+            action: 'deploy-compose',
+          })}\n`,
+        },
+      );
   }
   return h;
 }
