@@ -11,7 +11,7 @@
 // - retention keep-last 1 keeps exactly the newest complete backup;
 // - S3 killed mid-upload (own s3rver child process): the step fails clearly, no manifest, no object.
 //
-// Needs: node scripts/build.mjs snapshot-and-backup
+// Builds its own bundle of the current sources (test/support/private-bundle.ts); dist/ is not used.
 import { spawnSync } from 'node:child_process';
 import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { buildPrivateBundle } from '../support/private-bundle.js';
 import { runAction } from '../support/run-action.js';
 import { type S3rverProcess, startS3rver } from '../unit/backup/s3rver.js';
 
@@ -33,6 +34,7 @@ let src: FixtureDroplet;
 let dst: FixtureDroplet;
 let reg: string;
 let s3: S3Client;
+let distRoot: string;
 
 async function sh(d: FixtureDroplet, command: string, stdin?: string): Promise<string> {
   const r = await lab.exec(d, command, stdin === undefined ? {} : { stdin });
@@ -204,6 +206,7 @@ let source: State;
 
 beforeAll(async () => {
   reg = lab.env.LAB_REGISTRY;
+  distRoot = buildPrivateBundle('snapshot-and-backup');
   s3 = new S3Client({
     endpoint: lab.env.LAB_S3_ENDPOINT,
     region: 'us-east-1',
@@ -221,6 +224,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   s3?.destroy();
+  if (distRoot) rmSync(distRoot, { recursive: true, force: true });
 });
 
 describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', () => {
@@ -234,6 +238,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
   image: ${reg}/ddlab/services:latest
 `;
     const r = await runAction('snapshot-and-backup', {
+      distRoot,
       timeoutMs: 240_000,
       inputs: {
         app: APP,
@@ -317,6 +322,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
 
   it('restore needs the confirmation input and changes nothing without it', async () => {
     const r = await runAction('snapshot-and-backup', {
+      distRoot,
       timeoutMs: 240_000,
       inputs: {
         app: APP,
@@ -337,6 +343,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
   it('restores each dump (latest) into the fresh droplet: row counts, table checksum, keys, sqlite rows and volume files match', async () => {
     for (const dump of ['db', 'cache', 'notes', 'uploads']) {
       const r = await runAction('snapshot-and-backup', {
+        distRoot,
         timeoutMs: 240_000,
         inputs: {
           app: APP,
@@ -365,6 +372,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
 
   it('mode verify checks a stored backup without touching the live service', async () => {
     const r = await runAction('snapshot-and-backup', {
+      distRoot,
       timeoutMs: 240_000,
       inputs: {
         app: APP,
@@ -382,11 +390,13 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
   it('retention keep-last 1 keeps exactly the newest complete backup, and never the only one away', async () => {
     const oneDump = `- name: uploads\n  kind: volume\n  volume: uploads\n  image: ${reg}/ddlab/web:latest\n`;
     const first = await runAction('snapshot-and-backup', {
+      distRoot,
       timeoutMs: 240_000,
       inputs: { app: APP, dumps: oneDump, ...sshInputs(src), ...spacesInputs({ 'keep-last': '1' }) },
     });
     expect(first.exitCode, first.log).toBe(0);
     const second = await runAction('snapshot-and-backup', {
+      distRoot,
       timeoutMs: 240_000,
       inputs: { app: APP, dumps: oneDump, ...sshInputs(src), ...spacesInputs({ 'keep-last': '1', 'max-age': '1m' }) },
     });
@@ -397,6 +407,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
     expect(second.outputs['deleted-backup-keys']).toBe(first.outputs['manifest-keys']);
     // the one backup left is complete and usable
     const third = await runAction('snapshot-and-backup', {
+      distRoot,
       timeoutMs: 240_000,
       inputs: { app: APP, mode: 'verify', dump: 'uploads', dumps: oneDump, ...sshInputs(src), ...spacesInputs() },
     });
@@ -413,6 +424,7 @@ describe('snapshot-and-backup: dumps → S3 → restore into a fresh droplet', (
       );
       let killed = false;
       const r = await runAction('snapshot-and-backup', {
+        distRoot,
         timeoutMs: 240_000,
         inputs: {
           app: APP,

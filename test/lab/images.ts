@@ -152,7 +152,29 @@ export const RECIPES: Record<'dropletTrixie' | 'dropletBookworm' | 'web' | 'serv
   },
 };
 
+/**
+ * Images a lab does not start with, built when a test asks for one (`ensureImage('mariadb')`), then
+ * pushed or loaded by that test. Adding one here costs other labs nothing.
+ */
+export const ON_DEMAND_RECIPES: Record<'mariadb', Recipe> = {
+  mariadb: {
+    kind: 'debian',
+    name: 'mariadb',
+    suite: 'bookworm',
+    // MariaDB 10.11: mariadb, mariadb-dump and the mysql, mysqldump names of the same programs
+    include: ['mariadb-server', 'mariadb-client', 'procps'],
+    files: { '/usr/local/bin/lab-mariadb': 'mariadb-image/lab-mariadb' },
+    hooks: [
+      // the package's postinst initialised a data dir; an empty one lets the entrypoint set it up
+      // with the given passwords (Docker would otherwise copy these files into a new volume)
+      'rm -rf "$1"/var/lib/mysql && mkdir -p "$1"/var/lib/mysql "$1"/run/mysqld',
+    ],
+    changes: ['ENTRYPOINT ["/usr/local/bin/lab-mariadb"]', 'CMD ["mariadbd"]', 'EXPOSE 3306'],
+  },
+};
+
 export type ImageKey = keyof typeof RECIPES;
+export type OnDemandImageKey = keyof typeof ON_DEMAND_RECIPES;
 
 export function recipeHash(r: Recipe): string {
   const files = Object.entries(r.files)
@@ -163,8 +185,11 @@ export function recipeHash(r: Recipe): string {
   return sha256(RECIPE_VERSION, JSON.stringify(r), ...files, ...extra).slice(0, 12);
 }
 
-export function imageTag(key: ImageKey): string {
-  const r = RECIPES[key];
+const recipeOf = (key: ImageKey | OnDemandImageKey): Recipe =>
+  key in RECIPES ? RECIPES[key as ImageKey] : ON_DEMAND_RECIPES[key as OnDemandImageKey];
+
+export function imageTag(key: ImageKey | OnDemandImageKey): string {
+  const r = recipeOf(key);
   return `ddlab/${r.name}:${recipeHash(r)}`;
 }
 
@@ -308,8 +333,8 @@ async function removeStaleTags(repo: string, keep: string): Promise<void> {
 }
 
 /** Builds one image unless its tag exists already. */
-export async function ensureImage(key: ImageKey): Promise<BuildResult> {
-  const r = RECIPES[key];
+export async function ensureImage(key: ImageKey | OnDemandImageKey): Promise<BuildResult> {
+  const r = recipeOf(key);
   const tag = imageTag(key);
   const started = Date.now();
   if (await imageExists(tag)) return { tag, built: false, seconds: 0 };

@@ -38,6 +38,21 @@ describe('backup command builders (exact strings)', () => {
       c.redisCli('r1', 'REDIS_PASSWORD', 'LASTSAVE'),
       `docker exec r1 sh -c 'if [ -n "$1" ]; then REDISCLI_AUTH=$(printenv "$1" || true); export REDISCLI_AUTH; fi; shift; exec redis-cli --no-raw "$@"' sh REDIS_PASSWORD LASTSAVE`,
     ],
+    [
+      'mariadb-dump (or mysqldump) inside the service, MYSQL_PWD from the container env',
+      c.mysqlDumpInService('m1', { user: 'root', passwordEnv: 'MARIADB_ROOT_PASSWORD', database: 'shop' }),
+      `docker exec m1 sh -c 'MYSQL_PWD=$(printenv "$1" || true); export MYSQL_PWD; shift; p=$2; if command -v "$1" >/dev/null 2>&1; then p=$1; fi; shift 2; exec "$p" "$@"' sh MARIADB_ROOT_PASSWORD mariadb-dump mysqldump --single-transaction --routines --events --triggers --hex-blob --default-character-set\\=utf8mb4 --user\\=root --databases shop`,
+    ],
+    [
+      'mariadb (or mysql) restore from stdin inside the service',
+      c.mysqlRestoreInService('m1', { user: 'root', passwordEnv: 'MYSQL_ROOT_PASSWORD' }),
+      `docker exec -i m1 sh -c 'MYSQL_PWD=$(printenv "$1" || true); export MYSQL_PWD; shift; p=$2; if command -v "$1" >/dev/null 2>&1; then p=$1; fi; shift 2; exec "$p" "$@"' sh MYSQL_ROOT_PASSWORD mariadb mysql --user\\=root --default-character-set\\=utf8mb4`,
+    ],
+    [
+      'the throwaway MySQL/MariaDB server: no network, no log, no password to hand over',
+      c.mysqlVerifyServer('dd-verify-x', 'img', ['mariadbd']),
+      'docker run -d --name dd-verify-x --label droplet-deploy.role\\=verify --network none --log-driver none -e MARIADB_ALLOW_EMPTY_ROOT_PASSWORD\\=1 -e MYSQL_ALLOW_EMPTY_PASSWORD\\=1 img mariadbd',
+    ],
   ])('%s', (_name, script, expected) => {
     expect(render(script)).toBe(expected);
   });
@@ -55,6 +70,7 @@ describe('backup command builders (exact strings)', () => {
       c.pgDumpFromUrl('i', URL_PARTS),
       c.redisVerify('i'),
       c.volumeVerify('i'),
+      c.mysqlVerifyServer('n', 'i', []),
     ]) {
       expect(render(s)).toContain('--log-driver none');
     }

@@ -214,15 +214,8 @@ export function pgRestoreFromUrl(image: string, p: PgUrlParts): Cmd {
   });
 }
 
-/** Starts a throwaway PostgreSQL server for verification, with the same command as the service. */
-export function pgVerifyServer(
-  name: string,
-  image: string,
-  command: readonly string[],
-  user: string,
-  database: string,
-  password: string,
-): Cmd {
+/** A throwaway database server for verification: detached, labelled, no network, no log. */
+function verifyServer(name: string, image: string, env: readonly Arg[], command: readonly string[]): Cmd {
   return cmd(
     'docker',
     'run',
@@ -235,49 +228,120 @@ export function pgVerifyServer(
     'none',
     '--log-driver',
     'none',
-    '-e',
-    `POSTGRES_USER=${user}`,
-    '-e',
-    `POSTGRES_DB=${database}`,
-    '-e',
-    sensitive(`POSTGRES_PASSWORD=${password}`),
+    ...env.flatMap((e) => ['-e', e]),
     image,
     ...command,
   );
 }
 
+/** Starts a throwaway PostgreSQL server for verification, with the same command as the service. */
+export function pgVerifyServer(
+  name: string,
+  image: string,
+  command: readonly string[],
+  user: string,
+  database: string,
+  password: string,
+): Cmd {
+  return verifyServer(
+    name,
+    image,
+    [`POSTGRES_USER=${user}`, `POSTGRES_DB=${database}`, sensitive(`POSTGRES_PASSWORD=${password}`)],
+    command,
+  );
+}
+
 // ---------------------------------------------------------------- MySQL / MariaDB
 
+/** MYSQL_PWD from the container's own environment variable $1 (never argv). */
 const MYSQL_PWD_FROM_CONTAINER = 'MYSQL_PWD=$(printenv "$1" || true); export MYSQL_PWD; shift; ';
+
+/**
+ * The client program: $1 its MariaDB name (mariadb, mariadb-dump), $2 its MySQL name (mysql,
+ * mysqldump). MariaDB images have both names (11.x warns about the old ones), MySQL images only
+ * the MySQL name.
+ */
+const MYSQL_PROGRAM = 'p=$2; if command -v "$1" >/dev/null 2>&1; then p=$1; fi; shift 2; ';
 
 export interface MysqlTarget {
   user: string;
   passwordEnv: string;
   database?: string;
-  compressLevel?: number;
 }
+
+/** Options of every dump: one consistent InnoDB snapshot, routines/events/triggers, binary columns as hex. */
+export const MYSQL_DUMP_ARGS = [
+  '--single-transaction',
+  '--routines',
+  '--events',
+  '--triggers',
+  '--hex-blob',
+  '--default-character-set=utf8mb4',
+];
 
 export function mysqlDumpInService(container: string, t: MysqlTarget): Cmd {
-  return execSh(
-    container,
-    `${MYSQL_PWD_FROM_CONTAINER}if command -v mariadb-dump >/dev/null 2>&1; then exec mariadb-dump "$@"; fi; exec mysqldump "$@"`,
-    [
-      t.passwordEnv,
-      '--single-transaction',
-      '--routines',
-      '--events',
-      '--triggers',
-      `--user=${t.user}`,
-      ...(t.database ? ['--databases', t.database] : ['--all-databases']),
-    ],
-  );
+  return execSh(container, `${MYSQL_PWD_FROM_CONTAINER}${MYSQL_PROGRAM}exec "$p" "$@"`, [
+    t.passwordEnv,
+    'mariadb-dump',
+    'mysqldump',
+    ...MYSQL_DUMP_ARGS,
+    `--user=${t.user}`,
+    ...(t.database ? ['--databases', t.database] : ['--all-databases']),
+  ]);
 }
 
+/** Runs the SQL dump on stdin in the service (its CREATE DATABASE / DROP TABLE IF EXISTS replace what it holds). */
 export function mysqlRestoreInService(container: string, t: MysqlTarget): Cmd {
   return execSh(
     container,
-    `${MYSQL_PWD_FROM_CONTAINER}if command -v mariadb >/dev/null 2>&1; then exec mariadb "$@"; fi; exec mysql "$@"`,
-    [t.passwordEnv, `--user=${t.user}`],
+    `${MYSQL_PWD_FROM_CONTAINER}${MYSQL_PROGRAM}exec "$p" "$@"`,
+    [t.passwordEnv, 'mariadb', 'mysql', `--user=${t.user}`, '--default-character-set=utf8mb4'],
+    true,
+  );
+}
+
+/**
+ * Exact row count of every user table, as `schema.table<TAB>count` rows, in the same session
+ * (a restored `mysql` schema takes effect for new sessions only after FLUSH PRIVILEGES).
+ */
+export const MYSQL_ROW_COUNTS_SQL = [
+  'SET SESSION group_concat_max_len = 16777216;',
+  "SELECT GROUP_CONCAT(CONCAT('SELECT ', QUOTE(CONCAT(table_schema, '.', table_name)), ', COUNT(*) FROM `', REPLACE(table_schema, '`', '``'), '`.`', REPLACE(table_name, '`', '``'), '`') ORDER BY table_schema, table_name SEPARATOR ' UNION ALL ') INTO @dd_counts",
+  "FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys');",
+  "SET @dd_counts = IFNULL(@dd_counts, 'SELECT 1 FROM DUAL WHERE FALSE');",
+  'PREPARE dd_counts FROM @dd_counts;',
+  'EXECUTE dd_counts;',
+].join('\n');
+
+/**
+ * A throwaway MySQL/MariaDB server for verification: the service's image and command, no network,
+ * an empty root password (no secret to hand over: nothing can reach it but `docker exec`).
+ */
+export function mysqlVerifyServer(name: string, image: string, command: readonly string[]): Cmd {
+  return verifyServer(name, image, ['MARIADB_ALLOW_EMPTY_ROOT_PASSWORD=1', 'MYSQL_ALLOW_EMPTY_PASSWORD=1'], command);
+}
+
+/** `SELECT 1` over TCP (the official images' first-start server listens only on the socket). */
+export function mysqlVerifyProbe(name: string): Cmd {
+  return execSh(name, `${MYSQL_PROGRAM}exec "$p" "$@"`, [
+    'mariadb',
+    'mysql',
+    '--user=root',
+    '--host=127.0.0.1',
+    '--protocol=TCP',
+    '-N',
+    '-B',
+    '-e',
+    'SELECT 1',
+  ]);
+}
+
+/** Restores the dump on stdin into the throwaway server, then prints the row counts (one session). */
+export function mysqlVerifyRestore(name: string): Cmd {
+  return execSh(
+    name,
+    `${MYSQL_PROGRAM}{ cat; printf '\\n%s\\n' "$1"; } | "$p" --user=root -N -B --default-character-set=utf8mb4`,
+    ['mariadb', 'mysql', MYSQL_ROW_COUNTS_SQL],
     true,
   );
 }

@@ -6,7 +6,7 @@ import type { Script } from '../commands/cmd.js';
 import type { RemoteHost } from '../ssh/executor.js';
 import * as c from './commands.js';
 import type { DumpSource } from './pipeline.js';
-import type { DumpSpec, PostgresDump } from './spec.js';
+import type { DumpSpec, MysqlDump, PostgresDump } from './spec.js';
 
 // What each dump kind does on the droplet, built from the command builders: resolve the
 // Compose containers/volumes by label, produce a DumpSource, restore from a stream, verify
@@ -289,12 +289,7 @@ export async function verifyDump(ctx: KindContext, spec: DumpSpec, data: Readabl
       return verifyPostgres(ctx, spec, data);
     case 'mysql':
     case 'mariadb':
-      data.destroy();
-      return {
-        ok: true,
-        summary: `not verified: verify is not implemented for ${spec.kind} (the checksum was checked)`,
-        details: [],
-      };
+      return verifyMysql(ctx, spec, data);
     case 'sqlite': {
       const image = spec.image ?? (await imageOf(ctx, await oneContainer(ctx, spec.service as string, true)));
       const out = await runWithStdin(ctx, c.sqliteVerify(image), data, 'sqlite verify');
@@ -320,50 +315,105 @@ export async function verifyDump(ctx: KindContext, spec: DumpSpec, data: Readabl
   }
 }
 
-async function verifyPostgres(ctx: KindContext, spec: PostgresDump, data: Readable): Promise<VerifyResult> {
-  let image = spec.image ?? 'postgres:17-alpine';
-  let command: string[] = ['postgres'];
-  if (spec.service) {
-    const id = await oneContainer(ctx, spec.service);
-    image = await imageOf(ctx, id);
-    const cmdLine = JSON.parse((await ctx.host.run(c.inspect(id, '{{json .Config.Cmd}}'))).stdout.trim() || 'null') as
-      string[] | null;
-    if (cmdLine?.length) command = cmdLine;
-  }
-  const name = `dd-verify-${ctx.app}-${randomBytes(4).toString('hex')}`;
-  const password = randomBytes(18).toString('base64url');
-  const database = spec.database ?? 'verify';
-  const target: c.PgTarget = { user: spec.user, passwordEnv: 'POSTGRES_PASSWORD', database };
-  await ctx.host.run(c.pgVerifyServer(name, image, command ?? [], spec.user, database, password));
+/** The image and command of a service's running container (what a throwaway server copies). */
+async function serviceImageAndCommand(
+  ctx: KindContext,
+  service: string,
+): Promise<{ image: string; command: string[] }> {
+  const id = await oneContainer(ctx, service);
+  const out = (await ctx.host.run(c.inspect(id, '{{json .Config.Image}} {{json .Config.Cmd}}'))).stdout.trim();
+  const [image, command] = JSON.parse(`[${out.replace(/\s+/, ',')}]`) as [string, string[] | null];
+  return { image, command: command ?? [] };
+}
+
+/**
+ * Starts a throwaway database server, waits until `probe` prints `1`, runs `fn`, and removes the
+ * server (and its anonymous volumes) whatever happens.
+ */
+async function withThrowawayServer<T>(
+  ctx: KindContext,
+  server: { name: string; start: Script; probe: Script; what: string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  await ctx.host.run(server.start);
   try {
     const deadline = Date.now() + ctx.waitTimeoutMs;
     for (let i = 0; ; i += 1) {
-      const probe = await ctx.host.run(c.psqlInService(name, target, 'SELECT 1', '127.0.0.1'), { allowFailure: true });
+      const probe = await ctx.host.run(server.probe, { allowFailure: true });
       if (probe.code === 0 && probe.stdout.trim() === '1') break;
       const state = (
-        await ctx.host.run(c.inspect(name, '{{.State.Running}} {{.State.ExitCode}}'), { allowFailure: true })
+        await ctx.host.run(c.inspect(server.name, '{{.State.Running}} {{.State.ExitCode}}'), { allowFailure: true })
       ).stdout.trim();
       if (state.startsWith('false')) {
-        throw new Error(
-          `the throwaway PostgreSQL (${image} ${command.join(' ')}) exited (code ${state.split(' ')[1] ?? '?'}) before accepting connections`,
-        );
+        throw new Error(`${server.what} exited (code ${state.split(' ')[1] ?? '?'}) before accepting connections`);
       }
       if (Date.now() > deadline || i > 10_000)
-        throw new Error(
-          `the throwaway PostgreSQL (${image}) did not accept connections within ${Math.round(ctx.waitTimeoutMs / 1000)}s`,
-        );
+        throw new Error(`${server.what} did not accept connections within ${Math.round(ctx.waitTimeoutMs / 1000)}s`);
       await ctx.sleep(500);
     }
-    await runWithStdin(ctx, c.pgRestoreInService(name, target), data, 'pg_restore into the throwaway server');
-    const out = (await ctx.host.run(c.psqlInService(name, target, c.PG_ROW_COUNTS_SQL))).stdout;
-    const { details, total } = parseCounts(out);
-    // an empty database is a valid backup: pg_restore and the count query succeeding is the check
-    return {
-      ok: true,
-      summary: `restored into a throwaway ${image}: ${details.length} tables, ${total} rows`,
-      details,
-    };
+    return await fn();
   } finally {
-    await ctx.host.run(c.removeContainer(name), { allowFailure: true });
+    await ctx.host.run(c.removeContainer(server.name), { allowFailure: true });
   }
+}
+
+const throwawayName = (ctx: KindContext): string => `dd-verify-${ctx.app}-${randomBytes(4).toString('hex')}`;
+
+async function verifyPostgres(ctx: KindContext, spec: PostgresDump, data: Readable): Promise<VerifyResult> {
+  const { image, command } = spec.service
+    ? await serviceImageAndCommand(ctx, spec.service)
+    : { image: spec.image ?? 'postgres:17-alpine', command: [] };
+  const run = command.length ? command : ['postgres'];
+  const name = throwawayName(ctx);
+  const password = randomBytes(18).toString('base64url');
+  const database = spec.database ?? 'verify';
+  const target: c.PgTarget = { user: spec.user, passwordEnv: 'POSTGRES_PASSWORD', database };
+  return withThrowawayServer(
+    ctx,
+    {
+      name,
+      start: c.pgVerifyServer(name, image, run, spec.user, database, password),
+      probe: c.psqlInService(name, target, 'SELECT 1', '127.0.0.1'),
+      what: `the throwaway PostgreSQL (${image} ${run.join(' ')})`,
+    },
+    async () => {
+      await runWithStdin(ctx, c.pgRestoreInService(name, target), data, 'pg_restore into the throwaway server');
+      const out = (await ctx.host.run(c.psqlInService(name, target, c.PG_ROW_COUNTS_SQL))).stdout;
+      const { details, total } = parseCounts(out);
+      // an empty database is a valid backup: pg_restore and the count query succeeding is the check
+      return {
+        ok: true,
+        summary: `restored into a throwaway ${image}: ${details.length} tables, ${total} rows`,
+        details,
+      };
+    },
+  );
+}
+
+async function verifyMysql(ctx: KindContext, spec: MysqlDump, data: Readable): Promise<VerifyResult> {
+  const { image, command } = await serviceImageAndCommand(ctx, spec.service);
+  const name = throwawayName(ctx);
+  return withThrowawayServer(
+    ctx,
+    {
+      name,
+      start: c.mysqlVerifyServer(name, image, command),
+      probe: c.mysqlVerifyProbe(name),
+      what: `the throwaway ${spec.kind} server (${image} ${command.join(' ')})`,
+    },
+    async () => {
+      const out = await runWithStdin(
+        ctx,
+        c.mysqlVerifyRestore(name),
+        data,
+        `${spec.kind} restore into the throwaway server`,
+      );
+      const { details, total } = parseCounts(out.replace(/\t/g, '|'));
+      return {
+        ok: true,
+        summary: `restored into a throwaway ${image}: ${details.length} tables, ${total} rows`,
+        details,
+      };
+    },
+  );
 }
