@@ -82,6 +82,9 @@ describe('declaredServices', () => {
   });
 });
 
+/** After a roll-out of a release whose enabled services are web alone. */
+const AFTER_WEB = { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 };
+
 describe('removeDropped', () => {
   it('nothing outside the enabled services: not a single remote command', async () => {
     const host = new FakeHost();
@@ -97,11 +100,7 @@ describe('removeDropped', () => {
   it('stops and removes the dropped service by id (no -v: volumes kept); a disabled-profile service stays', async () => {
     const host = new FakeHost().on(/config --services$/, { stdout: 'web\ndebug\n' }).on(/^docker stop/, { stdout: '' });
     const lines: string[] = [];
-    const removed = await removeDropped(
-      host,
-      { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 },
-      { logger: { ...quiet, info: (m) => lines.push(m) } },
-    );
+    const removed = await removeDropped(host, AFTER_WEB, { logger: { ...quiet, info: (m) => lines.push(m) } });
     expect(removed).toEqual([{ service: 'jobs', containers: ['shop-jobs-j1', 'shop-jobs-j2'] }]);
     expect(host.commands()).toEqual([
       expect.stringMatching(/--profile \\\* config --services$/),
@@ -115,11 +114,7 @@ describe('removeDropped', () => {
   it('several dropped services: one stop/remove for all their containers, one log line each', async () => {
     const host = new FakeHost().on(/config --services$/, { stdout: 'web\n' }).on(/^docker stop/, { stdout: '' });
     const lines: string[] = [];
-    const removed = await removeDropped(
-      host,
-      { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 },
-      { logger: { ...quiet, info: (m) => lines.push(m) } },
-    );
+    const removed = await removeDropped(host, AFTER_WEB, { logger: { ...quiet, info: (m) => lines.push(m) } });
     expect(removed).toEqual([
       { service: 'debug', containers: ['shop-debug-d1'] },
       { service: 'jobs', containers: ['shop-jobs-j1', 'shop-jobs-j2'] },
@@ -135,24 +130,14 @@ describe('removeDropped', () => {
     const host = new FakeHost()
       .on(/config --services$/, { stdout: 'web\n' })
       .on(/^docker stop/, { code: 1, stderr: 'Error response from daemon: cannot stop container: j1\n' });
-    await expect(
-      removeDropped(
-        host,
-        { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 },
-        { logger: quiet },
-      ),
-    ).rejects.toThrow(/cannot stop container/);
+    await expect(removeDropped(host, AFTER_WEB, { logger: quiet })).rejects.toThrow(/cannot stop container/);
   });
 
   it('listing the services fails: nothing is removed, the error says why', async () => {
     const host = new FakeHost().on(/config --services$/, { code: 1, stderr: 'no such profile\n' });
-    await expect(
-      removeDropped(
-        host,
-        { project, states: STATES, active: new Set(['web']), stopTimeoutSeconds: 10 },
-        { logger: quiet },
-      ),
-    ).rejects.toThrow("listing the release's services failed (exit 1): no such profile");
+    await expect(removeDropped(host, AFTER_WEB, { logger: quiet })).rejects.toThrow(
+      "listing the release's services failed (exit 1): no such profile",
+    );
     expect(host.commands().some((c) => c.startsWith('docker stop'))).toBe(false);
   });
 });
