@@ -7,7 +7,7 @@
 import type { Logger } from '../../lib/action/logger.js';
 import { and, cmd, redirect, type Script, seq } from '../../lib/commands/cmd.js';
 import { type ComposeProject, down, upDetached } from '../../lib/compose/compose.js';
-import { inspectProjectScript, settleScript } from '../../lib/compose/state.js';
+import { inspectProjectScript, parseInspect, type ServiceState, settleScript } from '../../lib/compose/state.js';
 import { waitForServices, type WaitResult } from '../../lib/compose/wait.js';
 import type { AppPaths, ReleaseManifest } from '../../lib/release/model.js';
 import { switchLiveScript } from '../../lib/release/remote.js';
@@ -112,6 +112,15 @@ export async function runUp(
   return { ok: false, reason: tail(text) || `exit ${r.code}`, inspect };
 }
 
+/** The states the up script read after its wait; unreadable ones are read again by the wait. */
+function firstStates(inspect: string): { firstStates?: ServiceState[] } {
+  try {
+    return { firstStates: parseInspect(inspect) };
+  } catch {
+    return {};
+  }
+}
+
 export interface StartOptions {
   host: RemoteHost;
   paths: AppPaths;
@@ -149,7 +158,7 @@ export async function startFromLive(o: StartOptions): Promise<{ up: UpResult; wa
     services: o.manifest.images.map((i) => i.service),
     // the wait on the droplet counted against it
     deadlineMs: Math.max(1000, o.waitTimeoutMs - (o.now() - startedAt)),
-    firstInspect: up.inspect,
+    ...firstStates(up.inspect),
     ...(o.sleep ? { sleep: o.sleep } : {}),
     onProgress: (d) => o.log.info(d),
   });

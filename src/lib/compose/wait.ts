@@ -4,11 +4,10 @@
 // 0 and was not restarted is a finished one-shot job (a migration), which counts as up.
 // An `unhealthy` container or one that exited non-zero ends the wait at once.
 
-import { render } from '../commands/cmd.js';
 import { containerDiagnostics, containerProbe } from '../health/container.js';
 import { pollUntil } from '../health/poll.js';
 import type { RemoteHost } from '../ssh/executor.js';
-import { inspectProjectScript, type ServiceState } from './state.js';
+import type { ServiceState } from './state.js';
 
 export interface WaitOptions {
   app: string;
@@ -21,25 +20,10 @@ export interface WaitOptions {
   sleep?: (ms: number) => Promise<void>;
   onProgress?: (detail: string) => void;
   /**
-   * Output of inspectProjectScript(app) taken just now (e.g. at the end of the script that ran
-   * `up`): the first check reads it instead of asking the droplet again.
+   * The containers' states read just now (e.g. at the end of the script that ran `up`): the
+   * first check judges them instead of asking the droplet again.
    */
-  firstInspect?: string;
-}
-
-/** The host, except that its first reading of the project's containers answers `stdout`. */
-function primed(host: RemoteHost, app: string, stdout: string): RemoteHost {
-  const expected = render(inspectProjectScript(app));
-  let used = false;
-  const wrapper = Object.create(host) as RemoteHost;
-  wrapper.run = (script, options) => {
-    if (!used && render(script) === expected) {
-      used = true;
-      return Promise.resolve({ code: 0, stdout, stderr: '' });
-    }
-    return host.run(script, options);
-  };
-  return wrapper;
+  firstStates?: readonly ServiceState[];
 }
 
 export interface WaitResult {
@@ -60,9 +44,13 @@ function isTerminal(s: ServiceState): boolean {
   return s.health === 'unhealthy' || ((s.status === 'exited' || s.status === 'dead') && s.exitCode !== 0);
 }
 
-export async function waitForServices(remote: RemoteHost, options: WaitOptions): Promise<WaitResult> {
-  const host = options.firstInspect !== undefined ? primed(remote, options.app, options.firstInspect) : remote;
-  const probe = containerProbe(host, { app: options.app, services: options.services, require: 'healthy' });
+export async function waitForServices(host: RemoteHost, options: WaitOptions): Promise<WaitResult> {
+  const probe = containerProbe(host, {
+    app: options.app,
+    services: options.services,
+    require: 'healthy',
+    ...(options.firstStates ? { first: options.firstStates } : {}),
+  });
   const abort = new AbortController();
   let terminal: ServiceState[] = [];
   let lastDetail = '';

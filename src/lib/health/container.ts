@@ -20,6 +20,11 @@ export interface ContainerProbeOptions {
   /** Services that must be up; empty = every (non one-off) service of the project. */
   services?: readonly string[];
   require?: ServiceRequirement;
+  /**
+   * The containers' states read just now (by the script that ran `up`): the first attempt
+   * judges these instead of asking the droplet again.
+   */
+  first?: readonly ServiceState[];
 }
 
 export interface ContainerProbe {
@@ -35,12 +40,14 @@ export function containerProbe(host: RemoteHost, options: ContainerProbeOptions)
   const require = options.require ?? 'healthy';
   let failing: ServiceState[] = [];
   let last: ServiceState[] = [];
+  let first = options.first ? [...options.first] : undefined;
   return {
     failing: () => failing,
     lastStates: () => last,
     async attempt(): Promise<CheckOutcome> {
       const started = performance.now();
-      const all = await readServiceStates(host, options.app);
+      const all = first ?? (await readServiceStates(host, options.app));
+      first = undefined;
       const latencyMs = Math.round(performance.now() - started);
       last = all;
       const states = all.filter((s) => !s.oneOff && (wanted.length === 0 || wanted.includes(s.service)));
