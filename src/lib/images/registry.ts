@@ -1,9 +1,10 @@
 // `registry` delivery: the droplet pulls each image itself. Credentials (given, or
 // DigitalOcean Container Registry's from the API) never reach argv: a docker config.json
-// goes up over SFTP with mode 0600 into a scratch DOCKER_CONFIG folder that is removed
-// after the pulls.
+// goes up with mode 0600 (in the release archive) into the run's scratch space, and the
+// pulls read it through DOCKER_CONFIG.
 
-import { cmd, type Script, withEnv } from '../commands/cmd.js';
+import { errorMessage } from '../action/errors.js';
+import { and, cmd, or, type Script, withEnv } from '../commands/cmd.js';
 import type { RemoteHost } from '../ssh/executor.js';
 
 export interface RegistryAuth {
@@ -74,57 +75,96 @@ export class ImageDeliveryError extends Error {
   }
 }
 
-export interface PullOptions {
-  auths: readonly RegistryAuth[];
-  /** Scratch folder on the droplet for the docker config (created and removed here). */
-  scratchDir: string;
-  onLine?: (line: string) => void;
-  timeoutMs: number;
-}
-
-/** Pulls every image (digest references already present are not pulled again). */
-export async function pullImages(host: RemoteHost, refs: readonly string[], options: PullOptions): Promise<void> {
-  let configDir: string | undefined;
-  if (options.auths.length) {
-    configDir = `${options.scratchDir}/docker-config`;
-    await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
-    await host.upload(`${configDir}/config.json`, dockerConfigJson(options.auths), 0o600);
-  }
-  const pullOne = async (ref: string): Promise<void> => {
-    if (ref.includes('@sha256:')) {
-      const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
-        allowFailure: true,
-        timeoutMs: 30_000,
-      });
-      if (present.code === 0) return;
-    }
-    options.onLine?.(`pulling ${ref}`);
-    const r = await host.run(pullScript(ref, configDir), {
-      allowFailure: true,
-      timeoutMs: options.timeoutMs,
-      ...(options.onLine ? { onLine: (line: string) => options.onLine?.(line) } : {}),
-    });
-    if (r.code !== 0) {
-      const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
-      throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
-    }
-  };
-  try {
-    // up to 3 pulls at once over the one connection (as `docker compose pull` does)
-    for (let i = 0; i < refs.length; i += 3) {
-      const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }
-  } finally {
-    if (configDir) await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
-  }
-}
-
 export interface InspectedImage {
   ref: string;
   id: string;
   repoDigests: string[];
+}
+
+const INSPECT_FORMAT = '{{.Id}} {{json .RepoDigests}}';
+
+/** `docker image inspect` of one or more references: one INSPECT_FORMAT line each, in argument order. */
+function inspectScript(refs: string | readonly string[]): Script {
+  return cmd('docker', 'image', 'inspect', '--format', INSPECT_FORMAT, refs);
+}
+
+/** Pull, then inspect; a digest reference already on the droplet is not pulled again. */
+export function pullAndInspectScript(ref: string, dockerConfigDir?: string): Script {
+  const pull = and(pullScript(ref, dockerConfigDir), inspectScript(ref));
+  return ref.includes('@sha256:') ? or(inspectScript(ref), pull) : pull;
+}
+
+/** `<id> <json RepoDigests>` → the image (the last line of the output: a pull may print before it). */
+export function parseInspectLine(ref: string, output: string): InspectedImage | undefined {
+  const line = output.trim().split('\n').pop()?.trim() ?? '';
+  const m = /^(sha256:[0-9a-f]{64})(?: (.*))?$/.exec(line);
+  if (!m) return undefined;
+  let repoDigests: string[] = [];
+  try {
+    const parsed = JSON.parse(m[2] ?? '[]') as unknown;
+    if (Array.isArray(parsed)) repoDigests = parsed.filter((d): d is string => typeof d === 'string');
+  } catch {
+    // no digests (a loaded or locally built image)
+  }
+  return { ref, id: m[1] as string, repoDigests };
+}
+
+export interface PullAndInspectOptions {
+  /** DOCKER_CONFIG folder on the droplet holding the registry credentials, if any. */
+  dockerConfigDir?: string;
+  /** Progress: `pulling <ref>`, the pulls' stderr lines, `<ref>: <short id>`. */
+  onLine?: (line: string) => void;
+  /** Per pull. */
+  timeoutMs: number;
+}
+
+/** Pulls at once over the one connection (as `docker compose pull` does). */
+const PULL_WORKERS = 3;
+
+/**
+ * Pulls and inspects every image, each in one command, by a pool of PULL_WORKERS: a slow
+ * pull holds back no other. After a failure no further pull starts; the ones under way are
+ * waited for (they may still read the credentials the caller removes afterwards), then the
+ * first failure is thrown (ImageDeliveryError naming the image).
+ */
+export async function pullAndInspect(
+  host: RemoteHost,
+  refs: readonly string[],
+  o: PullAndInspectOptions,
+): Promise<Map<string, InspectedImage>> {
+  const found = new Map<string, InspectedImage>();
+  const pullOne = async (ref: string): Promise<void> => {
+    o.onLine?.(`pulling ${ref}`);
+    const r = await host.run(pullAndInspectScript(ref, o.dockerConfigDir), {
+      allowFailure: true,
+      timeoutMs: o.timeoutMs,
+      onLine: (line, stream) => {
+        if (stream === 'stderr') o.onLine?.(line);
+      },
+    });
+    const image = r.code === 0 ? parseInspectLine(ref, r.stdout) : undefined;
+    if (!image) {
+      const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
+      throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why || `exit ${r.code}`}`);
+    }
+    o.onLine?.(`${ref}: ${image.id.slice(0, 19)}`);
+    found.set(ref, image);
+  };
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < refs.length) {
+      const ref = refs[next++] as string;
+      try {
+        await pullOne(ref);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PULL_WORKERS, refs.length) }, worker));
+  if (failure) throw failure.error instanceof Error ? failure.error : new Error(errorMessage(failure.error));
+  return found;
 }
 
 /** The local id and registry digests of each reference on the droplet; missing ones are listed. */
@@ -136,42 +176,21 @@ export async function inspectImages(
   const missing: string[] = [];
   if (refs.length > 1) {
     // one round trip when every image is there (the usual case): lines come in argument order
-    const all = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', refs), {
-      allowFailure: true,
-      timeoutMs: 60_000,
-    });
+    const all = await host.run(inspectScript(refs), { allowFailure: true, timeoutMs: 60_000 });
     const lines = all.stdout.trim().split('\n');
-    if (all.code === 0 && lines.length === refs.length) {
-      refs.forEach((ref, i) => found.set(ref, parseInspectLine(ref, lines[i] as string)));
+    const images = refs.map((ref, i) => parseInspectLine(ref, lines[i] ?? ''));
+    if (all.code === 0 && lines.length === refs.length && images.every((image) => image !== undefined)) {
+      for (const image of images) found.set(image.ref, image);
       return { found, missing };
     }
   }
   for (const ref of refs) {
-    const r = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref), {
-      allowFailure: true,
-      timeoutMs: 30_000,
-    });
-    if (r.code !== 0) {
-      missing.push(ref);
-      continue;
-    }
-    found.set(ref, parseInspectLine(ref, r.stdout));
+    const r = await host.run(inspectScript(ref), { allowFailure: true, timeoutMs: 30_000 });
+    const image = r.code === 0 ? parseInspectLine(ref, r.stdout) : undefined;
+    if (image) found.set(ref, image);
+    else missing.push(ref);
   }
   return { found, missing };
-}
-
-function parseInspectLine(ref: string, line: string): InspectedImage {
-  const text = line.trim();
-  const space = text.indexOf(' ');
-  const id = space < 0 ? text : text.slice(0, space);
-  let repoDigests: string[] = [];
-  try {
-    const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1)) as unknown;
-    if (Array.isArray(parsed)) repoDigests = parsed.filter((d): d is string => typeof d === 'string');
-  } catch {
-    // no digests (a loaded or locally built image)
-  }
-  return { ref, id, repoDigests };
 }
 
 /** The digest reference for `ref` among an image's RepoDigests (same repository). */
