@@ -1,14 +1,12 @@
-// Step 5 in one round trip: `current` → the release, deploys.log, pruned release folders
-// removed, the lock released. Images only pruned releases pinned are removed after that
-// script and before the lock goes (rare: only when such images exist).
+// Step 5 in one round trip: `current` → the release, deploys.log, pruned release folders and
+// the images only they pinned removed, the lock released.
 
-import { errorMessage } from '../../lib/action/errors.js';
 import type { Logger } from '../../lib/action/logger.js';
 import type { ServiceState } from '../../lib/compose/state.js';
 import type { HeldLock } from '../../lib/lock/lock.js';
 import { type DeployLogEntry, planPrune, type ReleaseManifest } from '../../lib/release/model.js';
 import type { BeginState } from '../../lib/release/remote.js';
-import { applyPrune, finishScript } from '../../lib/release/remote.js';
+import { finishScript, removedImages } from '../../lib/release/remote.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import { releasesInUse } from './project.js';
 import type { HostJob } from './types.js';
@@ -35,11 +33,11 @@ export async function finishRelease(o: {
     o.states.flatMap((s) => s.bindSources ?? []),
   );
   const plan = planPrune(all, dirs, inputs.keepReleases, [manifest.id, state.current, ...inUse]);
-  const releaseNow = plan.images.length === 0;
-  const r = await host.run(finishScript(paths, manifest.id, plan.remove, releaseNow ? o.lock.handOff() : undefined), {
+  const r = await host.run(finishScript(paths, manifest.id, plan, o.lock.handOff()), {
     stdin: `${JSON.stringify(o.entry)}\n`,
     allowFailure: true,
-    timeoutMs: 120_000,
+    // image removal can take a while (layers deleted on a slow disk)
+    timeoutMs: 120_000 + 30_000 * plan.images.length,
   });
   const lines = r.stdout.split('\n');
   if (!lines.includes('@@dd:switched')) {
@@ -48,14 +46,6 @@ export async function finishRelease(o: {
   if (lines.includes('@@dd:unlocked')) o.lock.released();
   log.info(`release ${manifest.id} is serving (previous: ${state.current ?? 'none'})`);
   if (plan.remove.length === 0) return [];
-  let imagesRemoved = 0;
-  if (!releaseNow) {
-    try {
-      imagesRemoved = (await applyPrune(host, paths, { ...plan, remove: [] })).imagesRemoved.length;
-    } catch (error) {
-      log.warn(`removing images of pruned releases failed (the deploy itself succeeded): ${errorMessage(error)}`);
-    }
-  }
-  log.info(`pruned releases ${plan.remove.join(', ')}; removed ${imagesRemoved} image(s)`);
+  log.info(`pruned releases ${plan.remove.join(', ')}; removed ${removedImages(r.stdout).length} image(s)`);
   return plan.remove;
 }

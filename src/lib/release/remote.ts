@@ -199,24 +199,56 @@ export async function readState(host: RemoteHost, paths: AppPaths): Promise<Rele
   return parseState(r.stdout);
 }
 
+// A fixed script (the image ids come as positional arguments): each image no kept release
+// pins is untagged by every name it has (an id with several tags cannot be removed by id
+// alone) and reported as removed once it is gone. An image still in use stays (rm fails).
+const PRUNE_IMAGES = [
+  'set -f',
+  'for id in "$@"; do',
+  '  tags=$(docker image inspect --format "{{range .RepoTags}}{{.}} {{end}}" "$id" 2>/dev/null) || continue',
+  '  docker image rm ${tags:-$id} >/dev/null 2>&1 && ! docker image inspect "$id" >/dev/null 2>&1 && echo "@@dd:image-removed $id"',
+  'done',
+  'exit 0',
+].join('\n');
+
+/** Removes the given images (ids), printing `@@dd:image-removed <id>` for each one gone. */
+export function pruneImagesScript(ids: readonly string[]): Script {
+  return cmd('sh', '-c', PRUNE_IMAGES, 'sh', ids);
+}
+
+/** The image ids a finish script's output says it removed. */
+export function removedImages(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('@@dd:image-removed '))
+    .map((l) => l.slice('@@dd:image-removed '.length));
+}
+
 /**
  * The last round trip of a deploy: `current` → the release, the entry (stdin) appended to
- * deploys.log, pruned release folders removed, then the lock released (`unlock`, the
- * lock's hand-off command). Prints @@dd:switched / @@dd:unlocked as each part succeeds.
+ * deploys.log, pruned release folders and the images only they pinned removed, then the
+ * lock released (`unlock`, the lock's hand-off command). Prints @@dd:switched /
+ * @@dd:unlocked as each part succeeds, and @@dd:image-removed <id> per image removed.
  */
-export function finishScript(paths: AppPaths, id: string, removeDirs: readonly string[], unlock?: Script): Script {
+export function finishScript(
+  paths: AppPaths,
+  id: string,
+  prune: Pick<PrunePlan, 'remove' | 'images'>,
+  unlock: Script,
+): Script {
   const parts: Script[] = [and(switchCurrentScript(paths, id), appendLogScript(paths), cmd('echo', '@@dd:switched'))];
-  if (removeDirs.length)
+  if (prune.remove.length)
     parts.push(
       quietErr(
         cmd(
           'rm',
           '-rf',
-          removeDirs.map((d) => paths.release(d)),
+          prune.remove.map((d) => paths.release(d)),
         ),
       ),
     );
-  if (unlock) parts.push(and(unlock, cmd('echo', '@@dd:unlocked')));
+  if (prune.images.length) parts.push(pruneImagesScript(prune.images));
+  parts.push(and(unlock, cmd('echo', '@@dd:unlocked')));
   return seq(...parts);
 }
 
@@ -271,49 +303,4 @@ export async function switchCurrent(host: RemoteHost, paths: AppPaths, id: strin
 
 export async function appendDeployLog(host: RemoteHost, paths: AppPaths, entry: DeployLogEntry): Promise<void> {
   await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
-}
-
-export interface PruneOutcome {
-  releasesRemoved: string[];
-  imagesRemoved: string[];
-}
-
-/** Removes pruned release folders, then the images only they pinned (images in use stay). */
-export async function applyPrune(host: RemoteHost, paths: AppPaths, plan: PrunePlan): Promise<PruneOutcome> {
-  if (plan.remove.length) {
-    await host.run(
-      cmd(
-        'rm',
-        '-rf',
-        plan.remove.map((id) => paths.release(id)),
-      ),
-      { timeoutMs: 120_000 },
-    );
-  }
-  const imagesRemoved: string[] = [];
-  for (const id of plan.images) {
-    // Untag every name first (an id with several tags cannot be removed by id alone).
-    const tags = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
-      allowFailure: true,
-      timeoutMs: 30_000,
-    });
-    if (tags.code !== 0) continue;
-    let names: string[] = [];
-    try {
-      const parsed = JSON.parse(tags.stdout.trim() || '[]') as unknown;
-      if (Array.isArray(parsed)) names = parsed.filter((t): t is string => typeof t === 'string');
-    } catch {
-      names = [];
-    }
-    const r = await host.run(cmd('docker', 'image', 'rm', names.length ? names : [id]), {
-      allowFailure: true,
-      timeoutMs: 120_000,
-    });
-    const still = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', id), {
-      allowFailure: true,
-      timeoutMs: 30_000,
-    });
-    if (still.code !== 0 && r.code === 0) imagesRemoved.push(id);
-  }
-  return { releasesRemoved: plan.remove, imagesRemoved };
 }
