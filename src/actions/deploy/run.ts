@@ -29,7 +29,7 @@ export interface Deps {
   io: ActionIo;
   deploy: DeployDeps;
   /** The Spaces store, clock and sleep for backup-before. */
-  backup?: BackupBeforeDeps;
+  backup: BackupBeforeDeps;
   sleep?: (ms: number) => Promise<void>;
   now(): number;
 }

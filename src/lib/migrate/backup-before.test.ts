@@ -246,23 +246,30 @@ describe('backup-before step', () => {
   });
 
   it('the runner takes the backup after the database is up and before the status and migration commands', async () => {
-    const host = new FakeHost().on(/migrate\.sh/, { stdout: 'migrated' }).on(/schema_version/, { stdout: '1' });
-    const order: string[] = [];
-    const result = await runMigration(
+    const host = new FakeHost()
+      .on(/ config$/, { stdout: 'services:\n  web:\n    depends_on: [db]\n  db: {}\n' })
+      .on(/migrate\.sh/, { stdout: 'migrated' })
+      .on(/schema_version/, { stdout: '1' });
+    let before: string[] = [];
+    let calls = 0;
+    await runMigration(
       target(host),
-      { ...settings, statusCommand: ['schema_version'] },
+      { ...settings, runMode: 'run', statusCommand: ['schema_version'] },
       {
         secrets: [],
         now: () => 0,
         backup: async () => {
-          order.push(`backup after ${host.calls.length} commands`);
-          return [];
+          calls += 1;
+          before = host.commands();
         },
       },
     );
-    expect(order).toEqual(['backup after 0 commands']);
+    expect(calls).toBe(1);
+    // the database (web's dependency) was started; nothing of the migration had run yet
+    expect(before.at(-1)).toMatch(/ up --detach --no-recreate --no-build db$/);
+    expect(before.some((c) => c.includes('schema_version') || c.includes('migrate.sh'))).toBe(false);
+    expect(host.commands().some((c) => c.includes('schema_version'))).toBe(true);
     expect(host.commands().some((c) => c.includes('migrate.sh'))).toBe(true);
-    expect(result.backups).toEqual([]);
   });
 
   it('a failing backup stops the runner: the migration command never runs', async () => {

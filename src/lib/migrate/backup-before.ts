@@ -20,8 +20,8 @@ import { formatBytes, servingRelease, takeDump } from '../backup/take-dump.js';
 import type { MigrationTarget } from './migrate.js';
 
 /** The name (folder under spaces-prefix) of the dump of the migration's database URL. */
-export const DEFAULT_BACKUP_NAME = 'pre-migrate';
-export const DEFAULT_PG_DUMP_IMAGE = 'postgres:17-alpine';
+const DEFAULT_BACKUP_NAME = 'pre-migrate';
+const DEFAULT_PG_DUMP_IMAGE = 'postgres:17-alpine';
 
 export interface BackupBeforeSettings {
   app: string;
@@ -264,12 +264,11 @@ export interface BackupBeforeRun {
 /** Masks backup-before's secrets and makes the migration runner's hook, recording what it took. */
 export function prepareBackupBefore(
   settings: BackupBeforeSettings | undefined,
-  deps: BackupBeforeDeps | undefined,
+  deps: BackupBeforeDeps,
   setSecret: (value: string) => void,
 ): BackupBeforeRun {
   const backups: BackupManifest[] = [];
   if (!settings) return { secrets: [], backups };
-  if (!deps) throw new Error('backup-before needs the backup dependencies');
   const { plain, urls } = backupBeforeSecrets(settings);
   for (const v of plain) maskSecret(setSecret, v);
   for (const v of urls) maskSecret(setSecret, v, 'url');

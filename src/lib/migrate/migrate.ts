@@ -5,7 +5,6 @@
 import { DiagnosedError, errorMessage } from '../action/errors.js';
 import type { Logger } from '../action/logger.js';
 import { redact } from '../action/secrets.js';
-import type { BackupManifest } from '../backup/manifest.js';
 import { type ComposeProject, configResolved, upNoRecreate } from '../compose/compose.js';
 import type { CheckDefinition } from '../health/definitions.js';
 import { buildChecks, runGate } from '../health/gate.js';
@@ -51,8 +50,6 @@ export interface MigrationResult {
   statusAfter?: string;
   durationMs: number;
   tail: string;
-  /** The backups taken before the migration (backup-before). */
-  backups: BackupManifest[];
 }
 
 export interface MigrationOptions {
@@ -64,7 +61,7 @@ export interface MigrationOptions {
    * backup-before: called once the database is up (dependencies started, wait-for passed)
    * and before the status and migration commands. If it throws, the migration does not run.
    */
-  backup?: (ctx: MigrationTarget, databaseUrl: string | undefined) => Promise<BackupManifest[]>;
+  backup?: (ctx: MigrationTarget, databaseUrl: string | undefined) => Promise<unknown>;
 }
 
 const TAIL_LINES = 30;
@@ -91,10 +88,9 @@ export async function runMigration(
   const started = options.now();
   if (inputs.runMode === 'run') await startDependencies(ctx, inputs);
   if (inputs.waitFor.length) await waitForDatabase(host, inputs, log, secrets);
-  let backups: BackupManifest[] = [];
   if (options.backup) {
     try {
-      backups = await options.backup(ctx, databaseUrl);
+      await options.backup(ctx, databaseUrl);
     } catch (error) {
       throw new Error(
         `the backup before the migration failed, so the migration did not run: ${redact(errorMessage(error), secrets)}`,
@@ -169,7 +165,6 @@ export async function runMigration(
     ...(statusAfter !== undefined ? { statusAfter } : {}),
     durationMs: options.now() - started,
     tail: tail.text(),
-    backups,
   };
 }
 
