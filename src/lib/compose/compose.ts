@@ -42,9 +42,10 @@ const detected = new WeakMap<RemoteHost, Promise<ComposeFlavor>>();
 
 /**
  * Reads the output of `docker compose version --short && echo plugin || docker-compose
- * version --short` (run as part of a bigger script) and caches it for the host.
+ * version --short` (run as part of a bigger script). A pure parse: `_host` is not read
+ * (it is still in the signature for its one caller, deploy-compose's host.ts).
  */
-export function composeFromProbe(host: RemoteHost, output: string): ComposeFlavor | undefined {
+export function composeFromProbe(_host: RemoteHost, output: string): ComposeFlavor | undefined {
   const lines = output
     .trim()
     .split('\n')
@@ -55,9 +56,7 @@ export function composeFromProbe(host: RemoteHost, output: string): ComposeFlavo
   const version = plugin ? lines.at(-2) : lines.at(-1);
   if (!version) return undefined;
   try {
-    const flavor = parseDetect(version, plugin);
-    detected.set(host, Promise.resolve(flavor));
-    return flavor;
+    return parseDetect(version, plugin);
   } catch {
     return undefined;
   }
