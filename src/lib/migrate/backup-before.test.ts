@@ -8,7 +8,7 @@ import { InputReader } from '../action/inputs.js';
 import { parseManifest } from '../backup/manifest.js';
 import { COMPOSE_V2, type ComposeProject } from '../compose/compose.js';
 import { backupBeforeSecrets, backupBeforeStep, backupSpecs, readBackupBeforeInputs } from './backup-before.js';
-import { type MigrationSettings, type MigrationTarget, runMigration } from './migrate.js';
+import { type MigrationSettings, type MigrationTarget, migrationTarget, runMigration } from './migrate.js';
 
 const spaces: Record<string, string> = {
   'spaces-endpoint': 'https://fra1.digitaloceanspaces.com/',
@@ -270,6 +270,29 @@ describe('backup-before step', () => {
     expect(before.some((c) => c.includes('schema_version') || c.includes('migrate.sh'))).toBe(false);
     expect(host.commands().some((c) => c.includes('schema_version'))).toBe(true);
     expect(host.commands().some((c) => c.includes('migrate.sh'))).toBe(true);
+  });
+
+  it('the serving release the deploy already read is recorded without reading `current` again', async () => {
+    const s = read(on, { databaseUrl: PG_URL })!;
+    const host = new FakeHost().on(/pg_dump/, { stdout: 'PGDMP fake' });
+    const step = backupBeforeStep(s, {
+      store: () => new MemoryStore(),
+      now: () => new Date('2026-11-22T06:00:00Z'),
+      sleep: () => Promise.resolve(),
+    });
+    const [m] = await step({ ...target(host), servingRelease: 'r1' }, PG_URL);
+    expect(m?.releaseId).toBe('r1');
+    expect(host.commands().some((c) => c.includes('readlink'))).toBe(false);
+  });
+
+  it('migrationTarget passes on the release serving before (none on a first deploy)', () => {
+    const host = new FakeHost();
+    const base = { host, log: recordingLogger(), project, manifest: { id: 'r2' }, target: { label: host.label } };
+    expect(migrationTarget({ ...base, previousManifest: { id: 'r1' } })).toMatchObject({
+      releaseId: 'r2',
+      servingRelease: 'r1',
+    });
+    expect(migrationTarget(base).servingRelease).toBeUndefined();
   });
 
   it('a failing backup stops the runner: the migration command never runs', async () => {

@@ -156,7 +156,7 @@ export function backupBeforeStep(settings: BackupBeforeSettings, deps: BackupBef
       return [];
     }
     const specs = backupSpecs(settings, databaseUrl);
-    const serving = await servingRelease(ctx.host, settings.deployRoot, settings.app);
+    const serving = ctx.servingRelease ?? (await servingRelease(ctx.host, settings.deployRoot, settings.app));
     const store = withProgress(deps.store(settings.spaces), ctx.log, () => deps.now().getTime());
     ctx.log.info(
       `backup before migrating to release ${ctx.releaseId}: ${specs.map((s) => `"${s.name}" (${s.kind})`).join(', ')} → ${store.description} under ${settings.spaces.prefix}/ (serving: ${serving ?? 'no release yet'})`,

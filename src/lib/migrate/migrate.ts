@@ -29,6 +29,8 @@ export interface MigrationTarget {
   project: ComposeProject;
   releaseId: string;
   label: string;
+  /** The release `current` points at, when the caller already read it (deploy-compose's state round trip). */
+  servingRelease?: string;
 }
 
 /** The migration target of a release being started (deploy-compose's start context). */
@@ -37,9 +39,17 @@ export function migrationTarget(ctx: {
   log: Logger;
   project: ComposeProject;
   manifest: { id: string };
+  previousManifest?: { id: string };
   target: { label: string };
 }): MigrationTarget {
-  return { host: ctx.host, log: ctx.log, project: ctx.project, releaseId: ctx.manifest.id, label: ctx.target.label };
+  return {
+    host: ctx.host,
+    log: ctx.log,
+    project: ctx.project,
+    releaseId: ctx.manifest.id,
+    label: ctx.target.label,
+    ...(ctx.previousManifest ? { servingRelease: ctx.previousManifest.id } : {}),
+  };
 }
 
 export interface MigrationResult {
