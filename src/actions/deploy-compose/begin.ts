@@ -10,7 +10,14 @@ import type { Logger } from '../../lib/action/logger.js';
 import { cmd } from '../../lib/commands/cmd.js';
 import { dockerConfigJson } from '../../lib/images/registry.js';
 import { acquireLock, describeHolder, type HeldLock, holdLock, lockIsHeld } from '../../lib/lock/lock.js';
-import { type BeginState, beginScript, HOLDER_IN_ARCHIVE, parseBegin, readCurrent } from '../../lib/release/remote.js';
+import {
+  type BeginState,
+  beginScript,
+  HOLDER_IN_ARCHIVE,
+  LOCKED_MARK,
+  parseBegin,
+  readCurrent,
+} from '../../lib/release/remote.js';
 import { type TarFile, tarArchive } from '../../lib/release/tar.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import { DeployStepError, unchanged } from './errors.js';
@@ -87,9 +94,12 @@ export async function lockAndBegin(job: HostJob, host: RemoteHost, log: Logger):
   let r = await run(paths.lock);
   if (r.code === 0) {
     lock = holdLock(host, { dir: paths.lock, holder: job.holder, staleAfterMs: inputs.lockStaleAfterMs });
+  } else if (r.stdout.split('\n').includes(LOCKED_MARK)) {
+    // the lock is ours but the archive could not be unpacked: the lock goes again
+    await host.run(cmd('rm', '-rf', paths.lock), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+    job.onUnlocked();
+    return failUpload(r.stderr, r.code);
   } else if (!lockIsHeld(r.stderr)) {
-    // the lock folder was made but the archive could not be unpacked: the empty lock goes
-    await host.run(cmd('rmdir', paths.lock), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
     job.onUnlocked();
     return failUpload(r.stderr, r.code);
   } else {

@@ -3,110 +3,22 @@
 // password is in no command, no logged command and no log line.
 import { describe, expect, it } from 'vitest';
 
+import { beginReply, fakeDeps, fakeInputs as inputsWith, untar } from '../../../test/support/deploy-compose-fake.js';
 import { FakeHost } from '../../../test/support/fake-host.js';
-import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError } from '../../lib/action/errors.js';
 import type { RegistryAuth } from '../../lib/images/registry.js';
-import type { Inputs } from './inputs.js';
 import { run } from './run.js';
-import type { Deps } from './types.js';
 
 const PASSWORD = 'gh-s3cret-pa55word';
 const DOCR_TOKEN = 'dop_v1_docr-token-value';
-const IMAGE = 'ghcr.io/acme/web:1.4';
 
-/** The files of an uncompressed tar (ustar headers; short ASCII names and contents here). */
-function untar(archive: string): Map<string, { content: string; mode: number }> {
-  const out = new Map<string, { content: string; mode: number }>();
-  for (let at = 0; at + 512 <= archive.length;) {
-    const header = archive.slice(at, at + 512);
-    const name = header.slice(0, 100).replace(/\0.*$/s, '');
-    if (!name) break;
-    const mode = parseInt(header.slice(100, 108).replace(/\0.*$/s, '').trim(), 8);
-    const size = parseInt(header.slice(124, 136).replace(/\0.*$/s, '').trim(), 8);
-    out.set(name, { content: archive.slice(at + 512, at + 512 + size), mode });
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
-  return out;
-}
-
-function inputsWith(patch: Partial<Inputs>): Inputs {
-  return {
-    targets: { kind: 'hosts', hosts: [{ host: '192.0.2.10', port: 22, user: 'root' }] },
-    apiEndpoint: 'https://api.digitalocean.com',
-    address: 'public',
-    ssh: { user: 'root', port: 22, privateKey: 'not-a-real-key', insecure: true } as Inputs['ssh'],
-    app: 'shop',
-    composeFiles: ['compose.yaml'],
-    files: [],
-    workingDirectory: '.',
-    env: new Map(),
-    secrets: new Map(),
-    images: 'registry',
-    docr: false,
-    keepReleases: 5,
-    timeoutMs: 60_000,
-    waitTimeoutMs: 60_000,
-    profiles: [],
-    lockTimeoutMs: 60_000,
-    lockStaleAfterMs: 900_000,
-    baseDir: '/opt',
-    context: { repo: 'acme/shop', runId: '1', runAttempt: '1', actor: 'me', sha: 'abcdef0123', workspace: '/w' },
-    ...patch,
-  };
-}
-
-function setup(inputs: Inputs, docr: RegistryAuth[] = []) {
-  const secrets: string[] = [];
-  const log: string[] = [];
-  const io: ActionIo = {
-    getInput: () => '',
-    setOutput: () => undefined,
-    setSecret: (v) => secrets.push(v),
-    saveState: () => undefined,
-    getState: () => '',
-    writeSummary: () => Promise.resolve(),
-    logger: {
-      info: (m) => log.push(m),
-      warn: (m) => log.push(`warning: ${m}`),
-      error: (m) => log.push(`error: ${m}`),
-      debug: (m) => log.push(`debug: ${m}`),
-      group: (_n, fn) => fn(),
-    },
-  };
+function setup(docr: RegistryAuth[] = []) {
   // begin: Compose v2, no release yet, the config resolved; the pull then fails (the test
   // stops there: everything about the credentials has happened by then)
   const host = new FakeHost()
-    .on(
-      (c) => c.includes('@@dd:config'),
-      () => ({
-        stdout: `@@dd:compose\n2.29.7\nplugin\n@@dd:current\n\n@@dd:config\nservices:\n  web:\n    image: ${IMAGE}\n\n@@dd:config-exit 0\n`,
-      }),
-    )
+    .on((c) => c.includes('@@dd:config'), beginReply())
     .on(/docker pull/, { code: 1, stderr: 'denied: stop here' });
-  let docrCalls = 0;
-  const deps: Deps = {
-    io,
-    connector: { connect: () => Promise.resolve(host), closeAll: () => Promise.resolve() },
-    resolveTargets: () => Promise.reject(new Error('not used')),
-    docrAuth: () => {
-      docrCalls += 1;
-      return Promise.resolve(docr);
-    },
-    readReleaseFiles: () => [
-      {
-        path: 'compose.yaml',
-        content: Buffer.from(`services:\n  web:\n    image: ${IMAGE}\n`),
-        mode: 0o644,
-        compose: true,
-      },
-    ],
-    readEnvFile: () => '',
-    now: () => Date.UTC(2026, 10, 22, 7, 0, 0),
-    newToken: () => 'tok-1',
-    sleep: () => Promise.resolve(),
-  };
-  return { deps, host, secrets, log, docrCalls: () => docrCalls };
+  return { host, ...fakeDeps(host, docr) };
 }
 
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
@@ -114,7 +26,7 @@ const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 describe('registry credentials reach the droplet only inside the 0600 docker config', () => {
   it('registry-username/password → auths entry keyed by the registry host, used by the pulls, never in a command or log', async () => {
     const inputs = inputsWith({ registry: { server: 'ghcr.io', username: 'robot', password: PASSWORD } });
-    const { deps, host, secrets, log, docrCalls } = setup(inputs);
+    const { deps, host, secrets, log, docrCalls } = setup();
     await expect(run(inputs, deps)).rejects.toThrow(/pulling image ghcr\.io\/acme\/web:1\.4 failed: denied: stop here/);
     expect(docrCalls()).toBe(0);
 
@@ -142,7 +54,7 @@ describe('registry credentials reach the droplet only inside the 0600 docker con
     const inputs = inputsWith({
       registry: { server: 'https://index.docker.io/v1/', username: 'robot', password: PASSWORD },
     });
-    const { deps, host } = setup(inputs);
+    const { deps, host } = setup();
     await expect(run(inputs, deps)).rejects.toThrow(/pulling image/);
     const begin = host.calls.find((c) => c.command.includes('@@dd:config'));
     const config = untar(begin?.stdin ?? '').get('docker-config/config.json');
@@ -158,7 +70,7 @@ describe('registry credentials reach the droplet only inside the 0600 docker con
       registry: { server: 'ghcr.io', username: 'robot', password: PASSWORD },
     });
     const docr = [{ server: 'registry.digitalocean.com', username: DOCR_TOKEN, password: DOCR_TOKEN }];
-    const { deps, host, secrets, log } = setup(inputs, docr);
+    const { deps, host, secrets, log } = setup(docr);
     await expect(run(inputs, deps)).rejects.toThrow(/pulling image/);
     const begin = host.calls.find((c) => c.command.includes('@@dd:config'));
     const config = untar(begin?.stdin ?? '').get('docker-config/config.json');
@@ -183,7 +95,7 @@ describe('registry credentials reach the droplet only inside the 0600 docker con
       registry: { server: 'registry.digitalocean.com', username: 'u', password: PASSWORD },
     });
     const docr = [{ server: 'registry.digitalocean.com', username: DOCR_TOKEN, password: DOCR_TOKEN }];
-    const { deps, host } = setup(inputs, docr);
+    const { deps, host } = setup(docr);
     const failure = run(inputs, deps);
     await expect(failure).rejects.toThrow(ConfigurationError);
     await expect(failure).rejects.toThrow(/both give credentials for registry\.digitalocean\.com/);
@@ -195,7 +107,7 @@ describe('registry credentials reach the droplet only inside the 0600 docker con
       images: 'none',
       registry: { server: 'ghcr.io', username: 'robot', password: PASSWORD },
     });
-    const { deps, host } = setup(inputs);
+    const { deps, host } = setup();
     await run(inputs, deps).catch(() => undefined);
     const begin = host.calls.find((c) => c.command.includes('@@dd:config'));
     expect(begin).toBeDefined();

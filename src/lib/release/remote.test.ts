@@ -22,7 +22,7 @@ describe('begin script', () => {
     );
     expect(
       text.startsWith(
-        'mkdir -p /opt/shop && mkdir /opt/shop/.lock && mkdir -p /opt/shop/releases && rm -rf /opt/shop/.deploy-tmp && ' +
+        'mkdir -p /opt/shop && mkdir /opt/shop/.lock && echo \\@\\@dd\\:locked && mkdir -p /opt/shop/releases && rm -rf /opt/shop/.deploy-tmp && ' +
           'mkdir -p /opt/shop/.deploy-tmp/t1 && tar -x -f - -C /opt/shop/.deploy-tmp/t1 && ' +
           'mv -f /opt/shop/.deploy-tmp/t1/holder.json /opt/shop/.lock/holder.json && { echo \\@\\@dd\\:current ;',
       ),

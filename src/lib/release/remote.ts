@@ -84,6 +84,9 @@ function stateReads(paths: AppPaths, logLines: number): Script[] {
   ];
 }
 
+/** Printed by beginScript as soon as it has taken the lock. */
+export const LOCKED_MARK = '@@dd:locked';
+
 /** Name of the lock holder inside the archive beginScript unpacks. */
 export const HOLDER_IN_ARCHIVE = 'holder.json';
 
@@ -107,7 +110,8 @@ export interface BeginOptions {
  */
 export function beginScript(paths: AppPaths, o: BeginOptions): Script {
   const prelude: Script[] = [
-    ...(o.lockDir ? [takeLockDirScript(o.lockDir)] : []),
+    // the mark says the lock is ours: whatever fails after it, the caller removes it again
+    ...(o.lockDir ? [takeLockDirScript(o.lockDir), cmd('echo', LOCKED_MARK)] : []),
     cmd('mkdir', '-p', paths.releases),
     cmd('rm', '-rf', paths.scratch),
     cmd('mkdir', '-p', o.scratch),
