@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 
 import { NodeSSH } from 'node-ssh';
@@ -42,9 +43,42 @@ function isPermanent(error: unknown): boolean {
   return /All configured authentication methods failed|authentication/i.test(message);
 }
 
-async function connectOnce(endpoint: SshEndpoint, settings: SshSettings, sock?: Readable): Promise<NodeSSH> {
+/**
+ * The TCP connection, with Nagle's algorithm off. ssh2 leaves it on, and then every exec paid
+ * ~40 ms: its small packets sent back to back (the exec request, then EOF or stdin) waited
+ * for the droplet's delayed ACK (sshd turns TCP_NODELAY on only for sessions with a pty).
+ * Measured on the lab: an exec of `true` 45–50 ms → 2–3 ms, the handshake ~120 → ~85 ms.
+ */
+function openTcp(endpoint: SshEndpoint, timeoutMs: number): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`TCP connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    sock.once('error', fail);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.removeListener('error', fail);
+      resolve(sock);
+    });
+  });
+}
+
+async function connectOnce(endpoint: SshEndpoint, settings: SshSettings, via?: Readable): Promise<NodeSSH> {
   const check = hostKeyCheck(settings.hostKeys, endpoint.host, endpoint.port);
   const algorithms = check.preferredAlgorithms();
+  let sock = via;
+  if (!sock) {
+    try {
+      sock = await openTcp(endpoint, settings.connectTimeoutMs);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new SshConnectError(`could not connect to ${endpoint.user}@${endpointLabel(endpoint)}: ${message}`);
+    }
+  }
   const config: ConnectConfig = {
     host: endpoint.host,
     port: endpoint.port,
@@ -56,13 +90,14 @@ async function connectOnce(endpoint: SshEndpoint, settings: SshSettings, sock?: 
     keepaliveCountMax: 4,
     hostVerifier: (key: Buffer) => check.verify(key),
     ...(algorithms ? { algorithms: { serverHostKey: algorithms as never } } : {}),
-    ...(sock ? { sock } : {}),
+    sock,
   };
   const ssh = new NodeSSH();
   try {
     await ssh.connect(config as Parameters<NodeSSH['connect']>[0]);
   } catch (error) {
     ssh.dispose();
+    if (!via) sock.destroy();
     const message = error instanceof Error ? error.message : String(error);
     if (/verification failed/i.test(message)) {
       throw new HostKeyMismatchError(
