@@ -15,19 +15,7 @@ import { writeOutputs } from './report.js';
 import { type Deps, type HostOutcome, type LockState, type ReleaseFile, STATE_LOCKS } from './types.js';
 
 export { bindMountHashes, servicesFromConfig } from './config.js';
-export { DeployStepError } from './errors.js';
-export { liveProject, projectFor } from './project.js';
-export type {
-  Deps,
-  HostOutcome,
-  ImageTransfer,
-  LockState,
-  ReleaseFile,
-  ServiceReport,
-  StageWork,
-  StartContext,
-  StartOutcome,
-} from './types.js';
+export type { Deps, HostOutcome, LockState, ReleaseFile, StartContext, StartOutcome } from './types.js';
 export { STATE_LOCKS } from './types.js';
 
 export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
