@@ -9,7 +9,7 @@ import { errorMessage } from '../../lib/action/errors.js';
 import type { Logger } from '../../lib/action/logger.js';
 import { cmd } from '../../lib/commands/cmd.js';
 import { dockerConfigJson } from '../../lib/images/registry.js';
-import { acquireLock, describeHolder, type HeldLock, holdLock, lockIsHeld } from '../../lib/lock/lock.js';
+import { acquireLock, type HeldLock, holdLock, lockIsHeld, lockWaitLog } from '../../lib/lock/lock.js';
 import {
   type BeginState,
   beginScript,
@@ -109,10 +109,7 @@ export async function lockAndBegin(job: HostJob, host: RemoteHost, log: Logger):
         holder: job.holder,
         timeoutMs: inputs.lockTimeoutMs,
         staleAfterMs: inputs.lockStaleAfterMs,
-        onWait: (h, age) =>
-          log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
-        onStaleTakeover: (h, age) =>
-          log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+        ...lockWaitLog(log),
         ...(job.deps.sleep ? { sleep: job.deps.sleep } : {}),
       });
     } catch (error) {

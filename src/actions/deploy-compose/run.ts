@@ -5,8 +5,9 @@
 import { ConfigurationError } from '../../lib/action/errors.js';
 import { credentialPairForms, maskSecret } from '../../lib/action/secrets.js';
 import type { RegistryAuth } from '../../lib/images/registry.js';
-import type { LockHolder } from '../../lib/lock/lock.js';
+import { lockHolder } from '../../lib/lock/lock.js';
 import { appPaths } from '../../lib/release/model.js';
+import { guardSshInputs } from '../../lib/ssh/inputs.js';
 import type { HostTarget } from '../../lib/ssh/target.js';
 import { buildEnv } from './env.js';
 import { deployHost } from './host.js';
@@ -23,12 +24,7 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   const started = deps.now();
   for (const value of inputs.secrets.values()) maskSecret((v) => io.setSecret(v), value);
   if (inputs.registry) maskSecret((v) => io.setSecret(v), inputs.registry.password);
-  maskSecret((v) => io.setSecret(v), inputs.ssh.privateKey);
-  if (inputs.ssh.insecure) {
-    io.logger.warn(
-      'host keys are NOT verified (insecure-skip-host-key-check: true): anyone on the path can impersonate the droplet',
-    );
-  }
+  guardSshInputs(inputs.ssh, io);
 
   const targets: HostTarget[] =
     inputs.targets.kind === 'hosts'
@@ -63,17 +59,12 @@ export async function run(inputs: Inputs, deps: Deps): Promise<HostOutcome[]> {
   }
 
   const token = deps.newToken();
-  const holder: LockHolder = {
-    repo: inputs.context.repo,
-    runId: inputs.context.runId,
-    ...(inputs.context.runAttempt ? { runAttempt: inputs.context.runAttempt } : {}),
-    actor: inputs.context.actor,
-    sha: inputs.context.sha,
-    time: new Date(deps.now()).toISOString(),
-    token,
+  const holder = lockHolder(inputs.context, {
     action: 'deploy-compose',
-    staleAfterSeconds: Math.round(inputs.lockStaleAfterMs / 1000),
-  };
+    token,
+    now: deps.now(),
+    staleAfterMs: inputs.lockStaleAfterMs,
+  });
   const paths = appPaths(inputs.app, inputs.baseDir);
   const lockedHosts: HostTarget[] = [];
   const saveLocks = (): void =>

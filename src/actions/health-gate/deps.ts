@@ -7,8 +7,6 @@ import type { Deps } from './run.js';
 export function realDeps(io: Pick<ActionIo, 'logger'>): Deps {
   return {
     openConnector(ssh) {
-      if (ssh.settings.insecure)
-        io.logger.warn("insecure-skip-host-key-check is true: the droplets' host keys are NOT verified");
       return new SshPool(sshSettings(ssh.settings, io.logger));
     },
   };

@@ -4,6 +4,7 @@ import { maskSecret, redact } from '../../lib/action/secrets.js';
 import { type Cell, SummaryBuilder } from '../../lib/action/summary.js';
 import { buildChecks, type GateResult, runGate } from '../../lib/health/gate.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
+import { guardSshInputs } from '../../lib/ssh/inputs.js';
 import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { HostTarget } from '../../lib/ssh/target.js';
 import type { Inputs, SshInputs } from './inputs.js';
@@ -57,11 +58,7 @@ export async function run(inputs: Inputs, io: ActionIo, deps: Deps): Promise<Out
   const { logger } = io;
   for (const s of inputs.secrets) maskSecret((v) => io.setSecret(v), s);
   for (const u of inputs.secretUrls) maskSecret((v) => io.setSecret(v), u, 'url');
-  // the SSH key and its passphrase (shared SSH inputs since health-gate gained ssh-passphrase), as deploy-compose does
-  if (inputs.ssh) {
-    maskSecret((v) => io.setSecret(v), inputs.ssh.settings.privateKey);
-    if (inputs.ssh.settings.passphrase) maskSecret((v) => io.setSecret(v), inputs.ssh.settings.passphrase);
-  }
+  if (inputs.ssh) guardSshInputs(inputs.ssh.settings, io);
   const secrets = [...inputs.secrets];
 
   let connector: HostConnector | undefined;

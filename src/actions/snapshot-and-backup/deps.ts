@@ -3,7 +3,7 @@ import type { ActionIo } from '../../lib/action/core.js';
 import { ConfigurationError } from '../../lib/action/errors.js';
 import { spacesStore } from '../../lib/backup/spaces.js';
 import { realSleep } from '../../lib/retry.js';
-import { sshSettings } from '../../lib/ssh/inputs.js';
+import { guardSshInputs, sshSettings } from '../../lib/ssh/inputs.js';
 import { SshPool } from '../../lib/ssh/pool.js';
 import type { Inputs } from './inputs.js';
 import type { Deps, DropletApi } from './run.js';
@@ -11,6 +11,7 @@ import type { Deps, DropletApi } from './run.js';
 export function realDeps(io: ActionIo, inputs: Inputs): Deps {
   let api: DropletApi | undefined;
   let pool: SshPool | undefined;
+  if (inputs.ssh) guardSshInputs(inputs.ssh, io);
   return {
     io,
     async api() {
@@ -27,8 +28,6 @@ export function realDeps(io: ActionIo, inputs: Inputs): Deps {
     },
     connect(target) {
       if (!inputs.ssh) throw new ConfigurationError('the SSH inputs are required for dumps');
-      if (inputs.ssh.insecure)
-        io.logger.warn("insecure-skip-host-key-check is true: the droplet's host key is NOT verified");
       pool ??= new SshPool(sshSettings(inputs.ssh, io.logger));
       return pool.connect(target);
     },

@@ -6,6 +6,7 @@ import { ConfigurationError } from '../action/errors.js';
 import type { InputReader } from '../action/inputs.js';
 import type { Logger } from '../action/logger.js';
 import { parseFingerprint } from '../action/parsers.js';
+import { maskSecret } from '../action/secrets.js';
 import { type HostKeyPolicy, parseKnownHosts } from './host-keys.js';
 import { normalizePrivateKey } from './keys.js';
 import type { SshSettings } from './node-ssh-host.js';
@@ -81,6 +82,23 @@ export function readSshInputs(r: InputReader): SshInputs {
     keepaliveIntervalMs: 15_000,
     ...(jumpSpec ? { jump: parseEndpoint('jump-host', jumpSpec, user) } : {}),
   };
+}
+
+/**
+ * Before any connection: the private key and its passphrase masked in the log, and a warning
+ * when host keys are not verified. Every action that reads the SSH inputs calls this once.
+ */
+export function guardSshInputs(
+  ssh: Pick<SshInputs, 'privateKey' | 'passphrase' | 'insecure'>,
+  io: { setSecret(value: string): void; logger: Pick<Logger, 'warn'> },
+): void {
+  maskSecret((v) => io.setSecret(v), ssh.privateKey);
+  if (ssh.passphrase) maskSecret((v) => io.setSecret(v), ssh.passphrase);
+  if (ssh.insecure) {
+    io.logger.warn(
+      'host keys are NOT verified (insecure-skip-host-key-check: true): anyone on the path can impersonate the droplet',
+    );
+  }
 }
 
 export function sshSettings(inputs: SshInputs, logger: Logger, sleep?: (ms: number) => Promise<void>): SshSettings {
