@@ -60,6 +60,29 @@ describe('S3Store.upload', () => {
     expect(sha(back)).toBe(sha(data));
   });
 
+  it('parts are numbered 1, 2, 3… without gaps, however the chunks and the finished parts interleave', async () => {
+    // chunks of 2.5 parts each: several parts start from one chunk while earlier ones finish
+    const data = randomBytes(31 * MiB);
+    const numbers: number[] = [];
+    const send = store.client.send.bind(store.client) as (...a: unknown[]) => Promise<unknown>;
+    const record = (command: { input: { PartNumber?: number } }, ...rest: unknown[]): Promise<unknown> => {
+      if (command.constructor.name === 'UploadPartCommand') numbers.push(command.input.PartNumber as number);
+      return send(command, ...rest);
+    };
+    // the SDK's send() type includes a callback overload returning void; ours returns its promise
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    const spy = vi.spyOn(store.client, 'send').mockImplementation(record as unknown as typeof store.client.send);
+    try {
+      const chunks = [];
+      for (let at = 0; at < data.length; at += 12.5 * MiB) chunks.push(data.subarray(at, at + 12.5 * MiB));
+      await store.upload('t/numbers.bin', Readable.from(chunks), { contentType: 'application/octet-stream' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect([...numbers].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(sha(await buffer(await store.getStream('t/numbers.bin')))).toBe(sha(data));
+  });
+
   it('an exact multiple of the part size, and a stream shorter than one part (single PutObject)', async () => {
     const exact = randomBytes(10 * MiB);
     await store.upload('t/exact.bin', chunked(exact), { contentType: 'application/octet-stream' });

@@ -95,6 +95,7 @@ export class S3Store implements BackupStore {
     let allocated = 0;
     const inFlight = new Set<Promise<void>>();
     const parts: CompletedPart[] = [];
+    let started = 0;
     let uploadId: string | undefined;
     let failure: unknown;
     let waiter: (() => void) | undefined;
@@ -125,11 +126,14 @@ export class S3Store implements BackupStore {
         )
       ).UploadId;
       if (!uploadId) throw new Error(`S3 returned no UploadId for ${key}`);
-      const partNumber = parts.length + inFlight.size + 1;
+      // a counter of its own: parts.length + inFlight.size counts a finished part twice until
+      // its finally() has run
+      const partNumber = started + 1;
       if (partNumber > 10_000)
         throw new Error(
           `the dump needs more than 10000 parts of ${partSize} bytes (S3's limit): raise upload-part-size-mb`,
         );
+      started = partNumber;
       const id = uploadId;
       const task = (async () => {
         try {
