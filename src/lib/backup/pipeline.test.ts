@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';
 
@@ -117,7 +119,26 @@ describe('streamBackup: a failed upload aborts the remote stream', () => {
     expect(store.objects.get(manifest.key)?.data.toString()).toBe('hello world');
   });
 
-  it('a host that was already aborted rejects with StreamAbortedError', async () => {
+  it('gzip: the raw and the stored bytes are counted apart, the sha256 is of the stored object, which gunzips to the dump', async () => {
+    const text = Buffer.from('hello world '.repeat(10_000));
+    const host = new FakeHost().onStream('dump-forever', async (stdout) => {
+      stdout.write(text.subarray(0, 50_000));
+      stdout.write(text.subarray(50_000));
+      return { code: 0 };
+    });
+    const store = new MemoryStore();
+    const manifest = await streamBackup({ ...request(host, store), compression: 'gzip' as const });
+    const stored = store.objects.get(manifest.key)?.data as Buffer;
+    expect(manifest.rawSize).toBe(text.length);
+    expect(manifest.size).toBe(stored.length);
+    expect(manifest.size).toBeLessThan(text.length / 10);
+    expect(manifest.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
+    expect(gunzipSync(stored).equals(text)).toBe(true);
+  });
+
+  // a check of the test double itself: FakeHost must reject an already-aborted stream the way
+  // NodeSshHost does (src/lib/ssh/node-ssh-host.test.ts checks the real one)
+  it('FakeHost, like the real host: an already aborted stream rejects with StreamAbortedError', async () => {
     const host = new FakeHost().onStream('x', async () => ({ code: 0 }));
     const aborter = new AbortController();
     aborter.abort();
