@@ -3,6 +3,7 @@ import type { InputGetter } from '../../lib/action/inputs.js';
 import { InputReader } from '../../lib/action/inputs.js';
 import { parseInteger } from '../../lib/action/parsers.js';
 import { DEFAULT_ITERATIONS } from '../../lib/backup/encryption.js';
+import { DEFAULT_GZIP_LEVEL } from '../../lib/backup/pipeline.js';
 import { type DumpSpec, parseDumps } from '../../lib/backup/spec.js';
 import { readSpacesInputs, type SpacesSettings } from '../../lib/backup/spaces.js';
 import type { RetentionPolicy } from '../../lib/backup/retention.js';
@@ -18,8 +19,6 @@ export type Targets =
   | { kind: 'hosts'; hosts: SshEndpoint[] };
 
 export type Mode = 'backup' | 'restore' | 'verify';
-
-export type SpacesInputs = SpacesSettings;
 
 export interface Inputs {
   app: string;
@@ -39,7 +38,7 @@ export interface Inputs {
   snapshotTimeoutMs: number;
   snapshotRetention: RetentionPolicy;
   dumps: DumpSpec[];
-  spaces?: SpacesInputs;
+  spaces?: SpacesSettings;
   retention: RetentionPolicy;
   passphrase?: string;
   iterations: number;
@@ -123,7 +122,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
       `input "snapshot-tag" has ${JSON.stringify(snapshotTag)}: a tag is letters, digits, "_", ":" and "-"`,
     );
 
-  let spaces: SpacesInputs | undefined;
+  let spaces: SpacesSettings | undefined;
   if (dumps.length > 0) {
     spaces = readSpacesInputs(r, app);
   } else if (mode !== 'backup') {
@@ -178,7 +177,7 @@ export function readInputs(io: { getInput: InputGetter }): Inputs {
     backupKey: r.string('backup-key', 'latest'),
     ...(restoreDump ? { restoreDump } : {}),
     confirmRestore,
-    gzipLevel: r.int('gzip-level', 6, { min: 1, max: 9 }),
+    gzipLevel: r.int('gzip-level', DEFAULT_GZIP_LEVEL, { min: 1, max: 9 }),
     uploadPartSize: r.int('upload-part-size-mb', 5, { min: 5, max: 512 }) * 1024 * 1024,
     uploadConcurrency: r.int('upload-concurrency', 2, { min: 1, max: 16 }),
   };

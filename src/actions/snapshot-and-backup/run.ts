@@ -7,6 +7,7 @@ import { type KindContext, restoreDump, verifyDump, type VerifyResult } from '..
 import type { BackupManifest } from '../../lib/backup/manifest.js';
 import { describe, openBackup, validateBackup } from '../../lib/backup/pipeline.js';
 import { hasRetention } from '../../lib/backup/retention.js';
+import type { SpacesSettings } from '../../lib/backup/spaces.js';
 import type { DumpSpec } from '../../lib/backup/spec.js';
 import type { BackupStore } from '../../lib/backup/store.js';
 import { formatBytes, manifestKeyOf, servingRelease, takeDump } from '../../lib/backup/take-dump.js';
@@ -19,7 +20,7 @@ import {
 } from '../../lib/snapshots/snapshots.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { HostTarget } from '../../lib/ssh/target.js';
-import type { Inputs, SpacesInputs, Targets } from './inputs.js';
+import type { Inputs, Targets } from './inputs.js';
 
 export interface DropletApi extends SnapshotApi {
   listDroplets(): Promise<Droplet[]>;
@@ -33,7 +34,7 @@ export interface Deps {
   api(): Promise<DropletApi>;
   connect(target: HostTarget): Promise<RemoteHost>;
   closeAll(): Promise<void>;
-  store(spaces: SpacesInputs): BackupStore;
+  store(spaces: SpacesSettings): BackupStore;
   now(): Date;
   sleep(ms: number): Promise<void>;
 }

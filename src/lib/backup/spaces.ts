@@ -17,15 +17,6 @@ export interface SpacesSettings {
   region?: string;
 }
 
-export const SPACES_INPUT_NAMES = [
-  'spaces-endpoint',
-  'spaces-bucket',
-  'spaces-prefix',
-  'spaces-access-key-id',
-  'spaces-secret-access-key',
-  'spaces-region',
-] as const;
-
 /**
  * Reads the Spaces inputs; each missing required one is a ConfigurationError naming it.
  * `why` says what needs them, e.g. `"backup-before" is true`.
