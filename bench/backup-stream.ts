@@ -16,6 +16,12 @@
 //              sha256 → multipart upload) against `ssh cat`
 //   vol-gz1    the same with gzip level 1 on the runner
 //   vol-gz     the same with the default compression for volumes (gzip, default level)
+//   vol-gz6    the same with gzip level 6 (the default before level 1)
+//   txt-none   kind volume, a file of SQL-like text (INSERT lines: ids, names, prices, hex,
+//              words; compresses like a real dump), compression none
+//   txt-gz1    the text with gzip level 1 on the runner
+//   txt-gz6    the text with gzip level 6 on the runner
+//   txt-gz     the text with the default compression
 // Also printed once: the cipher ssh2 negotiates with the droplet's sshd (the bundle has no
 // native addon, so AES-GCM via node:crypto is what we want; chacha20-poly1305 would be JS).
 //
@@ -104,8 +110,8 @@ async function main(): Promise<void> {
     image: ${reg}/ddlab/services:latest
     command: ["postgres"]
     environment: { POSTGRES_PASSWORD: bench-pw, POSTGRES_DB: bench }
-    volumes: [pgdata:/var/lib/postgresql/data, blob:/blob]
-volumes: { pgdata: {}, blob: {} }
+    volumes: [pgdata:/var/lib/postgresql/data, blob:/blob, text:/text]
+volumes: { pgdata: {}, blob: {}, text: {} }
 `,
     );
     ssh(`docker compose -p ${APP} -f /root/stack/compose.yaml up -d --quiet-pull 2>&1`);
@@ -130,6 +136,15 @@ volumes: { pgdata: {}, blob: {} }
     log(`writing ${MB} MB of random bytes into the volume "blob"`);
     if (wants('vol-'))
       ssh(`docker exec ${db} sh -c 'head -c ${MB * 1024 * 1024} /dev/urandom > /blob/random.bin && sync'`);
+    if (wants('txt-')) {
+      log(`writing ${MB} MB of SQL-like text into the volume "text"`);
+      await pipeTo(
+        spawn('ssh', [...sshArgs, `docker exec -i ${db} sh -c 'cat > /text/dump.sql && sync'`], {
+          stdio: ['pipe', 'ignore', 'inherit'],
+        }),
+        sqlText(MB * 1024 * 1024),
+      );
+    }
     const cipher = await negotiatedCipher(d.publicIpv4, client.privateKey);
     log(`ssh2 negotiates: ${cipher}`);
     // the lab's S3 server runs in the lab's process: whoever listens on its port
@@ -168,6 +183,8 @@ volumes: { pgdata: {}, blob: {} }
     const volTar = `docker run --rm --log-driver none --network none -v ${APP}_blob:/volume:ro --entrypoint sh ${image} -c 'exec tar -C /volume -cf - .'`;
     const pg = '- name: db\n  kind: postgres\n  service: db\n';
     const vol = `- name: files\n  kind: volume\n  volume: blob\n  image: ${image}\n`;
+    const txt = `- name: text\n  kind: volume\n  volume: text\n  image: ${image}\n`;
+    const txtTar = volTar.replace(`${APP}_blob:`, `${APP}_text:`);
     const all: { id: string; label: string; dumps: string; alone: string; extra: Record<string, string> }[] = [
       {
         id: 'pg-fc',
@@ -205,6 +222,35 @@ volumes: { pgdata: {}, blob: {} }
         extra: { 'gzip-level': '1' },
       },
       { id: 'vol-gz', label: 'volume tar, default compression', dumps: vol, alone: volTar, extra: {} },
+      {
+        id: 'vol-gz6',
+        label: 'volume tar, gzip -6 on runner',
+        dumps: `${vol}  compression: gzip\n`,
+        alone: volTar,
+        extra: { 'gzip-level': '6' },
+      },
+      {
+        id: 'txt-none',
+        label: 'SQL text, compression none',
+        dumps: `${txt}  compression: none\n`,
+        alone: txtTar,
+        extra: {},
+      },
+      {
+        id: 'txt-gz1',
+        label: 'SQL text, gzip -1 on runner',
+        dumps: `${txt}  compression: gzip\n`,
+        alone: txtTar,
+        extra: { 'gzip-level': '1' },
+      },
+      {
+        id: 'txt-gz6',
+        label: 'SQL text, gzip -6 on runner',
+        dumps: `${txt}  compression: gzip\n`,
+        alone: txtTar,
+        extra: { 'gzip-level': '6' },
+      },
+      { id: 'txt-gz', label: 'SQL text, default compression', dumps: txt, alone: txtTar, extra: {} },
     ];
     const variants = picked ? all.filter((v) => picked.includes(v.id)) : all;
     for (const variant of variants) {
@@ -342,6 +388,58 @@ volumes: { pgdata: {}, blob: {} }
     await backend.destroy(d.container).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `bytes` of SQL-like text: INSERT lines with ids, names, prices, random hex and words (deterministic). */
+function* sqlText(bytes: number): Generator<Buffer> {
+  const words = [
+    'alpha',
+    'bravo',
+    'café',
+    'delta',
+    'echo',
+    'naïve',
+    'golf',
+    'hotel',
+    'india',
+    'juliet',
+    'kilo',
+    'lima',
+  ];
+  let seed = 12345;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed;
+  };
+  let sent = 0;
+  let n = 0;
+  while (sent < bytes) {
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i += 1) {
+      n += 1;
+      const hex = rand().toString(16).padStart(8, '0') + rand().toString(16).padStart(8, '0');
+      const note = `${words[rand() % words.length]} ${words[rand() % words.length]} ${words[rand() % words.length]}`;
+      lines.push(
+        `INSERT INTO \`items\` VALUES (${n},'item ${n}',${rand() % 100000}.${rand() % 100},0x${hex},'${note} ${n % 977}');\n`,
+      );
+    }
+    const chunk = Buffer.from(lines.join(''));
+    const part = chunk.subarray(0, Math.min(chunk.length, bytes - sent));
+    sent += part.length;
+    yield part;
+  }
+}
+
+/** Writes chunks to a child's stdin with backpressure; resolves when the child exits 0. */
+async function pipeTo(child: ReturnType<typeof spawn>, chunks: Iterable<Buffer>): Promise<void> {
+  const exited = new Promise<number | null>((res) => child.on('close', res));
+  const stdin = child.stdin!;
+  for (const chunk of chunks) {
+    if (!stdin.write(chunk)) await new Promise((res) => stdin.once('drain', res));
+  }
+  stdin.end();
+  const code = await exited;
+  if (code !== 0) throw new Error(`writing the text file exited with ${code}`);
 }
 
 /** user+system CPU seconds of a process (0 if unknown). */

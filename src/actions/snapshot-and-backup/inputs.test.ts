@@ -32,6 +32,9 @@ describe('snapshot-and-backup inputs', () => {
       snapshotRetention: {},
       dumps: [],
       targets: { kind: 'names', names: ['web-1'] },
+      gzipLevel: 1,
+      uploadPartSize: 5 * 1024 * 1024,
+      uploadConcurrency: 2,
     });
     expect(i.ssh).toBeUndefined();
   });
