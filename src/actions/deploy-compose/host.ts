@@ -6,7 +6,7 @@
 import { DiagnosedError, errorMessage } from '../../lib/action/errors.js';
 import { type Logger, prefixedLogger } from '../../lib/action/logger.js';
 import { cmd, type Script } from '../../lib/commands/cmd.js';
-import { type ComposeFlavor, composeFromProbe, detectCompose } from '../../lib/compose/compose.js';
+import { type ComposeFlavor, composeFromProbe } from '../../lib/compose/compose.js';
 import type { ServiceState } from '../../lib/compose/state.js';
 import { appendDeployLog } from '../../lib/release/remote.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
@@ -33,11 +33,15 @@ export async function deployHost(job: HostJob): Promise<HostOutcome> {
   const begun = await lockAndBegin(job, host, log);
   let scratchLeft = true;
   try {
-    const flavor =
-      composeFromProbe(host, begun.state.compose) ??
-      (await detectCompose(host).catch((error: unknown) => {
-        throw new DeployStepError(target.label, 'detect compose', errorMessage(error), unchanged(begun.state.current));
-      }));
+    const flavor = composeFromProbe(begun.state.compose);
+    if (!flavor) {
+      throw new DeployStepError(
+        target.label,
+        'detect compose',
+        'neither `docker compose` (Compose v2) nor `docker-compose` (v1) works on the droplet',
+        unchanged(begun.state.current),
+      );
+    }
     log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
     return await deployLocked({ job, host, flavor, begun, log, started, scratchGone: () => (scratchLeft = false) });
   } finally {

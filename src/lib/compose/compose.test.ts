@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { render } from '../commands/cmd.js';
-import { FakeHost } from '../../../test/support/fake-host.js';
 import {
   COMPOSE_V1,
   COMPOSE_V2,
   type ComposeProject,
   configQuiet,
   configResolved,
-  detectCompose,
   down,
   parseDetect,
   pull,
@@ -42,30 +40,12 @@ describe('compose builders', () => {
   });
 });
 
-describe('detectCompose', () => {
+describe('parseDetect', () => {
   it.each([
     ['2.26.1-4\n', true, { command: ['docker', 'compose'], version: '2.26.1-4', major: 2 }],
     ['v2.29.0\n', false, { command: ['docker-compose'], version: '2.29.0', major: 2 }],
     ['1.29.2\n', false, { command: ['docker-compose'], version: '1.29.2', major: 1 }],
   ])('parses %j', (stdout, plugin, expected) => {
     expect(parseDetect(stdout, plugin)).toEqual(expected);
-  });
-
-  it('prefers the v2 plugin, falls back to docker-compose, and asks once per host', async () => {
-    const host = new FakeHost()
-      .on('docker compose version --short', { code: 125, stderr: "docker: 'compose' is not a docker command." })
-      .on('docker-compose version --short', { stdout: '1.29.2\n' });
-    expect((await detectCompose(host)).major).toBe(1);
-    expect((await detectCompose(host)).major).toBe(1);
-    expect(host.commands()).toEqual(['docker compose version --short', 'docker-compose version --short']);
-  });
-
-  it('says clearly when neither works', async () => {
-    const host = new FakeHost()
-      .on('docker compose version --short', { code: 125, stderr: 'not a docker command' })
-      .on('docker-compose version --short', { code: 127, stderr: 'docker-compose: not found' });
-    await expect(detectCompose(host)).rejects.toThrow(
-      /neither `docker compose` \(Compose v2\) nor `docker-compose` \(v1\) works/,
-    );
   });
 });

@@ -3,7 +3,6 @@
 // exactly the same steps. The project name is always the app name.
 
 import { type Arg, cmd, type Cmd } from '../commands/cmd.js';
-import type { RemoteHost } from '../ssh/executor.js';
 
 export interface ComposeFlavor {
   /** `['docker', 'compose']` or `['docker-compose']`. */
@@ -38,14 +37,11 @@ export function parseDetect(stdout: string, usedPlugin: boolean): ComposeFlavor 
   return { command: usedPlugin ? ['docker', 'compose'] : ['docker-compose'], version, major };
 }
 
-const detected = new WeakMap<RemoteHost, Promise<ComposeFlavor>>();
-
 /**
- * Reads the output of `docker compose version --short && echo plugin || docker-compose
- * version --short` (run as part of a bigger script). A pure parse: `_host` is not read
- * (it is still in the signature for its one caller, deploy-compose's host.ts).
+ * Reads the Compose part of probeScript's output (the version, and `plugin` for v2);
+ * undefined when neither `docker compose` nor `docker-compose` answered.
  */
-export function composeFromProbe(_host: RemoteHost, output: string): ComposeFlavor | undefined {
+export function composeFromProbe(output: string): ComposeFlavor | undefined {
   const lines = output
     .trim()
     .split('\n')
@@ -60,31 +56,6 @@ export function composeFromProbe(_host: RemoteHost, output: string): ComposeFlav
   } catch {
     return undefined;
   }
-}
-
-/** Detects Compose once per host (cached for the connection's life). */
-export function detectCompose(host: RemoteHost): Promise<ComposeFlavor> {
-  let flavor = detected.get(host);
-  if (!flavor) {
-    flavor = (async () => {
-      const plugin = await host.run(cmd('docker', 'compose', 'version', '--short'), {
-        allowFailure: true,
-        timeoutMs: 30_000,
-      });
-      if (plugin.code === 0 && plugin.stdout.trim()) return parseDetect(plugin.stdout, true);
-      const standalone = await host.run(cmd('docker-compose', 'version', '--short'), {
-        allowFailure: true,
-        timeoutMs: 30_000,
-      });
-      if (standalone.code === 0 && standalone.stdout.trim()) return parseDetect(standalone.stdout, false);
-      throw new Error(
-        `on ${host.label}: neither \`docker compose\` (Compose v2) nor \`docker-compose\` (v1) works: ${(plugin.stderr || standalone.stderr).trim().split('\n').slice(-2).join(' ')}`,
-      );
-    })();
-    flavor.catch(() => detected.delete(host));
-    detected.set(host, flavor);
-  }
-  return flavor;
 }
 
 /** `docker compose -p <app> -f <file>… [--env-file f] [--profile p]…` */

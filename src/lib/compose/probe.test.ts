@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { render } from '../commands/cmd.js';
 import { composeFromProbe, probeScript } from './compose.js';
 import { parseInspect, settleScript } from './state.js';
-import { FakeHost } from '../../../test/support/fake-host.js';
 
 describe('Compose probe + config in one command', () => {
   it('passes the project as positional arguments to a fixed script', () => {
@@ -17,9 +16,9 @@ describe('Compose probe + config in one command', () => {
   });
 
   it('its version lines read as the flavour (v2 plugin, v1 standalone)', () => {
-    expect(composeFromProbe(new FakeHost(), '2.26.1\nplugin')?.command).toEqual(['docker', 'compose']);
-    expect(composeFromProbe(new FakeHost(), '1.29.2')?.command).toEqual(['docker-compose']);
-    expect(composeFromProbe(new FakeHost(), '')).toBeUndefined();
+    expect(composeFromProbe('2.26.1\nplugin')?.command).toEqual(['docker', 'compose']);
+    expect(composeFromProbe('1.29.2')?.command).toEqual(['docker-compose']);
+    expect(composeFromProbe('')).toBeUndefined();
   });
 });
 

@@ -12,7 +12,6 @@ import { render, type Script } from '../commands/cmd.js';
 import { parseBegin } from '../release/remote.js';
 import { composeFromProbe, probeScript } from './compose.js';
 import { settleScript } from './state.js';
-import { FakeHost } from '../../../test/support/fake-host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dd-scripts-'));
 const bin = join(dir, 'bin');
@@ -94,7 +93,7 @@ describe('PROBE run by sh', () => {
     expect(state.config?.code).toBe(15);
     expect(state.config?.yaml.trim()).toBe(YAML);
     expect(r.stderr).toContain('warn: the attribute version is obsolete');
-    expect(composeFromProbe(new FakeHost(), state.compose)).toEqual({
+    expect(composeFromProbe(state.compose)).toEqual({
       command: ['docker', 'compose'],
       version: '2.29.7',
       major: 2,
@@ -115,7 +114,7 @@ describe('PROBE run by sh', () => {
     const state = parseBegin(`@@dd:compose\n${r.stdout}`);
     expect(state.compose).toBe('1.29.2');
     expect(state.config).toEqual({ code: 1, yaml: `${YAML}\n` });
-    expect(composeFromProbe(new FakeHost(), state.compose)?.command).toEqual(['docker-compose']);
+    expect(composeFromProbe(state.compose)?.command).toEqual(['docker-compose']);
     expect(readFileSync(join(work, 'calls'), 'utf8')).toContain(`compose ${ARGS} config`);
     expect(existsSync(tmp)).toBe(false);
   });
