@@ -1,6 +1,6 @@
 // Reading and changing the release model on a droplet. Every command is built as data.
 
-import { and, cmd, or, redirect, type Script, seq } from '../commands/cmd.js';
+import { and, cmd, redirect, type Script, seq } from '../commands/cmd.js';
 import { CONFIG_EXIT_MARK, type ComposeProject, probeScript } from '../compose/compose.js';
 import { moveHolderScript, takeLockDirScript } from '../lock/lock.js';
 import type { RemoteHost } from '../ssh/executor.js';
@@ -56,21 +56,12 @@ export function appendLogScript(paths: AppPaths): Script {
   return redirect(cmd('tee', '-a', paths.deploysLog), '>', '/dev/null');
 }
 
-export function prepareAppScript(paths: AppPaths): Script {
-  return cmd('mkdir', '-p', paths.releases);
-}
-
-/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
-export function extractScript(dir: string): Script {
-  return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
-}
-
 type Section = 'compose' | 'current' | 'manifests' | 'log' | 'dirs' | 'config';
 
 const mark = (name: Section): Script => cmd('echo', `@@dd:${name}`);
 const quietErr = (s: Script): Script => redirect(s, '2>', '/dev/null');
 
-/** The reads of readStateScript without the Compose detection. */
+/** The reads of the begin script: current release, kept manifests, deploys.log, release folders. */
 function stateReads(paths: AppPaths, logLines: number): Script[] {
   return [
     mark('current'),
@@ -141,31 +132,6 @@ export function parseBegin(stdout: string): BeginState {
   return state;
 }
 
-/**
- * One round trip for everything a deploy reads before it changes anything: the Compose
- * flavour (`plugin` printed after the version when `docker compose` works), the current
- * release, every kept release.json, the tail of deploys.log and the release folders.
- */
-export function readStateScript(paths: AppPaths, logLines = 500): Script {
-  return seq(
-    mark('compose'),
-    quietErr(
-      or(
-        and(cmd('docker', 'compose', 'version', '--short'), cmd('echo', 'plugin')),
-        cmd('docker-compose', 'version', '--short'),
-      ),
-    ),
-    mark('current'),
-    quietErr(readCurrentScript(paths)),
-    mark('manifests'),
-    quietErr(readManifestsScript(paths)),
-    mark('log'),
-    quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)),
-    mark('dirs'),
-    quietErr(listReleasesScript(paths)),
-  );
-}
-
 export interface ReleaseState {
   /** Raw output of the compose detection ('' when neither works). */
   compose: string;
@@ -196,11 +162,6 @@ export function parseState(stdout: string): ReleaseState {
     log: parseDeployLog(text('log')),
     dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
   };
-}
-
-export async function readState(host: RemoteHost, paths: AppPaths): Promise<ReleaseState> {
-  const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
-  return parseState(r.stdout);
 }
 
 // A fixed script (the image ids come as positional arguments): each image no kept release
@@ -256,53 +217,11 @@ export function finishScript(
   return seq(...parts);
 }
 
-/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
-export async function switchAndLog(
-  host: RemoteHost,
-  paths: AppPaths,
-  id: string,
-  entry: DeployLogEntry,
-): Promise<void> {
-  await host.run(and(switchCurrentScript(paths, id), appendLogScript(paths)), {
-    stdin: `${JSON.stringify(entry)}\n`,
-    timeoutMs: 30_000,
-  });
-}
-
 export async function readCurrent(host: RemoteHost, paths: AppPaths): Promise<string | undefined> {
   const r = await host.run(readCurrentScript(paths), { allowFailure: true, timeoutMs: 30_000 });
   if (r.code !== 0) return undefined;
   const target = r.stdout.trim();
   return target ? target.split('/').pop() : undefined;
-}
-
-export async function listReleaseDirs(host: RemoteHost, paths: AppPaths): Promise<string[]> {
-  const r = await host.run(listReleasesScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-  if (r.code !== 0) return [];
-  return r.stdout
-    .split('\n')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-export async function readManifests(host: RemoteHost, paths: AppPaths): Promise<ReleaseManifest[]> {
-  const r = await host.run(readManifestsScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-  return r.stdout
-    .split('\n')
-    .map((line) => parseManifest(line))
-    .filter((m): m is ReleaseManifest => m !== undefined);
-}
-
-export async function readDeployLog(host: RemoteHost, paths: AppPaths, lines = 500): Promise<DeployLogEntry[]> {
-  const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
-    allowFailure: true,
-    timeoutMs: 30_000,
-  });
-  return r.code === 0 ? parseDeployLog(r.stdout) : [];
-}
-
-export async function switchCurrent(host: RemoteHost, paths: AppPaths, id: string): Promise<void> {
-  await host.run(switchCurrentScript(paths, id), { timeoutMs: 30_000 });
 }
 
 export async function appendDeployLog(host: RemoteHost, paths: AppPaths, entry: DeployLogEntry): Promise<void> {
