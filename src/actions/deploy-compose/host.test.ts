@@ -81,11 +81,18 @@ describe('deployHost', () => {
     const host = droplet().on(/up --detach/, { stdout: `@@dd:up-ok\n@@dd:states\n${containers('unhealthy')}\n` });
     await expect(run(fakeInputs(), fakeDeps(host).deps)).rejects.toThrow(/service web is unhealthy/);
     const done = steps(host);
-    expect(done.slice(0, 3)).toEqual(['begin', 'pull', 'up']);
-    expect(done).not.toContain('finish');
-    expect(done).toContainEqual(expect.stringMatching(/^docker compose .* down/));
-    const failed = host.calls.find((c) => c.command.startsWith('tee -a /opt/shop/deploys.log'));
+    // after up: the failing container's log tail, the project stopped (nothing served
+    // before), then the failure logged and the release removed in one round trip, the lock
+    expect(done).toEqual([
+      'begin',
+      'pull',
+      'up',
+      'docker logs --tail 20 shop-web-1 2>&1',
+      expect.stringMatching(/^docker compose .* down --remove-orphans$/),
+      '{ tee -a /opt/shop/deploys.log > /dev/null; } ; rm -rf /opt/shop/releases/abcdef0',
+      expect.stringMatching(/^grep -qF tok-1 .* && rm -rf \/opt\/shop\/\.lock$/),
+    ]);
+    const failed = host.calls.find((c) => c.command.includes('tee -a /opt/shop/deploys.log'));
     expect(JSON.parse(failed?.stdin ?? '{}')).toMatchObject({ release: 'abcdef0', result: 'failed' });
-    expect(done).toContain('rm -rf /opt/shop/releases/abcdef0');
   });
 });

@@ -5,10 +5,10 @@
 
 import { DiagnosedError, errorMessage } from '../../lib/action/errors.js';
 import { type Logger, prefixedLogger } from '../../lib/action/logger.js';
-import { cmd, type Script } from '../../lib/commands/cmd.js';
+import { cmd, type Script, seq } from '../../lib/commands/cmd.js';
 import { type ComposeFlavor, composeFromProbe } from '../../lib/compose/compose.js';
 import type { ServiceState } from '../../lib/compose/state.js';
-import { appendDeployLog } from '../../lib/release/remote.js';
+import { appendLogScript } from '../../lib/release/remote.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import { type Begun, lockAndBegin } from './begin.js';
 import { DeployStepError, unchanged } from './errors.js';
@@ -81,17 +81,30 @@ async function deployLocked(l: Locked): Promise<HostOutcome> {
   const previousProject = previousManifest
     ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
     : undefined;
-  let placed = false;
-  const cleanupFailed = async (): Promise<void> => {
-    if (prepared.created && placed)
-      await host.run(cmd('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
-  };
-  const recordFailure = async (reason: string): Promise<void> => {
-    await appendDeployLog(
-      host,
-      paths,
-      logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason),
-    ).catch(() => undefined);
+  const removeRelease = (): Script[] => (prepared.created ? [cmd('rm', '-rf', releaseDir)] : []);
+  /**
+   * After a failed start: the previous release back up (unless it kept serving), then the
+   * failure logged and the new release's folder removed in one round trip.
+   */
+  const failStarted = async (
+    step: string,
+    reason: string,
+    o: { previousServing?: boolean; diagnostics?: string } = {},
+  ): Promise<never> => {
+    const serving = o.previousServing
+      ? current
+        ? `Release ${current} kept serving.`
+        : 'No release was serving before.'
+      : await restore();
+    const entry = logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason);
+    await host
+      .run(seq(appendLogScript(paths), ...removeRelease()), {
+        stdin: `${JSON.stringify(entry)}\n`,
+        allowFailure: true,
+        timeoutMs: 60_000,
+      })
+      .catch(() => undefined);
+    return fail(step, reason, `Release ${manifest.id} was not switched in. ${serving}`, o.diagnostics);
   };
   const startOptions = {
     host,
@@ -126,14 +139,13 @@ async function deployLocked(l: Locked): Promise<HostOutcome> {
   let states: ServiceState[];
   if (deps.stage || deps.startRelease) {
     await placeRelease(host, paths, prepared, begun.scratch);
-    placed = true;
     l.scratchGone();
     const ctx = { host, target, log, flavor, project, manifest, action };
     if (deps.stage) {
       try {
         await deps.stage.run(ctx);
       } catch (error) {
-        await cleanupFailed();
+        if (prepared.created) await host.run(cmd('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
         const diagnostics = error instanceof DiagnosedError ? error.diagnostics : undefined;
         return fail(
           deps.stage.step,
@@ -159,19 +171,10 @@ async function deployLocked(l: Locked): Promise<HostOutcome> {
       ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
     });
     if (!outcome.ok) {
-      const serving = outcome.previousServing
-        ? current
-          ? `Release ${current} kept serving.`
-          : 'No release was serving before.'
-        : await restore();
-      await recordFailure(outcome.reason);
-      await cleanupFailed();
-      return fail(
-        'rollout',
-        outcome.reason,
-        `Release ${manifest.id} was not switched in. ${serving}`,
-        outcome.diagnostics,
-      );
+      return failStarted('rollout', outcome.reason, {
+        previousServing: outcome.previousServing,
+        ...(outcome.diagnostics ? { diagnostics: outcome.diagnostics } : {}),
+      });
     }
     states = outcome.states;
   } else {
@@ -179,29 +182,15 @@ async function deployLocked(l: Locked): Promise<HostOutcome> {
     const before: Script[] = placeScripts(paths, prepared, begun.scratch);
     const stdin = placeStdin(prepared);
     const started4 = await startFromLive({ ...startOptions, manifest, project, before, ...(stdin ? { stdin } : {}) });
-    // moved in by the script (if it failed before, the folder is not there and the scratch
-    // folder is left to deployHost's clean-up)
-    placed = true;
-    if (started4.up.ok) l.scratchGone();
-    if (!started4.up.ok) {
-      const reason = started4.up.reason ?? 'compose up failed';
-      const outcome = await restore();
-      await recordFailure(reason);
-      await cleanupFailed();
-      return fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
-    }
+    // once up ran, the release was moved in (and the scratch folder removed) by the script;
+    // if it failed before, the scratch folder is left to deployHost's clean-up
+    if (!started4.up.ok) return failStarted('compose up', started4.up.reason ?? 'compose up failed');
+    l.scratchGone();
     const waited = started4.waited;
     if (!waited?.ok) {
-      const reason = waited?.problem ?? 'services did not come up';
-      const outcome = await restore();
-      await recordFailure(reason);
-      await cleanupFailed();
-      return fail(
-        'wait for services',
-        reason,
-        `Release ${manifest.id} was not switched in. ${outcome}`,
-        waited?.diagnostics,
-      );
+      return failStarted('wait for services', waited?.problem ?? 'services did not come up', {
+        ...(waited?.diagnostics ? { diagnostics: waited.diagnostics } : {}),
+      });
     }
     states = waited.states;
   }

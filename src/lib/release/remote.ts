@@ -223,7 +223,3 @@ export async function readCurrent(host: RemoteHost, paths: AppPaths): Promise<st
   const target = r.stdout.trim();
   return target ? target.split('/').pop() : undefined;
 }
-
-export async function appendDeployLog(host: RemoteHost, paths: AppPaths, entry: DeployLogEntry): Promise<void> {
-  await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
-}
