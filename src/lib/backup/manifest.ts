@@ -62,11 +62,20 @@ export function backupKeys(
   compression: Compression,
   encrypted: boolean,
   at: Date,
-  suffix: string = randomBytes(3).toString('hex'),
+  suffix: string = timeSuffix(at),
 ): BackupKeys {
   const base = `${dumpFolder(prefix, name)}${utcStamp(at)}-${suffix}`;
   const ext = `.${dumpExtension(kind)}${compression === 'gzip' ? '.gz' : ''}${encrypted ? '.enc' : ''}`;
   return { data: `${base}${ext}`, manifest: `${base}${MANIFEST_SUFFIX}` };
+}
+
+/**
+ * The 6 hex digits after the stamp: the milliseconds (3 hex digits, 000-3e7) then 3 random ones.
+ * Catalogs order backups of the same second by key, so this keeps them in time order (with a
+ * random suffix alone, keep-last could keep the older of two backups made in one second).
+ */
+export function timeSuffix(at: Date): string {
+  return at.getUTCMilliseconds().toString(16).padStart(3, '0') + randomBytes(2).toString('hex').slice(0, 3);
 }
 
 export function isManifestKey(key: string): boolean {
