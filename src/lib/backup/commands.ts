@@ -1,4 +1,4 @@
-import { type Arg, cmd, type Cmd, sensitive } from '../commands/cmd.js';
+import { type Arg, cmd, type Cmd } from '../commands/cmd.js';
 
 // Remote commands of the backup kinds, as data. Shell snippets are fixed literals: every
 // user value reaches them as a positional argument ("$1", "$@"), never by splicing text,
@@ -234,20 +234,25 @@ function verifyServer(name: string, image: string, env: readonly Arg[], command:
   );
 }
 
-/** Starts a throwaway PostgreSQL server for verification, with the same command as the service. */
+/**
+ * Starts a throwaway PostgreSQL server for verification, with the same command as the service.
+ * Stdin: the password line. The docker CLI takes `-e POSTGRES_PASSWORD` (a name without a value)
+ * from its own environment, so the password is in no process's argv on the droplet.
+ */
 export function pgVerifyServer(
   name: string,
   image: string,
   command: readonly string[],
   user: string,
   database: string,
-  password: string,
 ): Cmd {
-  return verifyServer(
-    name,
-    image,
-    [`POSTGRES_USER=${user}`, `POSTGRES_DB=${database}`, sensitive(`POSTGRES_PASSWORD=${password}`)],
-    command,
+  return cmd(
+    'sh',
+    '-c',
+    'IFS= read -r POSTGRES_PASSWORD; export POSTGRES_PASSWORD; exec "$@"',
+    'sh',
+    ...verifyServer(name, image, [`POSTGRES_USER=${user}`, `POSTGRES_DB=${database}`, 'POSTGRES_PASSWORD'], command)
+      .argv,
   );
 }
 

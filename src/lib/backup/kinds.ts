@@ -332,10 +332,10 @@ async function serviceImageAndCommand(
  */
 async function withThrowawayServer<T>(
   ctx: KindContext,
-  server: { name: string; start: Script; probe: Script; what: string },
+  server: { name: string; start: Script; stdin?: string; probe: Script; what: string },
   fn: () => Promise<T>,
 ): Promise<T> {
-  await ctx.host.run(server.start);
+  await ctx.host.run(server.start, server.stdin !== undefined ? { stdin: server.stdin } : {});
   try {
     const deadline = Date.now() + ctx.waitTimeoutMs;
     for (let i = 0; ; i += 1) {
@@ -372,7 +372,8 @@ async function verifyPostgres(ctx: KindContext, spec: PostgresDump, data: Readab
     ctx,
     {
       name,
-      start: c.pgVerifyServer(name, image, run, spec.user, database, password),
+      start: c.pgVerifyServer(name, image, run, spec.user, database),
+      stdin: `${password}\n`,
       probe: c.psqlInService(name, target, 'SELECT 1', '127.0.0.1'),
       what: `the throwaway PostgreSQL (${image} ${run.join(' ')})`,
     },
