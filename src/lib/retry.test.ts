@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { backoffDelay, retry } from './retry.js';
-
-function fakeClock() {
-  let t = 0;
-  const sleeps: number[] = [];
-  return {
-    now: () => t,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      t += ms;
-    },
-    sleeps,
-  };
-}
+import { fakeClock } from '../../test/support/fake-clock.js';
 
 describe('retry', () => {
   it('retries until success with growing delays', async () => {

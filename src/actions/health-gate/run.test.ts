@@ -14,6 +14,7 @@ import type { HostConnector } from '../../lib/ssh/pool.js';
 import type { HostTarget } from '../../lib/ssh/target.js';
 import { readInputs } from './inputs.js';
 import { HealthGateFailure, run } from './run.js';
+import { fakeClock } from '../../../test/support/fake-clock.js';
 
 let privateKey = '';
 let lockedKey = '';
@@ -178,17 +179,6 @@ function inspectHost(label: string, health: string): RemoteHost {
 }
 
 describe('run', () => {
-  const clock = () => {
-    let t = 0;
-    return {
-      now: () => t,
-      sleep: (ms: number) => {
-        t += ms;
-        return Promise.resolve();
-      },
-    };
-  };
-
   it('container checks on two droplets: outputs, summary, connections closed', async () => {
     const { io, outputs, summaries, secrets } = fakeIo({
       checks: '- kind: container',
@@ -201,7 +191,7 @@ describe('run', () => {
       '127.0.10.2': inspectHost('web-1', 'healthy'),
       '127.0.10.3': inspectHost('web-2', 'healthy'),
     });
-    const c = clock();
+    const c = fakeClock();
     const result = await run(readInputs(io), io, { openConnector: () => fake.connector, ...c });
     expect(result.passed).toBe(true);
     expect(fake.connected).toEqual(['127.0.10.2', '127.0.10.3']);
@@ -231,7 +221,7 @@ describe('run', () => {
       timeout: '3s',
     });
     const fake = fakeConnector({ '127.0.10.2': inspectHost('web-1', 'unhealthy') });
-    const c = clock();
+    const c = fakeClock();
     const error = await run(readInputs(io), io, { openConnector: () => fake.connector, ...c }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HealthGateFailure);
     expect((error as Error).message).toBe(
@@ -299,7 +289,7 @@ describe('run', () => {
         return fake.connector.connect(t);
       },
     };
-    await run(readInputs(io), io, { openConnector: () => connector, ...clock() });
+    await run(readInputs(io), io, { openConnector: () => connector, ...fakeClock() });
     expect(maskedFirst).toBe(true);
     expect(secrets).toContain(lockedKey);
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeHost } from '../../../test/support/fake-host.js';
 import { parseInspect, type ServiceState } from './state.js';
 import { waitForServices } from './wait.js';
+import { fakeClock } from '../../../test/support/fake-clock.js';
 
 // waitForServices on a fake droplet: the states the up script read are judged first (no
 // round trip when they are fine), a terminal state ends the wait at once, a finished
@@ -38,17 +39,6 @@ function inspectJson(specs: readonly Spec[]): string {
 
 const states = (specs: readonly Spec[]): ServiceState[] => parseInspect(inspectJson(specs));
 
-function clock() {
-  let t = 0;
-  return {
-    now: () => t,
-    sleep: (ms: number) => {
-      t += ms;
-      return Promise.resolve();
-    },
-  };
-}
-
 /** A droplet answering each read of the project's containers with the next of `reads` (the last one repeats). */
 function droplet(reads: readonly Spec[][], logs = 'last line\n'): FakeHost {
   let i = 0;
@@ -65,7 +55,7 @@ describe('waitForServices', () => {
       services: ['web', 'db'],
       deadlineMs: 10_000,
       firstStates: states([{ service: 'web', health: 'healthy' }, { service: 'db' }]),
-      ...clock(),
+      ...fakeClock(),
     });
     expect(result.ok).toBe(true);
     expect(result.states.map((s) => s.service)).toEqual(['db', 'web']);
@@ -79,7 +69,7 @@ describe('waitForServices', () => {
       services: ['web'],
       deadlineMs: 10_000,
       firstStates: states([{ service: 'web', health: 'starting' }]),
-      ...clock(),
+      ...fakeClock(),
     });
     expect(result.ok).toBe(true);
     expect(host.commands().filter((c) => c.startsWith('docker ps'))).toHaveLength(1);
@@ -95,7 +85,7 @@ describe('waitForServices', () => {
         { service: 'web', health: 'unhealthy', healthOutput: 'HTTP 500' },
         { service: 'db', health: 'healthy' },
       ]),
-      ...clock(),
+      ...fakeClock(),
     });
     expect(result.ok).toBe(false);
     expect(result.problem).toBe('service web is unhealthy');
@@ -111,7 +101,7 @@ describe('waitForServices', () => {
       services: ['web'],
       deadlineMs: 60_000,
       firstStates: states([{ service: 'web', status: 'exited', exitCode: 3 }]),
-      ...clock(),
+      ...fakeClock(),
     });
     expect(failed).toMatchObject({ ok: false, problem: 'service web is exited (exit 3)' });
 
@@ -123,14 +113,14 @@ describe('waitForServices', () => {
         { service: 'web', health: 'healthy' },
         { service: 'migrate', status: 'exited', exitCode: 0 },
       ]),
-      ...clock(),
+      ...fakeClock(),
     });
     expect(job.ok).toBe(true);
   });
 
   it('a missing service is waited for until the deadline, then reported', async () => {
     const host = droplet([[{ service: 'web', health: 'healthy' }]]);
-    const c = clock();
+    const c = fakeClock();
     const result = await waitForServices(host, {
       app: 'shop',
       services: ['web', 'worker'],

@@ -8,20 +8,7 @@ import { waitForServices } from './container.js';
 import { type CheckDefinition, parseCheckList } from './definitions.js';
 import { buildChecks, runGate, runsOnDroplet } from './gate.js';
 import type { CheckOutcome } from './poll.js';
-
-function clock(start = 0) {
-  let t = start;
-  return {
-    now: () => t,
-    sleep: (ms: number) => {
-      t += ms;
-      return Promise.resolve();
-    },
-    advance: (ms: number) => {
-      t += ms;
-    },
-  };
-}
+import { type FakeClock, fakeClock } from '../../../test/support/fake-clock.js';
 
 function recordingLogger() {
   const lines: string[] = [];
@@ -38,7 +25,7 @@ function recordingLogger() {
 function scripted(
   name: string,
   outcomes: CheckOutcome[],
-  c: ReturnType<typeof clock>,
+  c: FakeClock,
   poll: Partial<HealthCheck['poll']> = {},
 ): HealthCheck {
   let i = 0;
@@ -67,7 +54,7 @@ const fail = (status: string, detail: string, excerpt?: string): CheckOutcome =>
 
 describe('runGate', () => {
   it('passes when every check passes; gate percentiles are over every passing attempt', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { logger, lines } = recordingLogger();
     const result = await runGate(
       [
@@ -90,7 +77,7 @@ describe('runGate', () => {
   });
 
   it('a failing check names itself, its last status, detail and a redacted body excerpt', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { logger } = recordingLogger();
     const result = await runGate(
       [
@@ -110,7 +97,7 @@ describe('runGate', () => {
   });
 
   it('a check that passes but whose p95 is over the latency budget fails', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { logger } = recordingLogger();
     const result = await runGate(
       [scripted('slow', [ok(900), ok(950), ok(1000)], c, { successes: 3, latencyBudgetMs: 500 })],
@@ -129,7 +116,7 @@ describe('runGate', () => {
   });
 
   it('runs diagnose() for a failing check and keeps going if it throws', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { logger } = recordingLogger();
     const withDiag = {
       ...scripted('containers', [fail('unhealthy', 'web: unhealthy')], c, { timeoutMs: 1000 }),
@@ -235,7 +222,7 @@ describe('container checks through buildChecks / waitForServices', () => {
   });
 
   it('a container that turns healthy passes; missing services and unhealthy ones are named', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { logger } = recordingLogger();
     const { host } = dockerHost([
       [container('web', 'running', 'starting')],
@@ -256,7 +243,7 @@ describe('container checks through buildChecks / waitForServices', () => {
   });
 
   it('waitForServices: failure carries the health log and log tail of the failing container', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { host, ran } = dockerHost(
       [
         [
@@ -292,7 +279,7 @@ describe('container checks through buildChecks / waitForServices', () => {
   });
 
   it('a one-shot job that exited 0 does not fail a check over every service, but does when named', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { logger } = recordingLogger();
     const job = {
       ...container('migrate', 'exited'),
@@ -318,7 +305,7 @@ describe('container checks through buildChecks / waitForServices', () => {
   });
 
   it('waitForServices: no containers at all is not "up"', async () => {
-    const c = clock();
+    const c = fakeClock();
     const { host } = dockerHost([[]]);
     const result = await waitForServices(host, { app: 'shop', timeoutMs: 1000, now: c.now, sleep: c.sleep });
     expect(result).toMatchObject({

@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { type CheckOutcome, type AttemptRecord, p50, p95, percentile, pollUntil } from './poll.js';
-
-/** Deterministic clock: time moves only when the poller sleeps or a check "takes" time. */
-function fakeClock(start = 1_000_000) {
-  let t = start;
-  const sleeps: number[] = [];
-  return {
-    now: () => t,
-    sleep: (ms: number) => {
-      sleeps.push(ms);
-      t += ms;
-      return Promise.resolve();
-    },
-    advance: (ms: number) => {
-      t += ms;
-    },
-    sleeps,
-  };
-}
+import { fakeClock } from '../../../test/support/fake-clock.js';
 
 /** A check that plays back a script of outcomes ('+' pass, '-' fail), each taking `latency` ms. */
 function scripted(clock: ReturnType<typeof fakeClock>, script: string, latency = 10) {
@@ -42,7 +25,7 @@ describe('pollUntil', () => {
     { script: '++-++-+++', successes: 3, passed: true, attempts: 9 },
     { script: '-', successes: 1, passed: false, attempts: 11 },
   ])('$script with successes=$successes → passed=$passed after $attempts attempts', (row) => {
-    const clock = fakeClock();
+    const clock = fakeClock(1_000_000);
     return pollUntil(scripted(clock, row.script), {
       deadlineMs: 10_000,
       intervalMs: 1_000,

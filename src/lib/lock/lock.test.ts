@@ -15,6 +15,7 @@ import {
   releaseLockByToken,
   takeLockDirScript,
 } from './lock.js';
+import { fakeClock } from '../../../test/support/fake-clock.js';
 
 const holder: LockHolder = {
   repo: 'acme/shop',
@@ -34,11 +35,6 @@ const STATUS =
 const status = (now: number, heartbeat: number | undefined, h: LockHolder | undefined): string =>
   [now, ...(heartbeat === undefined ? [] : [heartbeat]), ...(h ? [JSON.stringify(h)] : [])].join('\n') + '\n';
 
-function clock() {
-  let t = 0;
-  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
-}
-
 describe('deploy lock', () => {
   it('takes a free lock with one mkdir and writes the holder', async () => {
     const host = new FakeHost();
@@ -52,7 +48,7 @@ describe('deploy lock', () => {
   });
 
   it('waits for a held lock, then fails naming the holder', async () => {
-    const c = clock();
+    const c = fakeClock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: "mkdir: cannot create directory '/opt/shop/.lock': File exists" })
       .on(STATUS, { stdout: status(1010, 1000, other) });
@@ -75,7 +71,7 @@ describe('deploy lock', () => {
   });
 
   it('proceeds when the holder releases while we wait', async () => {
-    const c = clock();
+    const c = fakeClock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
       .on(STATUS, { stdout: status(1001, 1000, other) });
@@ -146,7 +142,7 @@ describe('deploy lock', () => {
   it('logs the wait and a stale takeover naming the holder', async () => {
     const lines: string[] = [];
     const log = { info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`) };
-    const c = clock();
+    const c = fakeClock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: 'File exists' }, 2)
       .on(STATUS, { stdout: status(1700, 1000, other) })
@@ -172,7 +168,7 @@ describe('deploy lock', () => {
     expect(parseLockStatus('1010\n1000\n')).toEqual({ holder: undefined, ageSeconds: 10 });
     expect(parseLockStatus(status(1010, 1000, other))).toEqual({ holder: other, ageSeconds: 10 });
     expect(() => parseLockStatus('')).toThrow("could not read the droplet's clock");
-    const c = clock();
+    const c = fakeClock();
     const host = new FakeHost()
       .on(TAKE, { code: 1, stderr: 'File exists' }, 1)
       .on(STATUS, { stdout: status(1010, undefined, undefined) });
