@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { buildPrivateBundle } from '../support/private-bundle.js';
 import { runAction } from '../support/run-action.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -33,7 +34,7 @@ interface ActionRun {
 
 /** Runs the bundled action like the runner (test/support/run-action.ts): async, so servers in this process keep answering. */
 async function runHealthGate(inputs: Record<string, string>): Promise<ActionRun> {
-  const r = await runAction('health-gate', { inputs, timeoutMs: 180_000 });
+  const r = await runAction('health-gate', { inputs, timeoutMs: 180_000, distRoot });
   return { code: r.exitCode, log: r.log, outputs: r.outputs, summary: r.summary, error: r.errors.join('\n') };
 }
 
@@ -175,13 +176,10 @@ function makeCerts(
   };
 }
 
+// built from the sources into a private folder: never the shared dist/
+let distRoot = '';
 beforeAll(() => {
-  if (process.env['HEALTH_GATE_PREBUILT'] === '1') return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), 'health-gate'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`node scripts/build.mjs health-gate failed:\n${r.stdout}\n${r.stderr}`);
+  distRoot = buildPrivateBundle('health-gate');
 }, 300_000);
 
 describe('health-gate (bundled) — runner-side checks against a switchable app on loopback', () => {

@@ -17,6 +17,7 @@ import { createClient, type DigitalOceanClient } from '../../src/lib/digitalocea
 import { publicIpv4 } from '../../src/lib/digitalocean/types.js';
 import { generateKeyPair, sshConnect, useLab } from '../lab/fixture.js';
 import { visibleLog } from '../support/deploy-compose-lab.js';
+import { buildPrivateBundle } from '../support/private-bundle.js';
 import { type ActionRunResult, REPO_ROOT, runAction } from '../support/run-action.js';
 
 const lab = useLab();
@@ -67,6 +68,7 @@ const DEFAULTS = Object.fromEntries(
 
 function provision(inputs: Record<string, string>): Promise<ActionRunResult> {
   return runAction('provision-droplet', {
+    distRoot,
     inputs: {
       ...DEFAULTS,
       token: lab.env.DIGITALOCEAN_TOKEN,
@@ -120,16 +122,14 @@ const USER_DATA = [
 ].join('\n');
 
 let violationsBefore = 0;
+// built from the sources into a private folder: never the shared dist/
+let distRoot = '';
 
 beforeAll(async () => {
   writeFileSync(keyFile, identity.privateKey, { mode: 0o600 });
   api = createClient({ token: lab.env.DIGITALOCEAN_TOKEN, endpoint: lab.env.DIGITALOCEAN_API_URL });
   const t = Date.now();
-  const b = spawnSync(process.execPath, ['scripts/build.mjs', 'provision-droplet'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  });
-  if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}\n${b.stderr}`);
+  distRoot = buildPrivateBundle('provision-droplet');
   console.log(`bundle built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   violationsBefore = (await violations()).length;
 }, 300_000);
@@ -387,6 +387,7 @@ describe('provision-droplet (bundled) on the lab', () => {
       ];
       for (const [inputs, message] of cases) {
         const r = await runAction('provision-droplet', {
+          distRoot,
           inputs: {
             ...DEFAULTS,
             token: 'dop_v1_x',
