@@ -67814,6 +67814,8 @@ function createClient(options) {
     return new DigitalOceanClient(options);
 }
 
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(42613);
 // EXTERNAL MODULE: external "fs"
@@ -68819,6 +68821,7 @@ function endpointLabel(e) {
 
 
 
+
 class SshConnectError extends Error {
     name = 'SshConnectError';
 }
@@ -68831,9 +68834,42 @@ function isPermanent(error) {
     const message = error instanceof Error ? error.message : String(error);
     return /All configured authentication methods failed|authentication/i.test(message);
 }
-async function connectOnce(endpoint, settings, sock) {
+/**
+ * The TCP connection, with Nagle's algorithm off. ssh2 leaves it on, and then every exec paid
+ * ~40 ms: its small packets sent back to back (the exec request, then EOF or stdin) waited
+ * for the droplet's delayed ACK (sshd turns TCP_NODELAY on only for sessions with a pty).
+ * Measured on the lab: an exec of `true` 45–50 ms → 2–3 ms, the handshake ~120 → ~85 ms.
+ */
+function openTcp(endpoint, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const sock = (0,external_node_net_.connect)({ host: endpoint.host, port: endpoint.port, noDelay: true });
+        const fail = (error) => {
+            clearTimeout(timer);
+            sock.destroy();
+            reject(error);
+        };
+        const timer = setTimeout(() => fail(new Error(`TCP connect timed out after ${timeoutMs} ms`)), timeoutMs);
+        sock.once('error', fail);
+        sock.once('connect', () => {
+            clearTimeout(timer);
+            sock.removeListener('error', fail);
+            resolve(sock);
+        });
+    });
+}
+async function connectOnce(endpoint, settings, via) {
     const check = (0,host_keys/* hostKeyCheck */.Kf)(settings.hostKeys, endpoint.host, endpoint.port);
     const algorithms = check.preferredAlgorithms();
+    let sock = via;
+    if (!sock) {
+        try {
+            sock = await openTcp(endpoint, settings.connectTimeoutMs);
+        }
+        catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            throw new SshConnectError(`could not connect to ${endpoint.user}@${endpointLabel(endpoint)}: ${message}`);
+        }
+    }
     const config = {
         host: endpoint.host,
         port: endpoint.port,
@@ -68845,7 +68881,7 @@ async function connectOnce(endpoint, settings, sock) {
         keepaliveCountMax: 4,
         hostVerifier: (key) => check.verify(key),
         ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
-        ...(sock ? { sock } : {}),
+        sock,
     };
     const ssh = new NodeSSH();
     try {
@@ -68853,6 +68889,8 @@ async function connectOnce(endpoint, settings, sock) {
     }
     catch (error) {
         ssh.dispose();
+        if (!via)
+            sock.destroy();
         const message = error instanceof Error ? error.message : String(error);
         if (/verification failed/i.test(message)) {
             throw new host_keys/* HostKeyMismatchError */._W(endpoint.host, endpoint.port, check.presented(), (0,host_keys/* trustedFingerprints */.Z)(settings.hostKeys, endpoint.host, endpoint.port));

@@ -67698,6 +67698,8 @@ class LocalDockerTransfer {
 
 // EXTERNAL MODULE: ./src/lib/ssh/inputs.ts + 1 modules
 var ssh_inputs = __nccwpck_require__(58803);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(42613);
 // EXTERNAL MODULE: external "fs"
@@ -68650,6 +68652,7 @@ var target = __nccwpck_require__(25777);
 
 
 
+
 class SshConnectError extends Error {
     name = 'SshConnectError';
 }
@@ -68662,9 +68665,42 @@ function isPermanent(error) {
     const message = error instanceof Error ? error.message : String(error);
     return /All configured authentication methods failed|authentication/i.test(message);
 }
-async function connectOnce(endpoint, settings, sock) {
+/**
+ * The TCP connection, with Nagle's algorithm off. ssh2 leaves it on, and then every exec paid
+ * ~40 ms: its small packets sent back to back (the exec request, then EOF or stdin) waited
+ * for the droplet's delayed ACK (sshd turns TCP_NODELAY on only for sessions with a pty).
+ * Measured on the lab: an exec of `true` 45–50 ms → 2–3 ms, the handshake ~120 → ~85 ms.
+ */
+function openTcp(endpoint, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const sock = (0,external_node_net_.connect)({ host: endpoint.host, port: endpoint.port, noDelay: true });
+        const fail = (error) => {
+            clearTimeout(timer);
+            sock.destroy();
+            reject(error);
+        };
+        const timer = setTimeout(() => fail(new Error(`TCP connect timed out after ${timeoutMs} ms`)), timeoutMs);
+        sock.once('error', fail);
+        sock.once('connect', () => {
+            clearTimeout(timer);
+            sock.removeListener('error', fail);
+            resolve(sock);
+        });
+    });
+}
+async function connectOnce(endpoint, settings, via) {
     const check = (0,host_keys/* hostKeyCheck */.Kf)(settings.hostKeys, endpoint.host, endpoint.port);
     const algorithms = check.preferredAlgorithms();
+    let sock = via;
+    if (!sock) {
+        try {
+            sock = await openTcp(endpoint, settings.connectTimeoutMs);
+        }
+        catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            throw new SshConnectError(`could not connect to ${endpoint.user}@${(0,target/* endpointLabel */.m)(endpoint)}: ${message}`);
+        }
+    }
     const config = {
         host: endpoint.host,
         port: endpoint.port,
@@ -68676,7 +68712,7 @@ async function connectOnce(endpoint, settings, sock) {
         keepaliveCountMax: 4,
         hostVerifier: (key) => check.verify(key),
         ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
-        ...(sock ? { sock } : {}),
+        sock,
     };
     const ssh = new NodeSSH();
     try {
@@ -68684,6 +68720,8 @@ async function connectOnce(endpoint, settings, sock) {
     }
     catch (error) {
         ssh.dispose();
+        if (!via)
+            sock.destroy();
         const message = error instanceof Error ? error.message : String(error);
         if (/verification failed/i.test(message)) {
             throw new host_keys/* HostKeyMismatchError */._W(endpoint.host, endpoint.port, check.presented(), (0,host_keys/* trustedFingerprints */.Z)(settings.hostKeys, endpoint.host, endpoint.port));
@@ -69436,43 +69474,8 @@ async function rollFleet(members, batchSize, revertOnFailure, deps) {
 
 // EXTERNAL MODULE: ./src/lib/action/secrets.ts
 var secrets = __nccwpck_require__(9887);
-// EXTERNAL MODULE: ./src/lib/release/model.ts
-var model = __nccwpck_require__(36912);
-;// CONCATENATED MODULE: ./src/actions/deploy-compose/env.ts
-// The release's .env: the env-file input, then `env` and `secrets` (one quoted line each).
-
-function buildEnv(inputs, deps) {
-    const parts = [];
-    if (inputs.envFile) {
-        const text = deps.readEnvFile(inputs.envFile);
-        parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-    }
-    const entries = new Map([...inputs.env, ...inputs.secrets]);
-    for (const [k, v] of entries)
-        parts.push(`${(0,model/* envLine */.K9)(k, v)}\n`);
-    return parts.join('');
-}
-
-;// CONCATENATED MODULE: ./src/lib/action/logger.ts
-/** Prefixes every line of a logger with a label, e.g. the host a command ran on. */
-function prefixedLogger(inner, prefix) {
-    const p = (message) => message
-        .split('\n')
-        .map((line) => `${prefix} ${line}`)
-        .join('\n');
-    return {
-        info: (m) => inner.info(p(m)),
-        warn: (m) => inner.warn(p(m)),
-        error: (m) => inner.error(p(m)),
-        debug: (m) => inner.debug(p(m)),
-        group: (name, fn) => inner.group(`${prefix} ${name}`, fn),
-    };
-}
-
 // EXTERNAL MODULE: ./src/lib/commands/cmd.ts
-var commands_cmd = __nccwpck_require__(86322);
-// EXTERNAL MODULE: ./src/lib/compose/compose.ts
-var compose = __nccwpck_require__(464);
+var cmd = __nccwpck_require__(86322);
 // EXTERNAL MODULE: ./src/lib/retry.ts
 var retry = __nccwpck_require__(61737);
 ;// CONCATENATED MODULE: ./src/lib/lock/lock.ts
@@ -69483,11 +69486,25 @@ var retry = __nccwpck_require__(61737);
 // `staleAfterMs` (by the droplet's own clock) is taken over.
 
 
+/** The holder record a run of `action` writes into the lock: who, when (runner clock), its token. */
+function lockHolder(run, o) {
+    return {
+        repo: run.repo,
+        runId: run.runId,
+        ...(run.runAttempt ? { runAttempt: run.runAttempt } : {}),
+        actor: run.actor,
+        sha: run.sha,
+        time: new Date(o.now).toISOString(),
+        token: o.token,
+        action: o.action,
+        staleAfterSeconds: Math.round(o.staleAfterMs / 1000),
+    };
+}
 const holderFile = (dir) => `${dir}/holder.json`;
 /** Creates the parent, then the lock itself (atomic), then writes the holder from stdin. */
 function takeLockScript(dir) {
     const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mkdir', '-p', parent), (0,commands_cmd/* cmd */.HW)('mkdir', dir), (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('cat'), '>', holderFile(dir)));
+    return (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('mkdir', '-p', parent), (0,cmd/* cmd */.HW)('mkdir', dir), (0,cmd/* redirect */.V2)((0,cmd/* cmd */.HW)('cat'), '>', holderFile(dir)));
 }
 /**
  * Takes the lock as the first part of a bigger script: the parent, then the lock itself
@@ -69496,34 +69513,45 @@ function takeLockScript(dir) {
  */
 function takeLockDirScript(dir) {
     const parent = dir.replace(/\/[^/]+\/?$/, '') || '/';
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mkdir', '-p', parent), (0,commands_cmd/* cmd */.HW)('mkdir', dir));
+    return (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('mkdir', '-p', parent), (0,cmd/* cmd */.HW)('mkdir', dir));
 }
 /** The second half of takeLockDirScript, once the holder file is unpacked. */
 function moveHolderScript(dir, holderPath) {
-    return (0,commands_cmd/* cmd */.HW)('mv', '-f', holderPath, holderFile(dir));
+    return (0,cmd/* cmd */.HW)('mv', '-f', holderPath, holderFile(dir));
 }
 /** Whether a failed take (stderr) means the lock is held by someone else. */
 function lockIsHeld(stderr) {
     return /exists/i.test(stderr);
 }
-function lockAgeScript(dir) {
-    return (0,commands_cmd/* cmd */.HW)('stat', '-c', '%Y', dir);
+/**
+ * A held lock in one round trip: the droplet's clock, the lock's last heartbeat (absent when
+ * the lock is gone) and its holder (absent when not written yet), one a line (parseLockStatus).
+ */
+function lockStatusScript(dir) {
+    return (0,cmd/* seq */.O6)((0,cmd/* cmd */.HW)('date', '+%s'), (0,cmd/* redirect */.V2)((0,cmd/* cmd */.HW)('stat', '-c', '%Y', dir), '2>', '/dev/null'), (0,cmd/* redirect */.V2)((0,cmd/* cmd */.HW)('cat', holderFile(dir)), '2>', '/dev/null'));
 }
-function nowScript() {
-    return (0,commands_cmd/* cmd */.HW)('date', '+%s');
+function parseLockStatus(stdout) {
+    const [now = '', ...rest] = stdout.split('\n');
+    if (!/^\d+$/.test(now.trim()))
+        throw new Error(`could not read the droplet's clock: ${JSON.stringify(now)}`);
+    const heartbeat = /^\d+$/.test(rest[0]?.trim() ?? '') ? Number(rest.shift()) : undefined;
+    return {
+        holder: parseHolder(rest.join('\n')),
+        ageSeconds: heartbeat === undefined ? undefined : Number(now.trim()) - heartbeat,
+    };
 }
 /** Moves a stale lock aside only if it still belongs to the holder we judged stale. */
 function takeOverScript(dir, staleToken, nonce) {
     const aside = `${dir}.stale-${nonce}`;
-    const move = (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('mv', '-T', dir, aside), (0,commands_cmd/* cmd */.HW)('rm', '-rf', aside));
-    return staleToken ? (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('grep', '-qF', staleToken, holderFile(dir)), move) : move;
+    const move = (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('mv', '-T', dir, aside), (0,cmd/* cmd */.HW)('rm', '-rf', aside));
+    return staleToken ? (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('grep', '-qF', staleToken, holderFile(dir)), move) : move;
 }
 /** Removes the lock only when it holds our token. */
 function releaseScript(dir, token) {
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('grep', '-qF', token, holderFile(dir)), (0,commands_cmd/* cmd */.HW)('rm', '-rf', dir));
+    return (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('grep', '-qF', token, holderFile(dir)), (0,cmd/* cmd */.HW)('rm', '-rf', dir));
 }
 function heartbeatScript(dir) {
-    return (0,commands_cmd/* cmd */.HW)('touch', '-c', dir);
+    return (0,cmd/* cmd */.HW)('touch', '-c', dir);
 }
 class LockTimeoutError extends Error {
     host;
@@ -69543,6 +69571,13 @@ function describeHolder(holder) {
         return 'a deploy whose details are not written yet';
     const run = holder.runId ? `run ${holder.runId}${holder.runAttempt ? `.${holder.runAttempt}` : ''}` : 'a run';
     return `${holder.actor || 'someone'} (${holder.action} ${run} of ${holder.repo || 'an unknown repository'}, sha ${holder.sha.slice(0, 7) || '?'}, since ${holder.time})`;
+}
+/** What a lock taker logs while it waits for another holder or takes over a stale lock. */
+function lockWaitLog(log, prefix = '') {
+    return {
+        onWait: (h, age) => log.info(`${prefix}waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
+        onStaleTakeover: (h, age) => log.warn(`${prefix}taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+    };
 }
 function parseHolder(text) {
     try {
@@ -69565,18 +69600,6 @@ function parseHolder(text) {
         return undefined;
     }
 }
-async function readHolder(host, dir) {
-    const r = await host.run((0,commands_cmd/* cmd */.HW)('cat', holderFile(dir)), { allowFailure: true, timeoutMs: 30_000 });
-    return r.code === 0 ? parseHolder(r.stdout) : undefined;
-}
-/** Seconds since the lock's last heartbeat by the droplet's clock, or undefined if it is gone. */
-async function lockAgeSeconds(host, dir) {
-    const mtime = await host.run(lockAgeScript(dir), { allowFailure: true, timeoutMs: 30_000 });
-    if (mtime.code !== 0)
-        return undefined;
-    const now = await host.run(nowScript(), { timeoutMs: 30_000 });
-    return Number(now.stdout.trim()) - Number(mtime.stdout.trim());
-}
 /** Takes the lock, waiting (and taking over a stale one) as the options say. */
 async function acquireLock(host, options) {
     const now = options.now ?? Date.now;
@@ -69597,10 +69620,11 @@ async function acquireLock(host, options) {
         if (!lockIsHeld(made.stderr)) {
             throw new Error(`could not create the lock ${options.dir}: ${made.stderr.trim() || `exit ${made.code}`}`);
         }
-        lastHolder = await readHolder(host, options.dir);
-        const age = await lockAgeSeconds(host, options.dir);
+        const status = await host.run(lockStatusScript(options.dir), { allowFailure: true, timeoutMs: 30_000 });
+        const { holder, ageSeconds: age } = parseLockStatus(status.stdout);
+        lastHolder = holder;
         if (age === undefined)
-            continue; // released between our two commands: try again at once
+            continue; // released since our take failed: try again at once
         const staleAfterMs = lastHolder?.staleAfterSeconds !== undefined ? lastHolder.staleAfterSeconds * 1000 : options.staleAfterMs;
         if (age * 1000 > staleAfterMs) {
             options.onStaleTakeover?.(lastHolder, age);
@@ -69656,6 +69680,43 @@ async function releaseLockByToken(host, dir, token) {
     return r.code === 0;
 }
 
+// EXTERNAL MODULE: ./src/lib/release/model.ts
+var model = __nccwpck_require__(36912);
+// EXTERNAL MODULE: ./src/lib/ssh/inputs.ts + 1 modules
+var ssh_inputs = __nccwpck_require__(58803);
+;// CONCATENATED MODULE: ./src/actions/deploy-compose/env.ts
+// The release's .env: the env-file input, then `env` and `secrets` (one quoted line each).
+
+function buildEnv(inputs, deps) {
+    const parts = [];
+    if (inputs.envFile) {
+        const text = deps.readEnvFile(inputs.envFile);
+        parts.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+    }
+    const entries = new Map([...inputs.env, ...inputs.secrets]);
+    for (const [k, v] of entries)
+        parts.push(`${(0,model/* envLine */.K9)(k, v)}\n`);
+    return parts.join('');
+}
+
+;// CONCATENATED MODULE: ./src/lib/action/logger.ts
+/** Prefixes every line of a logger with a label, e.g. the host a command ran on. */
+function prefixedLogger(inner, prefix) {
+    const p = (message) => message
+        .split('\n')
+        .map((line) => `${prefix} ${line}`)
+        .join('\n');
+    return {
+        info: (m) => inner.info(p(m)),
+        warn: (m) => inner.warn(p(m)),
+        error: (m) => inner.error(p(m)),
+        debug: (m) => inner.debug(p(m)),
+        group: (name, fn) => inner.group(`${prefix} ${name}`, fn),
+    };
+}
+
+// EXTERNAL MODULE: ./src/lib/compose/compose.ts
+var compose = __nccwpck_require__(464);
 ;// CONCATENATED MODULE: ./src/lib/release/remote.ts
 // Reading and changing the release model on a droplet. Every command is built as data.
 
@@ -69663,38 +69724,31 @@ async function releaseLockByToken(host, dir, token) {
 
 
 function readCurrentScript(paths) {
-    return (0,commands_cmd/* cmd */.HW)('readlink', paths.current);
+    return (0,cmd/* cmd */.HW)('readlink', paths.current);
 }
 function listReleasesScript(paths) {
-    return (0,commands_cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-printf', '%f\\n');
+    return (0,cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-printf', '%f\\n');
 }
 function readManifestsScript(paths) {
-    return (0,commands_cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', model/* MANIFEST_FILE */.h1, '-exec', 'cat', '{}', '+');
+    return (0,cmd/* cmd */.HW)('find', paths.releases, '-mindepth', '2', '-maxdepth', '2', '-name', model/* MANIFEST_FILE */.h1, '-exec', 'cat', '{}', '+');
 }
 /** ln -sfn to a temporary name, then rename over `current`: readers never see it missing. */
 function switchCurrentScript(paths, id) {
     const tmp = `${paths.current}.next`;
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,commands_cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.current));
+    return (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.current));
 }
 /** Points `live` at a release (atomic rename, like `current`). */
 function switchLiveScript(paths, id) {
     const tmp = `${paths.live}.next`;
-    return (0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,commands_cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.live));
+    return (0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('ln', '-sfn', `releases/${id}`, tmp), (0,cmd/* cmd */.HW)('mv', '-Tf', tmp, paths.live));
 }
 /** Appends stdin to deploys.log (the entry goes over stdin, never argv). */
 function appendLogScript(paths) {
-    return (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('tee', '-a', paths.deploysLog), '>', '/dev/null');
+    return (0,cmd/* redirect */.V2)((0,cmd/* cmd */.HW)('tee', '-a', paths.deploysLog), '>', '/dev/null');
 }
-function prepareAppScript(paths) {
-    return cmd('mkdir', '-p', paths.releases);
-}
-/** Writes files into a folder from a tar archive on stdin (modes kept: the .env stays 0600). */
-function extractScript(dir) {
-    return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
-}
-const mark = (name) => (0,commands_cmd/* cmd */.HW)('echo', `@@dd:${name}`);
-const quietErr = (s) => (0,commands_cmd/* redirect */.V2)(s, '2>', '/dev/null');
-/** The reads of readStateScript without the Compose detection. */
+const mark = (name) => (0,cmd/* cmd */.HW)('echo', `@@dd:${name}`);
+const quietErr = (s) => (0,cmd/* redirect */.V2)(s, '2>', '/dev/null');
+/** The reads of the begin script: current release, kept manifests, deploys.log, release folders. */
 function stateReads(paths, logLines) {
     return [
         mark('current'),
@@ -69702,11 +69756,13 @@ function stateReads(paths, logLines) {
         mark('manifests'),
         quietErr(readManifestsScript(paths)),
         mark('log'),
-        quietErr((0,commands_cmd/* cmd */.HW)('tail', '-n', String(logLines), paths.deploysLog)),
+        quietErr((0,cmd/* cmd */.HW)('tail', '-n', String(logLines), paths.deploysLog)),
         mark('dirs'),
         quietErr(listReleasesScript(paths)),
     ];
 }
+/** Printed by beginScript as soon as it has taken the lock. */
+const LOCKED_MARK = '@@dd:locked';
 /** Name of the lock holder inside the archive beginScript unpacks. */
 const HOLDER_IN_ARCHIVE = 'holder.json';
 /**
@@ -69719,15 +69775,16 @@ const HOLDER_IN_ARCHIVE = 'holder.json';
  */
 function beginScript(paths, o) {
     const prelude = [
-        ...(o.lockDir ? [takeLockDirScript(o.lockDir)] : []),
-        (0,commands_cmd/* cmd */.HW)('mkdir', '-p', paths.releases),
-        (0,commands_cmd/* cmd */.HW)('rm', '-rf', paths.scratch),
-        (0,commands_cmd/* cmd */.HW)('mkdir', '-p', o.scratch),
-        (0,commands_cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', o.scratch),
+        // the mark says the lock is ours: whatever fails after it, the caller removes it again
+        ...(o.lockDir ? [takeLockDirScript(o.lockDir), (0,cmd/* cmd */.HW)('echo', LOCKED_MARK)] : []),
+        (0,cmd/* cmd */.HW)('mkdir', '-p', paths.releases),
+        (0,cmd/* cmd */.HW)('rm', '-rf', paths.scratch),
+        (0,cmd/* cmd */.HW)('mkdir', '-p', o.scratch),
+        (0,cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', o.scratch),
     ];
     if (o.lockDir)
         prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${HOLDER_IN_ARCHIVE}`));
-    return (0,commands_cmd/* and */.Uo)(...prelude, (0,commands_cmd/* seq */.O6)(...stateReads(paths, o.logLines ?? 500), mark('compose'), (0,compose/* probeScript */.Ai)(o.config, `${o.scratch}/probe`)));
+    return (0,cmd/* and */.Uo)(...prelude, (0,cmd/* seq */.O6)(...stateReads(paths, o.logLines ?? 500), mark('compose'), (0,compose/* probeScript */.Ai)(o.config, `${o.scratch}/probe`)));
 }
 function parseBegin(stdout) {
     const state = parseState(stdout);
@@ -69739,14 +69796,6 @@ function parseBegin(stdout) {
         state.config = { code, yaml: exit >= 0 ? body.slice(0, exit) : body };
     }
     return state;
-}
-/**
- * One round trip for everything a deploy reads before it changes anything: the Compose
- * flavour (`plugin` printed after the version when `docker compose` works), the current
- * release, every kept release.json, the tail of deploys.log and the release folders.
- */
-function readStateScript(paths, logLines = 500) {
-    return seq(mark('compose'), quietErr(or(and(cmd('docker', 'compose', 'version', '--short'), cmd('echo', 'plugin')), cmd('docker-compose', 'version', '--short'))), mark('current'), quietErr(readCurrentScript(paths)), mark('manifests'), quietErr(readManifestsScript(paths)), mark('log'), quietErr(cmd('tail', '-n', String(logLines), paths.deploysLog)), mark('dirs'), quietErr(listReleasesScript(paths)));
 }
 function parseState(stdout) {
     const sections = {};
@@ -69772,29 +69821,42 @@ function parseState(stdout) {
         dirs: (sections['dirs'] ?? []).map((l) => l.trim()).filter(Boolean),
     };
 }
-async function readState(host, paths) {
-    const r = await host.run(readStateScript(paths), { allowFailure: true, timeoutMs: 60_000 });
-    return parseState(r.stdout);
+// A fixed script (the image ids come as positional arguments): each image no kept release
+// pins is untagged by every name it has (an id with several tags cannot be removed by id
+// alone) and reported as removed once it is gone. An image still in use stays (rm fails).
+const PRUNE_IMAGES = [
+    'set -f',
+    'for id in "$@"; do',
+    '  tags=$(docker image inspect --format "{{range .RepoTags}}{{.}} {{end}}" "$id" 2>/dev/null) || continue',
+    '  docker image rm ${tags:-$id} >/dev/null 2>&1 && ! docker image inspect "$id" >/dev/null 2>&1 && echo "@@dd:image-removed $id"',
+    'done',
+    'exit 0',
+].join('\n');
+/** Removes the given images (ids), printing `@@dd:image-removed <id>` for each one gone. */
+function pruneImagesScript(ids) {
+    return (0,cmd/* cmd */.HW)('sh', '-c', PRUNE_IMAGES, 'sh', ids);
+}
+/** The image ids a finish script's output says it removed. */
+function removedImages(stdout) {
+    return stdout
+        .split('\n')
+        .filter((l) => l.startsWith('@@dd:image-removed '))
+        .map((l) => l.slice('@@dd:image-removed '.length));
 }
 /**
  * The last round trip of a deploy: `current` → the release, the entry (stdin) appended to
- * deploys.log, pruned release folders removed, then the lock released (`unlock`, the
- * lock's hand-off command). Prints @@dd:switched / @@dd:unlocked as each part succeeds.
+ * deploys.log, pruned release folders and the images only they pinned removed, then the
+ * lock released (`unlock`, the lock's hand-off command). Prints @@dd:switched /
+ * @@dd:unlocked as each part succeeds, and @@dd:image-removed <id> per image removed.
  */
-function finishScript(paths, id, removeDirs, unlock) {
-    const parts = [(0,commands_cmd/* and */.Uo)(switchCurrentScript(paths, id), appendLogScript(paths), (0,commands_cmd/* cmd */.HW)('echo', '@@dd:switched'))];
-    if (removeDirs.length)
-        parts.push(quietErr((0,commands_cmd/* cmd */.HW)('rm', '-rf', removeDirs.map((d) => paths.release(d)))));
-    if (unlock)
-        parts.push((0,commands_cmd/* and */.Uo)(unlock, (0,commands_cmd/* cmd */.HW)('echo', '@@dd:unlocked')));
-    return (0,commands_cmd/* seq */.O6)(...parts);
-}
-/** Switches `current` and appends the entry (on stdin) to deploys.log in one round trip. */
-async function switchAndLog(host, paths, id, entry) {
-    await host.run(and(switchCurrentScript(paths, id), appendLogScript(paths)), {
-        stdin: `${JSON.stringify(entry)}\n`,
-        timeoutMs: 30_000,
-    });
+function finishScript(paths, id, prune, unlock) {
+    const parts = [(0,cmd/* and */.Uo)(switchCurrentScript(paths, id), appendLogScript(paths), (0,cmd/* cmd */.HW)('echo', '@@dd:switched'))];
+    if (prune.remove.length)
+        parts.push(quietErr((0,cmd/* cmd */.HW)('rm', '-rf', prune.remove.map((d) => paths.release(d)))));
+    if (prune.images.length)
+        parts.push(pruneImagesScript(prune.images));
+    parts.push((0,cmd/* and */.Uo)(unlock, (0,cmd/* cmd */.HW)('echo', '@@dd:unlocked')));
+    return (0,cmd/* seq */.O6)(...parts);
 }
 async function readCurrent(host, paths) {
     const r = await host.run(readCurrentScript(paths), { allowFailure: true, timeoutMs: 30_000 });
@@ -69802,71 +69864,6 @@ async function readCurrent(host, paths) {
         return undefined;
     const target = r.stdout.trim();
     return target ? target.split('/').pop() : undefined;
-}
-async function listReleaseDirs(host, paths) {
-    const r = await host.run(listReleasesScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    if (r.code !== 0)
-        return [];
-    return r.stdout
-        .split('\n')
-        .map((s) => s.trim())
-        .filter(Boolean);
-}
-async function readManifests(host, paths) {
-    const r = await host.run(readManifestsScript(paths), { allowFailure: true, timeoutMs: 30_000 });
-    return r.stdout
-        .split('\n')
-        .map((line) => parseManifest(line))
-        .filter((m) => m !== undefined);
-}
-async function readDeployLog(host, paths, lines = 500) {
-    const r = await host.run(cmd('tail', '-n', String(lines), paths.deploysLog), {
-        allowFailure: true,
-        timeoutMs: 30_000,
-    });
-    return r.code === 0 ? parseDeployLog(r.stdout) : [];
-}
-async function switchCurrent(host, paths, id) {
-    await host.run(switchCurrentScript(paths, id), { timeoutMs: 30_000 });
-}
-async function appendDeployLog(host, paths, entry) {
-    await host.run(appendLogScript(paths), { stdin: `${JSON.stringify(entry)}\n`, timeoutMs: 30_000 });
-}
-/** Removes pruned release folders, then the images only they pinned (images in use stay). */
-async function applyPrune(host, paths, plan) {
-    if (plan.remove.length) {
-        await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', plan.remove.map((id) => paths.release(id))), { timeoutMs: 120_000 });
-    }
-    const imagesRemoved = [];
-    for (const id of plan.images) {
-        // Untag every name first (an id with several tags cannot be removed by id alone).
-        const tags = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', '{{json .RepoTags}}', id), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (tags.code !== 0)
-            continue;
-        let names = [];
-        try {
-            const parsed = JSON.parse(tags.stdout.trim() || '[]');
-            if (Array.isArray(parsed))
-                names = parsed.filter((t) => typeof t === 'string');
-        }
-        catch {
-            names = [];
-        }
-        const r = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'rm', names.length ? names : [id]), {
-            allowFailure: true,
-            timeoutMs: 120_000,
-        });
-        const still = await host.run((0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', '{{.Id}}', id), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (still.code !== 0 && r.code === 0)
-            imagesRemoved.push(id);
-    }
-    return { releasesRemoved: plan.remove, imagesRemoved };
 }
 
 // EXTERNAL MODULE: external "node:path"
@@ -70013,9 +70010,13 @@ async function lockAndBegin(job, host, log) {
     if (r.code === 0) {
         lock = holdLock(host, { dir: paths.lock, holder: job.holder, staleAfterMs: inputs.lockStaleAfterMs });
     }
+    else if (r.stdout.split('\n').includes(LOCKED_MARK)) {
+        // the lock is ours but the archive could not be unpacked: the lock goes again
+        await host.run((0,cmd/* cmd */.HW)('rm', '-rf', paths.lock), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
+        job.onUnlocked();
+        return failUpload(r.stderr, r.code);
+    }
     else if (!lockIsHeld(r.stderr)) {
-        // the lock folder was made but the archive could not be unpacked: the empty lock goes
-        await host.run((0,commands_cmd/* cmd */.HW)('rmdir', paths.lock), { allowFailure: true, timeoutMs: 30_000 }).catch(() => undefined);
         job.onUnlocked();
         return failUpload(r.stderr, r.code);
     }
@@ -70026,8 +70027,7 @@ async function lockAndBegin(job, host, log) {
                 holder: job.holder,
                 timeoutMs: inputs.lockTimeoutMs,
                 staleAfterMs: inputs.lockStaleAfterMs,
-                onWait: (h, age) => log.info(`waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
-                onStaleTakeover: (h, age) => log.warn(`taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+                ...lockWaitLog(log),
                 ...(job.deps.sleep ? { sleep: job.deps.sleep } : {}),
             });
         }
@@ -70083,10 +70083,8 @@ function releasesInUse(paths, bindSources) {
 }
 
 ;// CONCATENATED MODULE: ./src/actions/deploy-compose/finish.ts
-// Step 5 in one round trip: `current` → the release, deploys.log, pruned release folders
-// removed, the lock released. Images only pruned releases pinned are removed after that
-// script and before the lock goes (rare: only when such images exist).
-
+// Step 5 in one round trip: `current` → the release, deploys.log, pruned release folders and
+// the images only they pinned removed, the lock released.
 
 
 
@@ -70100,11 +70098,11 @@ async function finishRelease(o) {
     const all = [...state.manifests.filter((m) => m.id !== manifest.id), manifest];
     const inUse = releasesInUse(paths, o.states.flatMap((s) => s.bindSources ?? []));
     const plan = (0,model/* planPrune */.wM)(all, dirs, inputs.keepReleases, [manifest.id, state.current, ...inUse]);
-    const releaseNow = plan.images.length === 0;
-    const r = await host.run(finishScript(paths, manifest.id, plan.remove, releaseNow ? o.lock.handOff() : undefined), {
+    const r = await host.run(finishScript(paths, manifest.id, plan, o.lock.handOff()), {
         stdin: `${JSON.stringify(o.entry)}\n`,
         allowFailure: true,
-        timeoutMs: 120_000,
+        // image removal can take a while (layers deleted on a slow disk)
+        timeoutMs: 120_000 + 30_000 * plan.images.length,
     });
     const lines = r.stdout.split('\n');
     if (!lines.includes('@@dd:switched')) {
@@ -70115,16 +70113,7 @@ async function finishRelease(o) {
     log.info(`release ${manifest.id} is serving (previous: ${state.current ?? 'none'})`);
     if (plan.remove.length === 0)
         return [];
-    let imagesRemoved = 0;
-    if (!releaseNow) {
-        try {
-            imagesRemoved = (await applyPrune(host, paths, { ...plan, remove: [] })).imagesRemoved.length;
-        }
-        catch (error) {
-            log.warn(`removing images of pruned releases failed (the deploy itself succeeded): ${(0,action_errors/* errorMessage */.gJ)(error)}`);
-        }
-    }
-    log.info(`pruned releases ${plan.remove.join(', ')}; removed ${imagesRemoved} image(s)`);
+    log.info(`pruned releases ${plan.remove.join(', ')}; removed ${removedImages(r.stdout).length} image(s)`);
     return plan.remove;
 }
 
@@ -70196,36 +70185,9 @@ function bindMountHashes(config, releaseDir, files) {
 ;// CONCATENATED MODULE: ./src/actions/deploy-compose/deliver.ts
 // Step 3: the release's images onto the droplet, then their local ids and registry digests
 // (what the release pins). `registry`: each image pulled and inspected in one command, up
-// to 3 at once over the one connection; `transfer` / `none`: one inspect of them all.
+// to 3 at once over the one connection (lib/images pullAndInspect); `transfer` / `none`:
+// one inspect of them all.
 
-
-
-const INSPECT_FORMAT = '{{.Id}} {{json .RepoDigests}}';
-function inspectOne(ref) {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'image', 'inspect', '--format', INSPECT_FORMAT, ref);
-}
-/** Pull, then inspect; a digest reference already on the droplet is not pulled again. */
-function pullAndInspectScript(ref, dockerConfigDir) {
-    const pull = (0,commands_cmd/* and */.Uo)((0,registry/* pullScript */.PD)(ref, dockerConfigDir), inspectOne(ref));
-    return ref.includes('@sha256:') ? (0,commands_cmd.or)(inspectOne(ref), pull) : pull;
-}
-/** `<id> <json RepoDigests>` → the image (the last line of the command's output). */
-function parseInspectLine(ref, output) {
-    const line = output.trim().split('\n').pop()?.trim() ?? '';
-    const m = /^(sha256:[0-9a-f]{64})(?: (.*))?$/.exec(line);
-    if (!m)
-        return undefined;
-    let repoDigests = [];
-    try {
-        const parsed = JSON.parse(m[2] ?? '[]');
-        if (Array.isArray(parsed))
-            repoDigests = parsed.filter((d) => typeof d === 'string');
-    }
-    catch {
-        // no digests (a loaded or locally built image)
-    }
-    return { ref, id: m[1], repoDigests };
-}
 /** Throws ImageDeliveryError (pull failed) or the transfer's error; missing images are returned. */
 async function deliverImages(host, refs, o) {
     if (o.inputs.images !== 'registry') {
@@ -70235,32 +70197,11 @@ async function deliverImages(host, refs, o) {
         }
         return (0,registry/* inspectImages */.J2)(host, refs);
     }
-    const found = new Map();
-    const pullOne = async (ref) => {
-        o.onLine(`pulling ${ref}`);
-        const r = await host.run(pullAndInspectScript(ref, o.dockerConfigDir), {
-            allowFailure: true,
-            timeoutMs: o.inputs.timeoutMs,
-            onLine: (line, stream) => {
-                if (stream === 'stderr')
-                    o.onLine(line);
-            },
-        });
-        const image = r.code === 0 ? parseInspectLine(ref, r.stdout) : undefined;
-        if (!image) {
-            const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
-            throw new registry/* ImageDeliveryError */.kJ(ref, `pulling image ${ref} failed: ${why || `exit ${r.code}`}`);
-        }
-        o.onLine(`${ref}: ${image.id.slice(0, 19)}`);
-        found.set(ref, image);
-    };
-    // up to 3 pulls at once over the one connection (as `docker compose pull` does)
-    for (let i = 0; i < refs.length; i += 3) {
-        const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
-        const failed = results.find((r) => r.status === 'rejected');
-        if (failed)
-            throw failed.reason instanceof Error ? failed.reason : new Error((0,action_errors/* errorMessage */.gJ)(failed.reason));
-    }
+    const found = await (0,registry/* pullAndInspect */.$9)(host, refs, {
+        timeoutMs: o.inputs.timeoutMs,
+        onLine: o.onLine,
+        ...(o.dockerConfigDir ? { dockerConfigDir: o.dockerConfigDir } : {}),
+    });
     return { found, missing: [] };
 }
 
@@ -70463,7 +70404,7 @@ function composeProjectName(name) {
 }
 /** `docker ps -aq --no-trunc --filter label=com.docker.compose.project=<p> | xargs -r docker inspect` */
 function inspectProjectScript(project) {
-    return (0,commands_cmd/* pipe */.Fs)((0,commands_cmd/* cmd */.HW)('docker', 'ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${composeProjectName(project)}`), (0,commands_cmd/* cmd */.HW)('xargs', '-r', 'docker', 'inspect'));
+    return (0,cmd/* pipe */.Fs)((0,cmd/* cmd */.HW)('docker', 'ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${composeProjectName(project)}`), (0,cmd/* cmd */.HW)('xargs', '-r', 'docker', 'inspect'));
 }
 // A fixed script (the project name and the bound come as positional arguments): waits on
 // the droplet itself, checking every 0.1 s, while a container of the project is still in
@@ -70476,11 +70417,11 @@ const SETTLE = [
 ].join('\n');
 /** Waits (at most `maxMs`, whole seconds) until no container of the project is in the "starting" health state. */
 function settleScript(project, maxMs) {
-    return (0,commands_cmd/* cmd */.HW)('sh', '-c', SETTLE, 'sh', composeProjectName(project), String(Math.max(0, Math.floor(maxMs / 1000))));
+    return (0,cmd/* cmd */.HW)('sh', '-c', SETTLE, 'sh', composeProjectName(project), String(Math.max(0, Math.floor(maxMs / 1000))));
 }
 /** `docker logs --tail <n> <container> 2>&1` */
 function logTailScript(container, lines) {
-    return (0,commands_cmd/* redirect */.V2)((0,commands_cmd/* cmd */.HW)('docker', 'logs', '--tail', String(Math.max(0, Math.floor(lines))), container), '2>&1');
+    return (0,cmd/* redirect */.V2)((0,cmd/* cmd */.HW)('docker', 'logs', '--tail', String(Math.max(0, Math.floor(lines))), container), '2>&1');
 }
 /** Parses `docker inspect` JSON (an array of containers) into ServiceStates, sorted by service then number. */
 function parseInspect(json) {
@@ -70585,12 +70526,14 @@ function containerProbe(host, options) {
     const require = options.require ?? 'healthy';
     let failing = [];
     let last = [];
+    let first = options.first ? [...options.first] : undefined;
     return {
         failing: () => failing,
         lastStates: () => last,
         async attempt() {
             const started = performance.now();
-            const all = await readServiceStates(host, options.app);
+            const all = first ?? (await readServiceStates(host, options.app));
+            first = undefined;
             const latencyMs = Math.round(performance.now() - started);
             last = all;
             const states = all.filter((s) => !s.oneOff && (wanted.length === 0 || wanted.includes(s.service)));
@@ -70703,31 +70646,19 @@ var health_poll = __nccwpck_require__(6369);
 // An `unhealthy` container or one that exited non-zero ends the wait at once.
 
 
-
-
-/** The host, except that its first reading of the project's containers answers `stdout`. */
-function primed(host, app, stdout) {
-    const expected = (0,commands_cmd/* render */.XX)(inspectProjectScript(app));
-    let used = false;
-    const wrapper = Object.create(host);
-    wrapper.run = (script, options) => {
-        if (!used && (0,commands_cmd/* render */.XX)(script) === expected) {
-            used = true;
-            return Promise.resolve({ code: 0, stdout, stderr: '' });
-        }
-        return host.run(script, options);
-    };
-    return wrapper;
-}
 function isFinishedJob(s) {
     return s.status === 'exited' && s.exitCode === 0 && s.restartCount === 0;
 }
 function isTerminal(s) {
     return s.health === 'unhealthy' || ((s.status === 'exited' || s.status === 'dead') && s.exitCode !== 0);
 }
-async function wait_waitForServices(remote, options) {
-    const host = options.firstInspect !== undefined ? primed(remote, options.app, options.firstInspect) : remote;
-    const probe = containerProbe(host, { app: options.app, services: options.services, require: 'healthy' });
+async function wait_waitForServices(host, options) {
+    const probe = containerProbe(host, {
+        app: options.app,
+        services: options.services,
+        require: 'healthy',
+        ...(options.firstStates ? { first: options.firstStates } : {}),
+    });
     const abort = new AbortController();
     let terminal = [];
     let lastDetail = '';
@@ -70799,12 +70730,12 @@ function placeScripts(paths, prepared, scratch) {
     const dir = paths.release(prepared.manifest.id);
     const staged = prepared.staged;
     if (!staged)
-        return [(0,commands_cmd/* cmd */.HW)('rm', '-rf', scratch)];
+        return [(0,cmd/* cmd */.HW)('rm', '-rf', scratch)];
     return [
-        ...(staged.restage ? [(0,commands_cmd/* cmd */.HW)('rm', '-rf', dir)] : []),
-        (0,commands_cmd/* cmd */.HW)('mv', '-T', staged.dir, dir),
-        (0,commands_cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', dir),
-        (0,commands_cmd/* cmd */.HW)('rm', '-rf', scratch),
+        ...(staged.restage ? [(0,cmd/* cmd */.HW)('rm', '-rf', dir)] : []),
+        (0,cmd/* cmd */.HW)('mv', '-T', staged.dir, dir),
+        (0,cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', dir),
+        (0,cmd/* cmd */.HW)('rm', '-rf', scratch),
     ];
 }
 function placeStdin(prepared) {
@@ -70813,14 +70744,14 @@ function placeStdin(prepared) {
 /** For the start hooks (rolling-update, db-migrate): the release in place, nothing started. */
 async function placeRelease(host, paths, prepared, scratch) {
     const stdin = placeStdin(prepared);
-    await host.run((0,commands_cmd/* and */.Uo)(...placeScripts(paths, prepared, scratch)), {
+    await host.run((0,cmd/* and */.Uo)(...placeScripts(paths, prepared, scratch)), {
         ...(stdin ? { stdin } : {}),
         timeoutMs: 120_000,
     });
 }
 /** [before…] && live → id && up -d && settle; then the containers' state. */
 function upScript(o) {
-    return (0,commands_cmd/* seq */.O6)((0,commands_cmd/* and */.Uo)(...o.before, switchLiveScript(o.paths, o.id), (0,compose/* upDetached */.OF)(o.project), (0,commands_cmd/* cmd */.HW)('echo', UP_OK), settleScript(o.app, o.settleMs)), (0,commands_cmd/* cmd */.HW)('echo', STATES), (0,commands_cmd/* redirect */.V2)(inspectProjectScript(o.app), '2>', '/dev/null'));
+    return (0,cmd/* seq */.O6)((0,cmd/* and */.Uo)(...o.before, switchLiveScript(o.paths, o.id), (0,compose/* upDetached */.OF)(o.project), (0,cmd/* cmd */.HW)('echo', UP_OK), settleScript(o.app, o.settleMs)), (0,cmd/* cmd */.HW)('echo', STATES), (0,cmd/* redirect */.V2)(inspectProjectScript(o.app), '2>', '/dev/null'));
 }
 async function runUp(host, script, o) {
     let done = false;
@@ -70839,13 +70770,25 @@ async function runUp(host, script, o) {
                 o.stream(line);
         },
     });
-    const at = r.stdout.indexOf(`\n${STATES}\n`);
-    const inspect = at >= 0 ? r.stdout.slice(at + STATES.length + 2) : '';
-    const before = at >= 0 ? r.stdout.slice(0, at + 1) : r.stdout;
-    if (before.split('\n').includes(UP_OK))
+    // by lines: the marker may be the first line (nothing printed before it), and what follows
+    // it (the containers' environment) is only ever the inspect output, never a reason
+    const lines = r.stdout.split('\n');
+    const at = lines.indexOf(STATES);
+    const inspect = at >= 0 ? lines.slice(at + 1).join('\n') : '';
+    const before = at >= 0 ? lines.slice(0, at) : lines;
+    if (before.includes(UP_OK))
         return { ok: true, inspect };
-    const text = (r.stderr.trim() ? r.stderr : before).trim();
+    const text = (r.stderr.trim() ? r.stderr : before.join('\n')).trim();
     return { ok: false, reason: tail(text) || `exit ${r.code}`, inspect };
+}
+/** The states the up script read after its wait; unreadable ones are read again by the wait. */
+function firstStates(inspect) {
+    try {
+        return { firstStates: parseInspect(inspect) };
+    }
+    catch {
+        return {};
+    }
 }
 /** Up from `live` and wait for every service of the release. */
 async function startFromLive(o) {
@@ -70865,7 +70808,7 @@ async function startFromLive(o) {
         services: o.manifest.images.map((i) => i.service),
         // the wait on the droplet counted against it
         deadlineMs: Math.max(1000, o.waitTimeoutMs - (o.now() - startedAt)),
-        firstInspect: up.inspect,
+        ...firstStates(up.inspect),
         ...(o.sleep ? { sleep: o.sleep } : {}),
         onProgress: (d) => o.log.info(d),
     });
@@ -70911,16 +70854,16 @@ async function deployHost(job) {
     const begun = await lockAndBegin(job, host, log);
     let scratchLeft = true;
     try {
-        const flavor = (0,compose/* composeFromProbe */.N3)(host, begun.state.compose) ??
-            (await (0,compose/* detectCompose */.ib)(host).catch((error) => {
-                throw new DeployStepError(target.label, 'detect compose', (0,action_errors/* errorMessage */.gJ)(error), unchanged(begun.state.current));
-            }));
+        const flavor = (0,compose/* composeFromProbe */.N3)(begun.state.compose);
+        if (!flavor) {
+            throw new DeployStepError(target.label, 'detect compose', 'neither `docker compose` (Compose v2) nor `docker-compose` (v1) works on the droplet', unchanged(begun.state.current));
+        }
         log.info(`Compose ${flavor.version} (${flavor.command.join(' ')})`);
         return await deployLocked({ job, host, flavor, begun, log, started, scratchGone: () => (scratchLeft = false) });
     }
     finally {
         if (scratchLeft)
-            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', begun.scratch), { allowFailure: true, timeoutMs: 60_000 }).catch(() => undefined);
+            await host.run((0,cmd/* cmd */.HW)('rm', '-rf', begun.scratch), { allowFailure: true, timeoutMs: 60_000 }).catch(() => undefined);
         const released = await begun.lock.release().catch(() => false);
         if (released)
             job.onUnlocked();
@@ -70944,13 +70887,26 @@ async function deployLocked(l) {
     const previousProject = previousManifest
         ? projectFor(flavor, inputs.app, paths.release(previousManifest.id), previousManifest, true)
         : undefined;
-    let placed = false;
-    const cleanupFailed = async () => {
-        if (prepared.created && placed)
-            await host.run((0,commands_cmd/* cmd */.HW)('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
-    };
-    const recordFailure = async (reason) => {
-        await appendDeployLog(host, paths, logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason)).catch(() => undefined);
+    const removeRelease = () => (prepared.created ? [(0,cmd/* cmd */.HW)('rm', '-rf', releaseDir)] : []);
+    /**
+     * After a failed start: the previous release back up (unless it kept serving), then the
+     * failure logged and the new release's folder removed in one round trip.
+     */
+    const failStarted = async (step, reason, o = {}) => {
+        const serving = o.previousServing
+            ? current
+                ? `Release ${current} kept serving.`
+                : 'No release was serving before.'
+            : await restore();
+        const entry = logEntry(job, manifest, action, 'failed', current, current ?? null, started, reason);
+        await host
+            .run((0,cmd/* seq */.O6)(appendLogScript(paths), ...removeRelease()), {
+            stdin: `${JSON.stringify(entry)}\n`,
+            allowFailure: true,
+            timeoutMs: 60_000,
+        })
+            .catch(() => undefined);
+        return fail(step, reason, `Release ${manifest.id} was not switched in. ${serving}`, o.diagnostics);
     };
     const startOptions = {
         host,
@@ -70986,7 +70942,6 @@ async function deployLocked(l) {
     let states;
     if (deps.stage || deps.startRelease) {
         await placeRelease(host, paths, prepared, begun.scratch);
-        placed = true;
         l.scratchGone();
         const ctx = { host, target, log, flavor, project, manifest, action };
         if (deps.stage) {
@@ -70994,7 +70949,8 @@ async function deployLocked(l) {
                 await deps.stage.run(ctx);
             }
             catch (error) {
-                await cleanupFailed();
+                if (prepared.created)
+                    await host.run((0,cmd/* cmd */.HW)('rm', '-rf', releaseDir), { allowFailure: true, timeoutMs: 60_000 });
                 const diagnostics = error instanceof action_errors/* DiagnosedError */.xB ? error.diagnostics : undefined;
                 return fail(deps.stage.step, (0,action_errors/* errorMessage */.gJ)(error), `Release ${manifest.id} was not switched in. ${unchanged(current)}`, diagnostics);
             }
@@ -71015,14 +70971,10 @@ async function deployLocked(l) {
             ...(previousProject && previousManifest ? { previous: previousProject, previousManifest } : {}),
         });
         if (!outcome.ok) {
-            const serving = outcome.previousServing
-                ? current
-                    ? `Release ${current} kept serving.`
-                    : 'No release was serving before.'
-                : await restore();
-            await recordFailure(outcome.reason);
-            await cleanupFailed();
-            return fail('rollout', outcome.reason, `Release ${manifest.id} was not switched in. ${serving}`, outcome.diagnostics);
+            return failStarted('rollout', outcome.reason, {
+                previousServing: outcome.previousServing,
+                ...(outcome.diagnostics ? { diagnostics: outcome.diagnostics } : {}),
+            });
         }
         states = outcome.states;
     }
@@ -71031,25 +70983,16 @@ async function deployLocked(l) {
         const before = placeScripts(paths, prepared, begun.scratch);
         const stdin = placeStdin(prepared);
         const started4 = await startFromLive({ ...startOptions, manifest, project, before, ...(stdin ? { stdin } : {}) });
-        // moved in by the script (if it failed before, the folder is not there and the scratch
-        // folder is left to deployHost's clean-up)
-        placed = true;
-        if (started4.up.ok)
-            l.scratchGone();
-        if (!started4.up.ok) {
-            const reason = started4.up.reason ?? 'compose up failed';
-            const outcome = await restore();
-            await recordFailure(reason);
-            await cleanupFailed();
-            return fail('compose up', reason, `Release ${manifest.id} was not switched in. ${outcome}`);
-        }
+        // once up ran, the release was moved in (and the scratch folder removed) by the script;
+        // if it failed before, the scratch folder is left to deployHost's clean-up
+        if (!started4.up.ok)
+            return failStarted('compose up', started4.up.reason ?? 'compose up failed');
+        l.scratchGone();
         const waited = started4.waited;
         if (!waited?.ok) {
-            const reason = waited?.problem ?? 'services did not come up';
-            const outcome = await restore();
-            await recordFailure(reason);
-            await cleanupFailed();
-            return fail('wait for services', reason, `Release ${manifest.id} was not switched in. ${outcome}`, waited?.diagnostics);
+            return failStarted('wait for services', waited?.problem ?? 'services did not come up', {
+                ...(waited?.diagnostics ? { diagnostics: waited.diagnostics } : {}),
+            });
         }
         states = waited.states;
     }
@@ -71109,10 +71052,7 @@ async function run(inputs, deps) {
         (0,secrets/* maskSecret */.$l)((v) => io.setSecret(v), value);
     if (inputs.registry)
         (0,secrets/* maskSecret */.$l)((v) => io.setSecret(v), inputs.registry.password);
-    (0,secrets/* maskSecret */.$l)((v) => io.setSecret(v), inputs.ssh.privateKey);
-    if (inputs.ssh.insecure) {
-        io.logger.warn('host keys are NOT verified (insecure-skip-host-key-check: true): anyone on the path can impersonate the droplet');
-    }
+    (0,ssh_inputs/* guardSshInputs */.Z0)(inputs.ssh, io);
     const targets = inputs.targets.kind === 'hosts'
         ? inputs.targets.hosts.map((h) => ({ ...h, label: h.port === 22 ? h.host : `${h.host}:${h.port}` }))
         : await deps.resolveTargets(inputs.targets);
@@ -71145,17 +71085,12 @@ async function run(inputs, deps) {
         throw new action_errors/* ConfigurationError */.j1('input "images" is "transfer" but no local Docker is available on this runner');
     }
     const token = deps.newToken();
-    const holder = {
-        repo: inputs.context.repo,
-        runId: inputs.context.runId,
-        ...(inputs.context.runAttempt ? { runAttempt: inputs.context.runAttempt } : {}),
-        actor: inputs.context.actor,
-        sha: inputs.context.sha,
-        time: new Date(deps.now()).toISOString(),
-        token,
+    const holder = lockHolder(inputs.context, {
         action: 'deploy-compose',
-        staleAfterSeconds: Math.round(inputs.lockStaleAfterMs / 1000),
-    };
+        token,
+        now: deps.now(),
+        staleAfterMs: inputs.lockStaleAfterMs,
+    });
     const paths = (0,model/* appPaths */.u_)(inputs.app, inputs.baseDir);
     const lockedHosts = [];
     const saveLocks = () => io.saveState(STATE_LOCKS, JSON.stringify({ app: inputs.app, dir: paths.lock, token, hosts: lockedHosts }));
@@ -71226,6 +71161,8 @@ class ServiceRolloutError extends Error {
     }
 }
 const COMPOSE_TIMEOUT_MS = 5 * 60_000;
+/** Log lines of each failing new container shown with a failed gate. */
+const LOG_LINES = 20;
 const HASH_LABEL = 'com.docker.compose.config-hash';
 function droplet_short(id) {
     return id.replace(/^sha256:/, '').slice(0, 12);
@@ -71236,13 +71173,13 @@ function live(states, service) {
 function terminal(s) {
     return s.health === 'unhealthy' || s.status === 'exited' || s.status === 'dead' || s.restartCount > 0;
 }
-/** Polls until every container in `ids` is up (healthy when it has a healthcheck) and the extra checks pass. */
-async function gateContainers(host, app, ids, checks, settings, deps) {
+/** Polls until every container in `ids` is up (healthy when it has a healthcheck). */
+async function gateContainers(host, app, ids, settings, deps) {
     const wanted = new Set(ids);
     const abort = new AbortController();
     let failing = [];
     let terminalReason;
-    const check = async (ctx) => {
+    const check = async () => {
         const t0 = performance.now();
         const states = (await readServiceStates(host, app)).filter((s) => wanted.has(s.id));
         const latencyMs = Math.round(performance.now() - t0);
@@ -71268,11 +71205,6 @@ async function gateContainers(host, app, ids, checks, settings, deps) {
         }
         if (problems.length > 0)
             return { ok: false, status: 'waiting', latencyMs, detail: problems.join('; ') };
-        for (const c of checks) {
-            const outcome = await c(ctx);
-            if (!outcome.ok)
-                return outcome;
-        }
         return { ok: true, status: 'up', latencyMs, detail: `${wanted.size} new container(s) up` };
     };
     const result = await (0,health_poll/* pollUntil */.g3)(check, {
@@ -71290,17 +71222,15 @@ async function gateContainers(host, app, ids, checks, settings, deps) {
     return { ok: false, reason, failing };
 }
 /** Gates a service's new containers; on failure also reads the failing ones' health log and log tail. */
-async function gateFresh(host, o, service, fresh, deps) {
-    const gate = await gateContainers(host, o.app, fresh.map((s) => s.id), o.checks?.get(service) ?? [], o.gate, deps);
+async function gateFresh(host, o, fresh, deps) {
+    const gate = await gateContainers(host, o.app, fresh.map((s) => s.id), o.gate, deps);
     if (gate.ok)
         return { ok: true };
-    const diagnostics = gate.failing.length
-        ? await containerDiagnostics(host, gate.failing, o.logLines ?? 20)
-        : undefined;
+    const diagnostics = gate.failing.length ? await containerDiagnostics(host, gate.failing, LOG_LINES) : undefined;
     return { ok: false, ...(gate.reason ? { reason: gate.reason } : {}), ...(diagnostics ? { diagnostics } : {}) };
 }
 async function droplet_run(host, deps, script) {
-    deps.logger.debug(`${host.label}: ${(0,commands_cmd/* render */.XX)(script, 'log')}`);
+    deps.logger.debug(`${host.label}: ${(0,cmd/* render */.XX)(script, 'log')}`);
     const r = await host.run(script, { timeoutMs: COMPOSE_TIMEOUT_MS });
     return r.stdout;
 }
@@ -71341,11 +71271,10 @@ async function startFirst(host, o, svc, old, desired, deps) {
         const reason = upError instanceof Error ? upError.message : 'Compose started no new container';
         throw new ServiceRolloutError(host.label, svc.name, reason, [{ ...base, durationMs: elapsed() }]);
     }
-    const gate = await gateFresh(host, o, svc.name, fresh, deps);
+    const gate = await gateFresh(host, o, fresh, deps);
     if (!gate.ok) {
-        const diagnostics = gate.diagnostics;
         await removeFresh();
-        throw new ServiceRolloutError(host.label, svc.name, `${gate.reason ?? 'gate failed'}; the new containers were removed and the ${old.length} old one(s) kept serving`, [{ ...base, durationMs: elapsed(), detail: gate.reason }], diagnostics);
+        throw new ServiceRolloutError(host.label, svc.name, `${gate.reason ?? 'gate failed'}; the new containers were removed and the ${old.length} old one(s) kept serving`, [{ ...base, durationMs: elapsed(), detail: gate.reason }], gate.diagnostics);
     }
     if (old.length > 0) {
         const networks = (0,commands/* parseNetworks */.j)(await droplet_run(host, deps, (0,commands/* inspectContainers */.Xu)(old.map((s) => s.id))));
@@ -71436,11 +71365,10 @@ async function recreateService(host, o, svc, old, desired, deps) {
         const restored = await restorePrevious();
         throw new ServiceRolloutError(host.label, svc.name, `${upError instanceof Error ? upError.message : String(upError)}; ${restored}`, [{ ...base, durationMs: now() - t0 }]);
     }
-    const gate = await gateFresh(host, o, svc.name, fresh, deps);
+    const gate = await gateFresh(host, o, fresh, deps);
     if (!gate.ok) {
-        const diagnostics = gate.diagnostics;
         const restored = await restorePrevious();
-        throw new ServiceRolloutError(host.label, svc.name, `${gate.reason ?? 'gate failed'}; ${restored}`, [{ ...base, durationMs: now() - t0, detail: gate.reason }], diagnostics);
+        throw new ServiceRolloutError(host.label, svc.name, `${gate.reason ?? 'gate failed'}; ${restored}`, [{ ...base, durationMs: now() - t0, detail: gate.reason }], gate.diagnostics);
     }
     return { ...base, result: 'updated', durationMs: now() - t0 };
 }
@@ -71500,7 +71428,7 @@ async function rolloutDroplet(host, o, deps) {
  */
 function declaredServices(p) {
     const all = { ...p, profiles: p.flavor.major >= 2 ? ['*'] : [] };
-    return (0,commands_cmd/* cmd */.HW)((0,compose/* composeBase */.sK)(all), 'config', '--services');
+    return (0,cmd/* cmd */.HW)((0,compose/* composeBase */.sK)(all), 'config', '--services');
 }
 function parseServiceNames(stdout) {
     return new Set(stdout
@@ -71534,15 +71462,19 @@ async function removeDropped(host, o, deps) {
     }
     const declared = new Set([...o.active, ...parseServiceNames(listed.stdout)]);
     const dropped = droppedServices(o.states, declared);
-    const removed = [];
-    for (const d of dropped) {
-        const names = d.containers.map((c) => c.container);
-        deps.logger.info(`${host.label}: ${d.service}: no longer in the release; stopping and removing ${names.join(', ')} (volumes kept)`);
-        const script = (0,commands/* stopRemove */.LR)(d.containers.map((c) => c.id), o.stopTimeoutSeconds);
-        deps.logger.debug(`${host.label}: ${(0,commands_cmd/* render */.XX)(script, 'log')}`);
-        await host.run(script, { timeoutMs: 5 * 60_000 });
-        removed.push({ service: d.service, containers: names });
+    if (dropped.length === 0)
+        return [];
+    const removed = dropped.map((d) => ({
+        service: d.service,
+        containers: d.containers.map((c) => c.container),
+    }));
+    for (const r of removed) {
+        deps.logger.info(`${host.label}: ${r.service}: no longer in the release; stopping and removing ${r.containers.join(', ')} (volumes kept)`);
     }
+    // every dropped service's containers in one stop/remove (one round trip)
+    const script = (0,commands/* stopRemove */.LR)(dropped.flatMap((d) => d.containers.map((c) => c.id)), o.stopTimeoutSeconds);
+    deps.logger.debug(`${host.label}: ${(0,cmd/* render */.XX)(script, 'log')}`);
+    await host.run(script, { timeoutMs: 5 * 60_000 });
     return removed;
 }
 
@@ -71557,11 +71489,11 @@ async function removeDropped(host, o, deps) {
 
 
 
-async function starter_plan(host, project, inputs) {
+/** The services of a release's resolved config, its enabled profiles only. */
+async function readFacts(host, project) {
     // The resolved config holds interpolated secrets: parsed here, never logged.
     const resolved = await host.run((0,compose/* configResolved */.rk)(project), { timeoutMs: 120_000 });
-    const facts = (0,plan/* parseServiceFacts */.yl)(resolved.stdout, project.profiles ?? []);
-    return { facts, services: (0,plan/* planServices */.M2)(facts, inputs.services, inputs.strategies) };
+    return (0,plan/* parseServiceFacts */.yl)(resolved.stdout, project.profiles ?? []);
 }
 /**
  * `accept` (the one-step deploy's health gate) runs once every service rolled and before the
@@ -71589,7 +71521,8 @@ function makeStarter(inputs, records, sleep, accept) {
         let services;
         let facts;
         try {
-            ({ facts, services } = await starter_plan(ctx.host, ctx.project, inputs));
+            facts = await readFacts(ctx.host, ctx.project);
+            services = (0,plan/* planServices */.M2)(facts, inputs.services, inputs.strategies);
         }
         catch (error) {
             return { ok: false, reason: `planning the rollout failed: ${(0,action_errors/* errorMessage */.gJ)(error)}`, previousServing: true };
@@ -71646,7 +71579,7 @@ function makeStarter(inputs, records, sleep, accept) {
             ctx.log.warn(`rolling ${rolled.join(', ')} back to the previous release`);
             try {
                 const previous = ctx.previous;
-                const prevFacts = (0,plan/* parseServiceFacts */.yl)((await ctx.host.run((0,compose/* configResolved */.rk)(previous), { timeoutMs: 120_000 })).stdout, previous.profiles ?? []);
+                const prevFacts = await readFacts(ctx.host, previous);
                 const known = new Set(prevFacts.map((f) => f.name));
                 // services this release added have nothing to go back to: they are removed below
                 const again = [...rolled].reverse().filter((n) => known.has(n));
@@ -71687,7 +71620,7 @@ function makeStarter(inputs, records, sleep, accept) {
 
 /** `docker info` → "<LocalNodeState> <ControlAvailable> <NodeID>" */
 function swarmState() {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}');
+    return (0,cmd/* cmd */.HW)('docker', 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}');
 }
 function parseSwarmState(stdout) {
     const [state = '', control = '', nodeId = ''] = stdout.trim().split(/\s+/);
@@ -71695,40 +71628,40 @@ function parseSwarmState(stdout) {
 }
 /** The address a route to the outside leaves from (no packet is sent). */
 function defaultSourceAddress() {
-    return (0,commands_cmd/* cmd */.HW)('ip', '-4', 'route', 'get', '192.0.2.1');
+    return (0,cmd/* cmd */.HW)('ip', '-4', 'route', 'get', '192.0.2.1');
 }
 function parseRouteSource(stdout) {
     return /\bsrc\s+(\d+\.\d+\.\d+\.\d+)/.exec(stdout)?.[1];
 }
 function swarmInit(advertise) {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'swarm', 'init', '--advertise-addr', advertise, '--listen-addr', `${advertise}:2377`);
+    return (0,cmd/* cmd */.HW)('docker', 'swarm', 'init', '--advertise-addr', advertise, '--listen-addr', `${advertise}:2377`);
 }
 function joinToken() {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'swarm', 'join-token', '--quiet', 'worker');
+    return (0,cmd/* cmd */.HW)('docker', 'swarm', 'join-token', '--quiet', 'worker');
 }
 /** The token is a secret: it reaches the command as a Sensitive argument (redacted in logs). */
 function swarmJoin(token, manager, advertise) {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'swarm', 'join', '--token', (0,commands_cmd/* sensitive */.LS)(token), '--advertise-addr', advertise, `${manager}:2377`);
+    return (0,cmd/* cmd */.HW)('docker', 'swarm', 'join', '--token', (0,cmd/* sensitive */.LS)(token), '--advertise-addr', advertise, `${manager}:2377`);
 }
 /**
  * `docker stack deploy` with the release's .env loaded into the environment (stack deploy
  * interpolates from the environment only); values come from the 0600 file, never argv.
  */
 function stackDeploy(opts) {
-    const deploy = (0,commands_cmd/* cmd */.HW)('docker', 'stack', 'deploy', opts.files.flatMap((f) => ['--compose-file', f]), '--prune', '--with-registry-auth', '--resolve-image', 'always', opts.stack);
-    return (0,commands_cmd.sh)((0,commands_cmd/* and */.Uo)((0,commands_cmd/* cmd */.HW)('cd', opts.dir), (0,commands_cmd/* cmd */.HW)('set', '-a'), (0,commands_cmd/* cmd */.HW)('.', opts.envFile), (0,commands_cmd/* cmd */.HW)('set', '+a'), (0,commands_cmd/* redirect */.V2)(deploy, '2>&1')));
+    const deploy = (0,cmd/* cmd */.HW)('docker', 'stack', 'deploy', opts.files.flatMap((f) => ['--compose-file', f]), '--prune', '--with-registry-auth', '--resolve-image', 'always', opts.stack);
+    return (0,cmd.sh)((0,cmd/* and */.Uo)((0,cmd/* cmd */.HW)('cd', opts.dir), (0,cmd/* cmd */.HW)('set', '-a'), (0,cmd/* cmd */.HW)('.', opts.envFile), (0,cmd/* cmd */.HW)('set', '+a'), (0,cmd/* redirect */.V2)(deploy, '2>&1')));
 }
 function listStackServices(stack) {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'service', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '--format', '{{.ID}} {{.Name}} {{.Replicas}}');
+    return (0,cmd/* cmd */.HW)('docker', 'service', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '--format', '{{.ID}} {{.Name}} {{.Replicas}}');
 }
 function inspectServices(ids) {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'service', 'inspect', ...ids);
+    return (0,cmd/* cmd */.HW)('docker', 'service', 'inspect', ...ids);
 }
 function serviceTasks(service) {
-    return (0,commands_cmd/* cmd */.HW)('docker', 'service', 'ps', service, '--no-trunc', '--format', '{{.Name}}|{{.Image}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}');
+    return (0,cmd/* cmd */.HW)('docker', 'service', 'ps', service, '--no-trunc', '--format', '{{.Name}}|{{.Image}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}');
 }
 function dropletNow() {
-    return (0,commands_cmd/* cmd */.HW)('date', '+%s');
+    return (0,cmd/* cmd */.HW)('date', '+%s');
 }
 function parseServiceList(stdout) {
     return stdout
@@ -71895,17 +71828,12 @@ async function runSwarm(inputs, deploy, members, deps, io) {
     const paths = (0,model/* appPaths */.u_)(deploy.app, deploy.baseDir);
     // the deploy lock on the manager, for the whole run (swarm set-up included)
     const token = deps.newToken();
-    const holder = {
-        repo: deploy.context.repo,
-        runId: deploy.context.runId,
-        ...(deploy.context.runAttempt ? { runAttempt: deploy.context.runAttempt } : {}),
-        actor: deploy.context.actor,
-        sha: deploy.context.sha,
-        time: new Date(deps.now()).toISOString(),
-        token,
+    const holder = lockHolder(deploy.context, {
         action: 'rolling-update (swarm)',
-        staleAfterSeconds: Math.round(deploy.lockStaleAfterMs / 1000),
-    };
+        token,
+        now: deps.now(),
+        staleAfterMs: deploy.lockStaleAfterMs,
+    });
     const saveLock = (held) => io.saveState(STATE_LOCKS, JSON.stringify({
         app: deploy.app,
         dir: paths.lock,
@@ -71919,8 +71847,7 @@ async function runSwarm(inputs, deploy, members, deps, io) {
             holder,
             timeoutMs: deploy.lockTimeoutMs,
             staleAfterMs: deploy.lockStaleAfterMs,
-            onWait: (h, age) => io.logger.info(`${manager.label}: waiting for the deploy lock, held by ${describeHolder(h)} (last heartbeat ${age}s ago)`),
-            onStaleTakeover: (h, age) => io.logger.warn(`${manager.label}: taking over a stale deploy lock held by ${describeHolder(h)} (no heartbeat for ${age}s)`),
+            ...lockWaitLog(io.logger, `${manager.label}: `),
             sleep: deps.sleep,
             now: deps.now,
         });
@@ -71931,7 +71858,7 @@ async function runSwarm(inputs, deploy, members, deps, io) {
     saveLock(true);
     io.logger.info(`${manager.label}: holding the deploy lock ${paths.lock}`);
     try {
-        await deployStack(inputs, deploy, members, hosts, deps, io, started);
+        await deployStack(inputs, deploy, members, hosts, paths, deps, io, started);
     }
     finally {
         const released = await lock.release().catch(() => false);
@@ -71941,11 +71868,10 @@ async function runSwarm(inputs, deploy, members, deps, io) {
             io.logger.warn(`${manager.label}: could not release the deploy lock ${paths.lock}; the post step will try again`);
     }
 }
-async function deployStack(inputs, deploy, members, hosts, deps, io, started) {
+async function deployStack(inputs, deploy, members, hosts, paths, deps, io, started) {
     await ensureSwarm(inputs, members, hosts, io);
     const manager = hosts[0];
     // the release on the manager
-    const paths = (0,model/* appPaths */.u_)(deploy.app, deploy.baseDir);
     const dir = paths.release(deploy.releaseId);
     const files = deps.readReleaseFiles(deploy);
     const composeFiles = files.filter((f) => f.compose).map((f) => f.path);
@@ -71954,7 +71880,7 @@ async function deployStack(inputs, deploy, members, hosts, deps, io, started) {
         envParts.push(deps.readEnvFile(deploy.envFile).replace(/\n?$/, '\n'));
     envParts.push((0,model/* envFileContent */.hF)(new Map([...deploy.env, ...deploy.secrets])));
     const dirs = new Set([dir, ...files.map((f) => external_node_path_.posix.join(dir, external_node_path_.posix.dirname(f.path)))]);
-    await manager.run((0,commands_cmd/* cmd */.HW)('mkdir', '-p', [...dirs]));
+    await manager.run((0,cmd/* cmd */.HW)('mkdir', '-p', [...dirs]));
     for (const f of files)
         await manager.upload(external_node_path_.posix.join(dir, f.path), f.content, f.mode);
     await manager.upload(external_node_path_.posix.join(dir, '.env'), envParts.join(''), 0o600);
@@ -72818,7 +72744,6 @@ function hasSensitive(script) {
 /* harmony export */   OF: () => (/* binding */ upDetached),
 /* harmony export */   TR: () => (/* binding */ down),
 /* harmony export */   Yn: () => (/* binding */ CONFIG_EXIT_MARK),
-/* harmony export */   ib: () => (/* binding */ detectCompose),
 /* harmony export */   rk: () => (/* binding */ configResolved),
 /* harmony export */   sK: () => (/* binding */ composeBase)
 /* harmony export */ });
@@ -72837,12 +72762,11 @@ function parseDetect(stdout, usedPlugin) {
         throw new Error(`could not read the Compose version from ${JSON.stringify(stdout.trim())}`);
     return { command: usedPlugin ? ['docker', 'compose'] : ['docker-compose'], version, major };
 }
-const detected = new WeakMap();
 /**
- * Reads the output of `docker compose version --short && echo plugin || docker-compose
- * version --short` (run as part of a bigger script) and caches it for the host.
+ * Reads the Compose part of probeScript's output (the version, and `plugin` for v2);
+ * undefined when neither `docker compose` nor `docker-compose` answered.
  */
-function composeFromProbe(host, output) {
+function composeFromProbe(output) {
     const lines = output
         .trim()
         .split('\n')
@@ -72855,37 +72779,11 @@ function composeFromProbe(host, output) {
     if (!version)
         return undefined;
     try {
-        const flavor = parseDetect(version, plugin);
-        detected.set(host, Promise.resolve(flavor));
-        return flavor;
+        return parseDetect(version, plugin);
     }
     catch {
         return undefined;
     }
-}
-/** Detects Compose once per host (cached for the connection's life). */
-function detectCompose(host) {
-    let flavor = detected.get(host);
-    if (!flavor) {
-        flavor = (async () => {
-            const plugin = await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('docker', 'compose', 'version', '--short'), {
-                allowFailure: true,
-                timeoutMs: 30_000,
-            });
-            if (plugin.code === 0 && plugin.stdout.trim())
-                return parseDetect(plugin.stdout, true);
-            const standalone = await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('docker-compose', 'version', '--short'), {
-                allowFailure: true,
-                timeoutMs: 30_000,
-            });
-            if (standalone.code === 0 && standalone.stdout.trim())
-                return parseDetect(standalone.stdout, false);
-            throw new Error(`on ${host.label}: neither \`docker compose\` (Compose v2) nor \`docker-compose\` (v1) works: ${(plugin.stderr || standalone.stderr).trim().split('\n').slice(-2).join(' ')}`);
-        })();
-        flavor.catch(() => detected.delete(host));
-        detected.set(host, flavor);
-    }
-    return flavor;
 }
 /** `docker compose -p <app> -f <file>… [--env-file f] [--profile p]…` */
 function composeBase(p) {
@@ -73762,21 +73660,22 @@ const p95 = (values) => percentile(values, 95);
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $9: () => (/* binding */ pullAndInspect),
 /* harmony export */   J2: () => (/* binding */ inspectImages),
 /* harmony export */   OK: () => (/* binding */ repoDigestFor),
-/* harmony export */   PD: () => (/* binding */ pullScript),
 /* harmony export */   TF: () => (/* binding */ dockerConfigJson),
 /* harmony export */   Uw: () => (/* binding */ authsFromDockerConfig),
-/* harmony export */   kJ: () => (/* binding */ ImageDeliveryError),
 /* harmony export */   l9: () => (/* binding */ registryAuthKey),
 /* harmony export */   wZ: () => (/* binding */ DOCR_HOST)
 /* harmony export */ });
-/* unused harmony exports DOCKER_HUB_AUTH_KEY, registryOf, pullImages */
-/* harmony import */ var _commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(86322);
+/* unused harmony exports DOCKER_HUB_AUTH_KEY, registryOf, pullScript, ImageDeliveryError, pullAndInspectScript, parseInspectLine */
+/* harmony import */ var _action_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(49471);
+/* harmony import */ var _commands_cmd_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(86322);
 // `registry` delivery: the droplet pulls each image itself. Credentials (given, or
 // DigitalOcean Container Registry's from the API) never reach argv: a docker config.json
-// goes up over SFTP with mode 0600 into a scratch DOCKER_CONFIG folder that is removed
-// after the pulls.
+// goes up with mode 0600 (in the release archive) into the run's scratch space, and the
+// pulls read it through DOCKER_CONFIG.
+
 
 function dockerConfigJson(auths) {
     const out = {};
@@ -73820,8 +73719,8 @@ function registryOf(ref) {
     return 'docker.io';
 }
 function pullScript(ref, dockerConfigDir) {
-    const pull = (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('docker', 'pull', '--quiet', ref);
-    return dockerConfigDir ? (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .withEnv */ .Eh)({ DOCKER_CONFIG: dockerConfigDir }, pull) : pull;
+    const pull = (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_1__/* .cmd */ .HW)('docker', 'pull', '--quiet', ref);
+    return dockerConfigDir ? (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_1__/* .withEnv */ .Eh)({ DOCKER_CONFIG: dockerConfigDir }, pull) : pull;
 }
 class ImageDeliveryError extends Error {
     image;
@@ -73831,47 +73730,78 @@ class ImageDeliveryError extends Error {
         this.image = image;
     }
 }
-/** Pulls every image (digest references already present are not pulled again). */
-async function pullImages(host, refs, options) {
-    let configDir;
-    if (options.auths.length) {
-        configDir = `${options.scratchDir}/docker-config`;
-        await host.run(cmd('mkdir', '-p', '-m', '0700', configDir), { timeoutMs: 30_000 });
-        await host.upload(`${configDir}/config.json`, dockerConfigJson(options.auths), 0o600);
+const INSPECT_FORMAT = '{{.Id}} {{json .RepoDigests}}';
+/** `docker image inspect` of one or more references: one INSPECT_FORMAT line each, in argument order. */
+function inspectScript(refs) {
+    return (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_1__/* .cmd */ .HW)('docker', 'image', 'inspect', '--format', INSPECT_FORMAT, refs);
+}
+/** Pull, then inspect; a digest reference already on the droplet is not pulled again. */
+function pullAndInspectScript(ref, dockerConfigDir) {
+    const pull = (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_1__/* .and */ .Uo)(pullScript(ref, dockerConfigDir), inspectScript(ref));
+    return ref.includes('@sha256:') ? (0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_1__.or)(inspectScript(ref), pull) : pull;
+}
+/** `<id> <json RepoDigests>` → the image (the last line of the output: a pull may print before it). */
+function parseInspectLine(ref, output) {
+    const line = output.trim().split('\n').pop()?.trim() ?? '';
+    const m = /^(sha256:[0-9a-f]{64})(?: (.*))?$/.exec(line);
+    if (!m)
+        return undefined;
+    let repoDigests = [];
+    try {
+        const parsed = JSON.parse(m[2] ?? '[]');
+        if (Array.isArray(parsed))
+            repoDigests = parsed.filter((d) => typeof d === 'string');
     }
+    catch {
+        // no digests (a loaded or locally built image)
+    }
+    return { ref, id: m[1], repoDigests };
+}
+/** Pulls at once over the one connection (as `docker compose pull` does). */
+const PULL_WORKERS = 3;
+/**
+ * Pulls and inspects every image, each in one command, by a pool of PULL_WORKERS: a slow
+ * pull holds back no other. After a failure no further pull starts; the ones under way are
+ * waited for (they may still read the credentials the caller removes afterwards), then the
+ * first failure is thrown (ImageDeliveryError naming the image).
+ */
+async function pullAndInspect(host, refs, o) {
+    const found = new Map();
     const pullOne = async (ref) => {
-        if (ref.includes('@sha256:')) {
-            const present = await host.run(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', ref), {
-                allowFailure: true,
-                timeoutMs: 30_000,
-            });
-            if (present.code === 0)
-                return;
-        }
-        options.onLine?.(`pulling ${ref}`);
-        const r = await host.run(pullScript(ref, configDir), {
+        o.onLine?.(`pulling ${ref}`);
+        const r = await host.run(pullAndInspectScript(ref, o.dockerConfigDir), {
             allowFailure: true,
-            timeoutMs: options.timeoutMs,
-            ...(options.onLine ? { onLine: (line) => options.onLine?.(line) } : {}),
+            timeoutMs: o.timeoutMs,
+            onLine: (line, stream) => {
+                if (stream === 'stderr')
+                    o.onLine?.(line);
+            },
         });
-        if (r.code !== 0) {
+        const image = r.code === 0 ? parseInspectLine(ref, r.stdout) : undefined;
+        if (!image) {
             const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' ');
-            throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why}`);
+            throw new ImageDeliveryError(ref, `pulling image ${ref} failed: ${why || `exit ${r.code}`}`);
+        }
+        o.onLine?.(`${ref}: ${image.id.slice(0, 19)}`);
+        found.set(ref, image);
+    };
+    let next = 0;
+    let failure;
+    const worker = async () => {
+        while (!failure && next < refs.length) {
+            const ref = refs[next++];
+            try {
+                await pullOne(ref);
+            }
+            catch (error) {
+                failure ??= { error };
+            }
         }
     };
-    try {
-        // up to 3 pulls at once over the one connection (as `docker compose pull` does)
-        for (let i = 0; i < refs.length; i += 3) {
-            const results = await Promise.allSettled(refs.slice(i, i + 3).map(pullOne));
-            const failed = results.find((r) => r.status === 'rejected');
-            if (failed)
-                throw failed.reason;
-        }
-    }
-    finally {
-        if (configDir)
-            await host.run(cmd('rm', '-rf', configDir), { allowFailure: true, timeoutMs: 30_000 });
-    }
+    await Promise.all(Array.from({ length: Math.min(PULL_WORKERS, refs.length) }, worker));
+    if (failure)
+        throw failure.error instanceof Error ? failure.error : new Error((0,_action_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(failure.error));
+    return found;
 }
 /** The local id and registry digests of each reference on the droplet; missing ones are listed. */
 async function inspectImages(host, refs) {
@@ -73879,43 +73809,24 @@ async function inspectImages(host, refs) {
     const missing = [];
     if (refs.length > 1) {
         // one round trip when every image is there (the usual case): lines come in argument order
-        const all = await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', refs), {
-            allowFailure: true,
-            timeoutMs: 60_000,
-        });
+        const all = await host.run(inspectScript(refs), { allowFailure: true, timeoutMs: 60_000 });
         const lines = all.stdout.trim().split('\n');
-        if (all.code === 0 && lines.length === refs.length) {
-            refs.forEach((ref, i) => found.set(ref, parseInspectLine(ref, lines[i])));
+        const images = refs.map((ref, i) => parseInspectLine(ref, lines[i] ?? ''));
+        if (all.code === 0 && lines.length === refs.length && images.every((image) => image !== undefined)) {
+            for (const image of images)
+                found.set(image.ref, image);
             return { found, missing };
         }
     }
     for (const ref of refs) {
-        const r = await host.run((0,_commands_cmd_js__WEBPACK_IMPORTED_MODULE_0__/* .cmd */ .HW)('docker', 'image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', ref), {
-            allowFailure: true,
-            timeoutMs: 30_000,
-        });
-        if (r.code !== 0) {
+        const r = await host.run(inspectScript(ref), { allowFailure: true, timeoutMs: 30_000 });
+        const image = r.code === 0 ? parseInspectLine(ref, r.stdout) : undefined;
+        if (image)
+            found.set(ref, image);
+        else
             missing.push(ref);
-            continue;
-        }
-        found.set(ref, parseInspectLine(ref, r.stdout));
     }
     return { found, missing };
-}
-function parseInspectLine(ref, line) {
-    const text = line.trim();
-    const space = text.indexOf(' ');
-    const id = space < 0 ? text : text.slice(0, space);
-    let repoDigests = [];
-    try {
-        const parsed = JSON.parse(space < 0 ? '[]' : text.slice(space + 1));
-        if (Array.isArray(parsed))
-            repoDigests = parsed.filter((d) => typeof d === 'string');
-    }
-    catch {
-        // no digests (a loaded or locally built image)
-    }
-    return { ref, id, repoDigests };
 }
 /** The digest reference for `ref` among an image's RepoDigests (same repository). */
 function repoDigestFor(ref, repoDigests) {
@@ -74688,6 +74599,7 @@ class HostKeyMismatchError extends Error {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  Z0: () => (/* binding */ guardSshInputs),
   sl: () => (/* binding */ readSshInputs),
   OA: () => (/* binding */ sshSettings)
 });
@@ -74698,6 +74610,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var errors = __nccwpck_require__(49471);
 // EXTERNAL MODULE: ./src/lib/action/parsers.ts
 var parsers = __nccwpck_require__(66754);
+// EXTERNAL MODULE: ./src/lib/action/secrets.ts
+var secrets = __nccwpck_require__(9887);
 // EXTERNAL MODULE: ./src/lib/ssh/host-keys.ts
 var host_keys = __nccwpck_require__(36155);
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
@@ -74769,6 +74683,7 @@ var target = __nccwpck_require__(25777);
 
 
 
+
 const SSH_INPUT_NAMES = (/* unused pure expression or super */ null && ([
     'user',
     'ssh-port',
@@ -74820,6 +74735,18 @@ function readSshInputs(r) {
         keepaliveIntervalMs: 15_000,
         ...(jumpSpec ? { jump: (0,target/* parseEndpoint */.B)('jump-host', jumpSpec, user) } : {}),
     };
+}
+/**
+ * Before any connection: the private key and its passphrase masked in the log, and a warning
+ * when host keys are not verified. Every action that reads the SSH inputs calls this once.
+ */
+function guardSshInputs(ssh, io) {
+    (0,secrets/* maskSecret */.$l)((v) => io.setSecret(v), ssh.privateKey);
+    if (ssh.passphrase)
+        (0,secrets/* maskSecret */.$l)((v) => io.setSecret(v), ssh.passphrase);
+    if (ssh.insecure) {
+        io.logger.warn('host keys are NOT verified (insecure-skip-host-key-check: true): anyone on the path can impersonate the droplet');
+    }
 }
 function sshSettings(inputs, logger, sleep) {
     return {
