@@ -21,7 +21,8 @@ import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
 import { buildBundle, deploy, httpGet, visibleLog } from '../support/deploy-compose-lab.js';
-import { labSpaces, labStore, restoredSql as restoredSqlOf, visitsColumns } from '../support/migrate-backup-lab.js';
+import { labSpaces, labStore } from '../support/lab-s3.js';
+import { restoredSql as restoredSqlOf, visitsColumns } from '../support/migrate-backup-lab.js';
 import {
   type AppVersion,
   createExternalDatabase,

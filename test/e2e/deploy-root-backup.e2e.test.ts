@@ -11,7 +11,8 @@ import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet } from '../lab/fixture.js';
 import { useLab } from '../lab/fixture.js';
 import { httpGet, visibleLog } from '../support/deploy-compose-lab.js';
-import { labSpaces, labStore, restoredSql, visitsColumns } from '../support/migrate-backup-lab.js';
+import { labSpaces, labStore } from '../support/lab-s3.js';
+import { restoredSql, visitsColumns } from '../support/migrate-backup-lab.js';
 import {
   type AppVersion,
   lockProbe,

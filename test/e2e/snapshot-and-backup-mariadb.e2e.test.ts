@@ -18,13 +18,14 @@
 // - the password never reaches the droplet's process list while a dump runs, nor the log.
 import { rmSync } from 'node:fs';
 
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureImage } from '../lab/images.js';
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
 import { docker } from '../lab/util.js';
 import { buildPrivateBundle } from '../support/private-bundle.js';
+import { labKeys, labS3Client, labSpaces } from '../support/lab-s3.js';
 import { runAction } from '../support/run-action.js';
 
 const lab = useLab();
@@ -139,33 +140,20 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
     hosts: d.publicIpv4,
     'ssh-private-key': lab.identity.privateKey,
     'known-hosts': `${d.publicIpv4} ${d.hostKey}`,
-    'spaces-endpoint': lab.env.LAB_S3_ENDPOINT,
-    'spaces-bucket': lab.env.LAB_S3_BUCKET,
-    'spaces-prefix': PREFIX,
-    'spaces-access-key-id': lab.env.LAB_S3_ACCESS_KEY_ID,
-    'spaces-secret-access-key': lab.env.LAB_S3_SECRET_ACCESS_KEY,
-    ...extra,
+    ...labSpaces(lab, PREFIX, extra),
   };
 }
 
 const run = (extra: Record<string, string>) =>
   runAction('snapshot-and-backup', { timeoutMs: 300_000, distRoot, inputs: inputs(extra) });
 
-async function keys(prefix: string): Promise<string[]> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: lab.env.LAB_S3_BUCKET, Prefix: prefix }));
-  return (out.Contents ?? []).map((o) => o.Key as string).sort();
-}
+const keys = (prefix: string): Promise<string[]> => labKeys(lab, s3, prefix);
 
 const source: Record<string, State> = {};
 
 beforeAll(async () => {
   reg = lab.env.LAB_REGISTRY;
-  s3 = new S3Client({
-    endpoint: lab.env.LAB_S3_ENDPOINT,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID, secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY },
-  });
+  s3 = labS3Client(lab);
   distRoot = buildPrivateBundle('snapshot-and-backup');
   const [built, droplet] = await Promise.all([ensureImage('mariadb'), lab.createDroplet({ name: `bk-mdb-${RUN}` })]);
   d = droplet;

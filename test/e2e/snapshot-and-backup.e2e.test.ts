@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
 import { buildPrivateBundle } from '../support/private-bundle.js';
+import { labKeys, labS3Client, labSpaces } from '../support/lab-s3.js';
 import { runAction } from '../support/run-action.js';
 import { type S3rverProcess, startS3rver } from '../unit/backup/s3rver.js';
 
@@ -186,33 +187,15 @@ function sshInputs(d: FixtureDroplet): Record<string, string> {
   };
 }
 
-function spacesInputs(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    'spaces-endpoint': lab.env.LAB_S3_ENDPOINT,
-    'spaces-bucket': lab.env.LAB_S3_BUCKET,
-    'spaces-prefix': PREFIX,
-    'spaces-access-key-id': lab.env.LAB_S3_ACCESS_KEY_ID,
-    'spaces-secret-access-key': lab.env.LAB_S3_SECRET_ACCESS_KEY,
-    ...extra,
-  };
-}
-
-async function keys(prefix: string): Promise<string[]> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: lab.env.LAB_S3_BUCKET, Prefix: prefix }));
-  return (out.Contents ?? []).map((o) => o.Key as string).sort();
-}
+const spacesInputs = (extra: Record<string, string> = {}): Record<string, string> => labSpaces(lab, PREFIX, extra);
+const keys = (prefix: string): Promise<string[]> => labKeys(lab, s3, prefix);
 
 let source: State;
 
 beforeAll(async () => {
   reg = lab.env.LAB_REGISTRY;
   distRoot = buildPrivateBundle('snapshot-and-backup');
-  s3 = new S3Client({
-    endpoint: lab.env.LAB_S3_ENDPOINT,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID, secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY },
-  });
+  s3 = labS3Client(lab);
   [src, dst] = await Promise.all([
     lab.createDroplet({ name: `bk-src-${RUN}` }),
     lab.createDroplet({ name: `bk-dst-${RUN}` }),

@@ -1,6 +1,6 @@
-// Helpers for the backup-before lab tests (db-migrate and the one-step root action): the
-// lab's S3 as Spaces inputs, a store to read what was written, and the SQL script of a
-// stored PostgreSQL dump (pg_restore -f - in the stack's db container).
+// Helpers for the backup-before lab tests (db-migrate and the one-step root action): the SQL
+// script of a stored PostgreSQL dump (pg_restore -f - in the stack's db container). The lab's
+// S3 as Spaces inputs and as a store: lab-s3.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,32 +8,8 @@ import { buffer } from 'node:stream/consumers';
 
 import type { BackupManifest } from '../../src/lib/backup/manifest.js';
 import { openBackup } from '../../src/lib/backup/pipeline.js';
-import { S3Store } from '../../src/lib/backup/store.js';
+import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
-
-export function labSpaces(
-  lab: LabFixture,
-  prefix: string,
-  overrides: Record<string, string> = {},
-): Record<string, string> {
-  return {
-    'spaces-endpoint': lab.env.LAB_S3_ENDPOINT,
-    'spaces-bucket': lab.env.LAB_S3_BUCKET,
-    'spaces-prefix': prefix,
-    'spaces-access-key-id': lab.env.LAB_S3_ACCESS_KEY_ID,
-    'spaces-secret-access-key': lab.env.LAB_S3_SECRET_ACCESS_KEY,
-    ...overrides,
-  };
-}
-
-export function labStore(lab: LabFixture): S3Store {
-  return new S3Store({
-    endpoint: lab.env.LAB_S3_ENDPOINT,
-    bucket: lab.env.LAB_S3_BUCKET,
-    accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID,
-    secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY,
-  });
-}
 
 /** The SQL script of a stored backup: downloaded, checked against its manifest, decrypted, then pg_restore -f - in the stack's db container. */
 export async function restoredSql(
