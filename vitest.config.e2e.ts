@@ -15,7 +15,8 @@ const quietSourcemaps: Plugin = {
 
 // Lab end-to-end tests: real droplets (containers with sshd + Docker), the DigitalOcean API
 // fake held to the OpenAPI spec, real S3, real PostgreSQL. One lab per run (globalSetup),
-// fresh droplets per test file.
+// fresh droplets per test file. Each run has one scratch folder (private bundles, runner files),
+// removed when the run ends (test/support/run-scratch.ts).
 export default defineConfig({
   plugins: [quietSourcemaps],
   test: {
@@ -23,7 +24,7 @@ export default defineConfig({
     // ESM loader refuses: let Vite transform those packages (used by test/workflow-runner/).
     server: { deps: { inline: [/@actions\/(workflow-parser|languageservice|expressions)/] } },
     include: ['test/**/*.e2e.test.ts'],
-    globalSetup: ['test/lab/global-setup.ts'],
+    globalSetup: ['test/lab/global-setup.ts', 'test/support/run-scratch-setup.ts'],
     testTimeout: 300_000,
     hookTimeout: 600_000,
     fileParallelism: false,

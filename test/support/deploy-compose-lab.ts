@@ -3,13 +3,13 @@
 // and a helper that runs the bundled action against a fixture droplet.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
 import { buildPrivateBundle } from './private-bundle.js';
 import { type ActionRunOptions, type ActionRunResult, REPO_ROOT, runAction } from './run-action.js';
+import { scratchDir } from './run-scratch.js';
 
 export const DOCKER = '/usr/bin/docker';
 export const FIXTURE_DIR = 'test/e2e/fixtures/deploy-compose';
@@ -37,7 +37,7 @@ export function docker(args: string[], input?: string): string {
 
 /** Builds `<name>:<version>` FROM the lab's web image with /www/version.txt = "version <version>". */
 export function buildWebImage(baseImage: string, name: string, version: string, extraBytes = 0): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ddlab-webimg-'));
+  const dir = scratchDir('ddlab-webimg-');
   try {
     writeFileSync(join(dir, 'version.txt'), `version ${version}\n`);
     let dockerfile = `FROM ${baseImage}\nCOPY version.txt /www/version.txt\n`;

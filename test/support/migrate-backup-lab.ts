@@ -1,8 +1,7 @@
 // Helpers for the backup-before lab tests (db-migrate and the one-step root action): the SQL
 // script of a stored PostgreSQL dump (pg_restore -f - in the stack's db container). The lab's
 // S3 as Spaces inputs and as a store: lab-s3.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 
@@ -10,6 +9,7 @@ import type { BackupManifest } from '../../src/lib/backup/manifest.js';
 import { openBackup } from '../../src/lib/backup/pipeline.js';
 import type { S3Store } from '../../src/lib/backup/store.js';
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
+import { scratchDir } from './run-scratch.js';
 
 /** The SQL script of a stored backup: downloaded, checked against its manifest, decrypted, then pg_restore -f - in the stack's db container. */
 export async function restoredSql(
@@ -20,7 +20,7 @@ export async function restoredSql(
   passphrase?: string,
 ): Promise<string> {
   const data = await buffer(await openBackup(store, manifest, passphrase));
-  const dir = mkdtempSync(join(tmpdir(), 'ddlab-migbk-'));
+  const dir = scratchDir('ddlab-migbk-');
   const ssh = await lab.ssh(d);
   try {
     writeFileSync(join(dir, 'dump'), data);

@@ -1,8 +1,7 @@
 // The db-migrate lab stack: the sample app's web image (Perl + psql, plain-SQL migrations
 // applied by /app/migrate.sh) built FROM the lab's Debian image in three versions (v1: 001,
 // v2: +002, bad: +003 that fails half-way), pushed to the lab registry, and PostgreSQL.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import pg from 'pg';
@@ -10,6 +9,7 @@ import pg from 'pg';
 import type { FixtureDroplet, LabFixture } from '../lab/fixture.js';
 import { docker } from './deploy-compose-lab.js';
 import { REPO_ROOT } from './run-action.js';
+import { scratchDir } from './run-scratch.js';
 
 export const MIGRATE_FIXTURE = 'test/e2e/fixtures/db-migrate';
 export const PG_PASSWORD = 'pg-pass-Xq81';
@@ -33,7 +33,7 @@ function build(tag: string, context: string, args: Record<string, string>, docke
 }
 
 function layered(from: string, tag: string, version: string, migrationsDir: string): void {
-  const ctx = mkdtempSync(join(tmpdir(), 'ddlab-mig-'));
+  const ctx = scratchDir('ddlab-mig-');
   try {
     cpSync(join(REPO_ROOT, MIGRATE_FIXTURE, migrationsDir), join(ctx, 'migrations'), { recursive: true });
     build(tag, ctx, { FROM_IMAGE: from, APP_VERSION: version }, join(REPO_ROOT, MIGRATE_FIXTURE, 'Dockerfile.layer'));

@@ -2,11 +2,12 @@
 // the GitHub runner runs node24 actions: INPUT_* environment variables, GITHUB_OUTPUT /
 // GITHUB_STATE / GITHUB_ENV / GITHUB_STEP_SUMMARY files, and STATE_* for the post step.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { parse } from 'yaml';
+
+import { scratchDir } from './run-scratch.js';
 
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -92,7 +93,7 @@ export function withActionDefaults(name: string, given: Record<string, string>):
 }
 
 export async function runAction(name: string, options: ActionRunOptions = {}): Promise<ActionRunResult> {
-  const dir = mkdtempSync(join(tmpdir(), `ddlab-action-${name}-`));
+  const dir = scratchDir(`ddlab-action-${name}-`);
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
     GITHUB_STATE: join(dir, 'state'),
