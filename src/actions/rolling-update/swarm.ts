@@ -5,16 +5,14 @@
 // The manager's deploy lock (/opt/<app>/.lock, the same lock as deploy-compose and the compose
 // mode) is held from before the upload until the stack converged or failed; the post step
 // releases it if the main step could not.
-import { posix } from 'node:path';
-
 import type { ActionIo } from '../../lib/action/core.js';
 import { errorMessage } from '../../lib/action/errors.js';
 import { acquireLock, type HeldLock, lockHolder, lockWaitLog } from '../../lib/lock/lock.js';
 import { maskSecret } from '../../lib/action/secrets.js';
 import { SummaryBuilder } from '../../lib/action/summary.js';
-import { cmd } from '../../lib/commands/cmd.js';
 import { pollUntil } from '../../lib/health/poll.js';
 import { type AppPaths, appPaths, envFileContent } from '../../lib/release/model.js';
+import { tarArchive } from '../../lib/release/tar.js';
 import {
   defaultSourceAddress,
   dropletNow,
@@ -33,6 +31,7 @@ import {
   swarmInit,
   swarmJoin,
   swarmState,
+  unpackRelease,
 } from '../../lib/rollout/swarm.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import type { HostConnector } from '../../lib/ssh/pool.js';
@@ -198,10 +197,8 @@ async function deployStack(
   const envParts: string[] = [];
   if (deploy.envFile) envParts.push(deps.readEnvFile(deploy.envFile).replace(/\n?$/, '\n'));
   envParts.push(envFileContent(new Map([...deploy.env, ...deploy.secrets])));
-  const dirs = new Set<string>([dir, ...files.map((f) => posix.join(dir, posix.dirname(f.path)))]);
-  await manager.run(cmd('mkdir', '-p', [...dirs]));
-  for (const f of files) await manager.upload(posix.join(dir, f.path), f.content, f.mode);
-  await manager.upload(posix.join(dir, '.env'), envParts.join(''), 0o600);
+  const archive = tarArchive([...files, { path: '.env', content: envParts.join(''), mode: 0o600 }]);
+  await manager.run(unpackRelease(dir), { stdin: archive, timeoutMs: 120_000 });
 
   const before = new Map((await readServices(manager, deploy.app)).map((s) => [s.id, s.version]));
   const since = Number((await manager.run(dropletNow())).stdout.trim());

@@ -1,7 +1,7 @@
 // Swarm mode: the release's Compose file deployed as a stack; Swarm rolls each service with
 // its own update_config (parallelism, delay, order: start-first, failure_action: rollback,
 // monitor). Commands as data; parsing of `docker service inspect` into an update verdict.
-import { and, cmd, type Cmd, redirect, sensitive, sh } from '../commands/cmd.js';
+import { and, cmd, type Cmd, redirect, type Script, sensitive, sh } from '../commands/cmd.js';
 
 /** `docker info` → "<LocalNodeState> <ControlAvailable> <NodeID>" */
 export function swarmState(): Cmd {
@@ -33,6 +33,16 @@ export function joinToken(): Cmd {
 /** The token is a secret: it reaches the command as a Sensitive argument (redacted in logs). */
 export function swarmJoin(token: string, manager: string, advertise: string): Cmd {
   return cmd('docker', 'swarm', 'join', '--token', sensitive(token), '--advertise-addr', advertise, `${manager}:2377`);
+}
+
+/**
+ * The release's folder on the manager, its files (compose files, extra files, the 0600 .env)
+ * unpacked from ONE archive on stdin (src/lib/release/tar.ts, as deploy-compose uploads a
+ * release): one round trip for all of them, the secrets never in argv. tar creates the
+ * sub-folders the paths name.
+ */
+export function unpackRelease(dir: string): Script {
+  return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
 }
 
 /**

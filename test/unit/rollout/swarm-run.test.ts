@@ -16,6 +16,7 @@ import type { Member } from '../../../src/actions/rolling-update/member.js';
 import { runSwarm, type SwarmDeps } from '../../../src/actions/rolling-update/swarm.js';
 import type { ActionIo } from '../../../src/lib/action/core.js';
 import type { Logger } from '../../../src/lib/action/logger.js';
+import { untar } from '../../support/deploy-compose-fake.js';
 import { FakeHost } from '../../support/fake-host.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ru-swarm-'));
@@ -126,7 +127,12 @@ describe('rolling-update swarm mode: the deploy lock on the manager', () => {
     expect(stack).toBeGreaterThan(take);
     expect(release).toBeGreaterThan(stack);
     expect(cmds.findIndex((c) => c.startsWith('docker info'))).toBeGreaterThan(take); // swarm set-up under the lock too
-    expect([...host.files.keys()]).toEqual(['/opt/shop/releases/r2/stack.yaml', '/opt/shop/releases/r2/.env']);
+    // the release in one exec: an archive on the stdin of tar, nothing over SFTP
+    const unpack = cmds.indexOf('mkdir -p /opt/shop/releases/r2 && tar -x -f - -C /opt/shop/releases/r2');
+    expect(unpack).toBeGreaterThan(take);
+    expect(stack).toBeGreaterThan(unpack);
+    expect([...untar(host.calls[unpack]?.stdin ?? '').keys()]).toEqual(['stack.yaml', '.env']);
+    expect(host.files.size).toBe(0);
     // who holds it, as deploy-compose writes it
     const holder = JSON.parse(host.calls[take]?.stdin ?? '{}') as Record<string, unknown>;
     expect(holder).toMatchObject({
@@ -160,7 +166,50 @@ describe('rolling-update swarm mode: the deploy lock on the manager', () => {
     );
     expect(host.commands().some((c) => c.includes('docker stack deploy') || c.startsWith('docker info'))).toBe(false);
     expect(host.commands().some((c) => c.includes('rm -rf /opt/shop/.lock'))).toBe(false);
+    expect(host.commands().some((c) => c.includes('tar -x'))).toBe(false);
     expect(host.files.size).toBe(0);
     expect(states).toEqual([]);
+  });
+});
+
+describe('rolling-update swarm mode: the release upload', () => {
+  it('every file of the release and the 0600 .env in ONE exec (a tar archive on stdin), the secrets never in a command', async () => {
+    const host = swarmHost();
+    const { io, deps } = harness(host);
+    deps.readReleaseFiles = () => [
+      { path: 'stack.yaml', content: Buffer.from('services: {}\n'), mode: 0o644, compose: true },
+      { path: 'stack.prod.yaml', content: Buffer.from('services: {web: {}}\n'), mode: 0o644, compose: true },
+      { path: 'conf/nginx/site.conf', content: Buffer.from('server {}\n'), mode: 0o644, compose: false },
+      { path: 'bin/migrate.sh', content: Buffer.from('#!/bin/sh\n'), mode: 0o755, compose: false },
+    ];
+    deps.readEnvFile = (path) => (path === 'prod.env' ? 'FROM_FILE=1' : '');
+    const { inputs, deploy } = inputsFor({
+      'compose-file': 'stack.yaml\nstack.prod.yaml',
+      'env-file': 'prod.env',
+      env: 'MODE=prod',
+      secrets: 'DB_PASSWORD=s3cr3t-pw',
+    });
+    await runSwarm(inputs, deploy, [member], deps, io);
+
+    const unpacks = host.calls.filter((c) => c.command.includes('tar -x'));
+    expect(unpacks.map((c) => c.command)).toEqual([
+      'mkdir -p /opt/shop/releases/r2 && tar -x -f - -C /opt/shop/releases/r2',
+    ]);
+    const files = untar(unpacks[0]?.stdin ?? '');
+    expect(Object.fromEntries([...files].map(([path, f]) => [path, f.mode.toString(8)]))).toEqual({
+      'stack.yaml': '644',
+      'stack.prod.yaml': '644',
+      'conf/nginx/site.conf': '644',
+      'bin/migrate.sh': '755',
+      '.env': '600',
+    });
+    expect(files.get('conf/nginx/site.conf')?.content).toBe('server {}\n');
+    expect(files.get('.env')?.content).toBe("FROM_FILE=1\nMODE='prod'\nDB_PASSWORD='s3cr3t-pw'\n");
+    // no other round trip wrote a file (no SFTP upload, no mkdir per folder)
+    expect(host.files.size).toBe(0);
+    expect(host.commands().filter((c) => c.includes('/opt/shop/releases/r2') && !c.includes('tar -x'))).toEqual([
+      expect.stringContaining('docker stack deploy --compose-file stack.yaml --compose-file stack.prod.yaml'),
+    ]);
+    expect(host.calls.some((c) => c.command.includes('s3cr3t-pw') || c.logged.includes('s3cr3t-pw'))).toBe(false);
   });
 });
