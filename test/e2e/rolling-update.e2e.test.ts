@@ -97,8 +97,11 @@ describe('rolling-update on one droplet', () => {
     expect(web.map((c) => c.name).filter((n) => before.includes(n))).toEqual([]);
     expect(after.filter((c) => c.service === 'worker')).toHaveLength(1);
     expect((await lab.exec(d, `readlink /opt/${app}/current`)).stdout.trim()).toBe('releases/r2');
-    // the old containers left DNS before they stopped: the log says so
-    expect(r.log).toContain('old container(s) out of DNS');
+    // with proxy-service the old containers are stopped where they stand (never taken off the
+    // network while answering), then the proxy is reloaded again: the log says so
+    expect(r.log).toContain('stopping the 2 old container(s) where they stand');
+    expect(r.log).toContain('old container(s) stopped and out of DNS; reloading proxy nginx again');
+    expect(r.log).not.toContain('network disconnect');
   });
 
   it('a web that never becomes healthy: fails naming web, the r2 containers keep serving, the worker is not touched', async () => {
@@ -134,9 +137,10 @@ describe('rolling-update on one droplet', () => {
       strategy: 'recreate',
       result: 'updated',
     });
-    expect(r.log).toContain(
-      'jobs: recreate — writes to volume jobs-data at /data: two containers must not run on the same data',
-    );
+    // once, when it is recreated (src/lib/rollout/droplet.ts), not again when the roll-out is planned
+    const why = 'writes to volume jobs-data at /data: two containers must not run on the same data';
+    expect(r.log).toContain(`jobs: recreating (${why}`);
+    expect(r.log.split(why)).toHaveLength(2);
     expect(out[0]?.removed).toEqual([]);
     // r5 of the same file: recreated again, one container at any time (the old one stopped first)
     const again = await rollingUpdate({ ...ruInputs(lab, [d], app, 'r5'), ...withJobs, services: 'jobs' });

@@ -70,7 +70,6 @@ export function makeStarter(
       return { ok: false, reason: `planning the rollout failed: ${errorMessage(error)}`, previousServing: true };
     }
     ctx.log.info(`rolling ${services.map((s) => `${s.name} (${s.strategy})`).join(', ')}`);
-    for (const s of services) if (s.strategy === 'recreate') ctx.log.info(`${s.name}: recreate — ${s.reason}`);
     for (const s of services)
       if (s.strategy === 'start-first' && s.facts.sharedData)
         ctx.log.warn(`${s.name}: start-first — ${s.reason}: old and new containers share it while both run`);
