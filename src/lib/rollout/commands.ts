@@ -5,13 +5,28 @@
 //      keeps the old containers (--no-recreate) and creates the new ones from the NEW release's
 //      files, so only the new ones carry the new config hash;
 //   2. the new containers are gated (Docker health / running);
-//   3. dropFromDns: each old container leaves every project network and joins it again at the
-//      SAME address with no aliases — Docker's DNS stops answering the service name with it,
-//      yet a proxy still holding a cached answer reaches it and gets a reply (not a connect
-//      timeout);
-//   4. optional proxy reload (`compose exec -T <proxy> <argv>`), then a wait past the proxy's
-//      resolver cache and the in-flight requests (drain-time);
-//   5. stopRemove of the old containers by id; scaleTo(desired) leaves Compose's view coherent.
+//   3a. with a proxy to reload (proxy-service), the old containers are never taken off a
+//      network while they may be answering: `docker network disconnect` removes a container's
+//      address at once, and a request it is still answering is then cut WITHOUT a reset (no
+//      RST ever comes back), so the proxy waits out its read timeout (nginx: 60 s). Instead:
+//        reloadProxies — the proxy learns the new containers (a static upstream resolves the
+//          service name again: old and new; a resolver cache starts empty);
+//        drain-time — the proxy settles on the new containers while the old ones still serve;
+//        stopContainers — graceful stop WHILE STILL ATTACHED: the app gets its stop_signal,
+//          finishes what is in flight and stops listening (new connections to it are refused
+//          at once, which a proxy re-sends: nginx's default `proxy_next_upstream error`); an
+//          app that just exits closes its connections (reset/FIN: re-sent at once as well).
+//          A stopped container leaves Docker's DNS by itself;
+//        reloadProxies again — the proxy forgets the old addresses (a static upstream, or a
+//          resolver cache still holding them);
+//        removeContainers.
+//      If the first reload fails, nothing has changed for the old containers: the new ones are
+//      removed and the old release keeps serving.
+//   3b. without a proxy, dropFromDns: each old container leaves every project network and joins
+//      it again at the SAME address with no aliases — Docker's DNS stops answering the service
+//      name with it, yet a client still holding a cached answer reaches it (not a connect
+//      timeout); then drain-time, then stopRemove;
+//   4. scaleTo(desired) leaves Compose's view coherent.
 import { parse as parseShellWords } from 'shell-quote';
 
 import { ConfigurationError } from '../action/errors.js';
@@ -97,33 +112,31 @@ export function dropFromDns(container: string, attachments: readonly NetworkAtta
 }
 
 /**
- * With a proxy to reload: every old container leaves every network (out of DNS), then at
- * once, in the same shell, the proxy reloads — its new workers start with an empty resolver
- * cache, so no cached answer keeps pointing at the old containers' (now gone) addresses.
- * `docker exec` by container id: much quicker than `compose exec`, which keeps the window short.
+ * The proxy's reload, in every running proxy container by id (`docker exec`: much quicker
+ * than `compose exec`). Each container's command must succeed.
  */
-export function leaveThenReload(
-  old: readonly { id: string; attachments: readonly NetworkAttachment[] }[],
-  proxyIds: readonly string[],
-  reload: readonly string[],
-): Script {
-  const leave = old.flatMap((c) =>
-    c.attachments.map((a) => or(cmd('docker', 'network', 'disconnect', a.network, c.id), cmd('true'))),
-  );
-  const reloads = proxyIds.map((id) => cmd('docker', 'exec', id, ...reload));
-  if (leave.length === 0 && reloads.length === 0) throw new Error('leaveThenReload: nothing to do');
-  if (reloads.length === 0) return seq(...leave);
-  if (leave.length === 0) return and(...reloads);
-  return and(seq(...leave), and(...reloads));
+export function reloadProxies(proxyIds: readonly string[], reload: readonly string[]): Script {
+  if (proxyIds.length === 0) throw new Error('reloadProxies: no proxy container');
+  if (reload.length === 0) throw new Error('reloadProxies: no reload command');
+  return and(...proxyIds.map((id) => cmd('docker', 'exec', id, ...reload)));
+}
+
+/** Graceful stop only (stop_signal, then SIGKILL after `timeoutSeconds`): the containers stay attached while they stop. */
+export function stopContainers(ids: readonly string[], timeoutSeconds: number): Cmd {
+  if (ids.length === 0) throw new Error('stopContainers: no containers');
+  return cmd('docker', 'stop', '--time', String(Math.max(0, Math.round(timeoutSeconds))), ...ids);
+}
+
+/** `docker rm` of stopped containers, by id. */
+export function removeContainers(ids: readonly string[]): Cmd {
+  if (ids.length === 0) throw new Error('removeContainers: no containers');
+  return cmd('docker', 'rm', ...ids);
 }
 
 /** Graceful stop (stop_signal, then SIGKILL after `timeoutSeconds`), then remove. By id. */
 export function stopRemove(ids: readonly string[], timeoutSeconds: number): Script {
   if (ids.length === 0) throw new Error('stopRemove: no containers');
-  return and(
-    cmd('docker', 'stop', '--time', String(Math.max(0, Math.round(timeoutSeconds))), ...ids),
-    cmd('docker', 'rm', ...ids),
-  );
+  return and(stopContainers(ids, timeoutSeconds), removeContainers(ids));
 }
 
 /** `docker inspect <ids>` (the full JSON; parsed by parseNetworks). */

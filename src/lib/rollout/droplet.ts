@@ -10,18 +10,20 @@ import { readServiceStates, type ServiceState, serviceVerdict } from '../compose
 import { containerDiagnostics } from '../health/container.js';
 import { type Check, pollUntil } from '../health/poll.js';
 import { realSleep } from '../retry.js';
-import type { RemoteHost } from '../ssh/executor.js';
+import { RemoteCommandError, type RemoteHost } from '../ssh/executor.js';
 import {
   configHashes,
   dropFromDns,
   inspectContainers,
   parseConfigHashes,
   parseNetworks,
-  leaveThenReload,
   RECONNECT_FAILED,
   recreate,
+  reloadProxies,
+  removeContainers,
   scaleTo,
   scaleUp,
+  stopContainers,
   stopRemove,
 } from './commands.js';
 import type { PlannedService, Strategy } from './plan.js';
@@ -46,7 +48,10 @@ export interface DropletRolloutOptions {
   /** The release serving before (recreate failures bring its service back). */
   previous?: ComposeProject;
   services: readonly PlannedService[];
-  /** After the old containers leave DNS (and the proxy reloaded): wait this long, then stop them. */
+  /**
+   * Before the old containers are stopped, wait this long: without a proxy, after they left
+   * DNS; with one, after the proxy's first reload (it settles on the new containers).
+   */
   drainMs: number;
   stopTimeoutSeconds: number;
   proxy?: ProxySettings;
@@ -258,12 +263,7 @@ async function startFirst(
   }
 
   if (old.length > 0) {
-    const networks = parseNetworks(await run(host, deps, inspectContainers(old.map((s) => s.id))));
-    const withNets = old.map((s) => ({
-      s,
-      id: s.id,
-      attachments: (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network)),
-    }));
+    const stopIds = old.map((s) => s.id);
     const proxyIds = o.proxy
       ? live(await readServiceStates(host, o.app), o.proxy.service)
           .filter((p) => p.status === 'running')
@@ -273,16 +273,55 @@ async function startFirst(
       deps.logger.warn(`${host.label}: proxy-service ${o.proxy.service} has no running container; not reloading it`);
     }
     if (o.proxy && proxyIds.length > 0) {
-      // leave DNS and reload the proxy in one go: its new workers resolve afresh
+      // Never take an old container off a network while it may be answering a request: its
+      // address would vanish and the request be cut without a reset, hanging the proxy until
+      // its read timeout. Stop it gracefully where it stands instead (commands.ts, step 3a).
+      const proxy = o.proxy;
+      deps.logger.info(`${host.label}: ${svc.name}: reloading proxy ${proxy.service} (it learns the new containers)`);
+      try {
+        await run(host, deps, reloadProxies(proxyIds, proxy.reload));
+      } catch (error) {
+        // nothing has happened to the old containers yet: they keep serving
+        await removeFresh();
+        const why =
+          error instanceof RemoteCommandError
+            ? `exit ${error.result.code}: ${(error.result.stderr.trim() || error.result.stdout.trim()).split('\n').slice(-2).join(' ')}`
+            : error instanceof Error
+              ? error.message
+              : String(error);
+        throw new ServiceRolloutError(
+          host.label,
+          svc.name,
+          `reloading proxy ${proxy.service} failed (${why}); the new containers were removed and the ${old.length} old one(s) kept serving`,
+          [{ ...base, durationMs: elapsed(), detail: `proxy reload failed: ${why}` }],
+        );
+      }
       deps.logger.info(
-        `${host.label}: ${svc.name}: old container(s) leave the network; reloading proxy ${o.proxy.service}`,
+        `${host.label}: ${svc.name}: draining ${Math.round(o.drainMs / 100) / 10}s, then stopping the ${old.length} old container(s) where they stand (they finish what is in flight; new connections to them are refused)`,
       );
-      await run(host, deps, leaveThenReload(withNets, proxyIds, o.proxy.reload));
+      await sleep(o.drainMs);
+      await run(host, deps, stopContainers(stopIds, o.stopTimeoutSeconds));
+      deps.logger.info(
+        `${host.label}: ${svc.name}: old container(s) stopped and out of DNS; reloading proxy ${proxy.service} again (it forgets their addresses)`,
+      );
+      const again = await host.run(reloadProxies(proxyIds, proxy.reload), {
+        allowFailure: true,
+        timeoutMs: COMPOSE_TIMEOUT_MS,
+      });
+      if (again.code !== 0)
+        // the switch is done (the old containers are stopped); the first reload already taught
+        // the proxy the new containers, so this is not a failure of the roll-out
+        deps.logger.warn(
+          `${host.label}: reloading proxy ${proxy.service} after the old ${svc.name} container(s) stopped failed: ${again.stderr.trim().split('\n').slice(-2).join(' ')}`,
+        );
+      await run(host, deps, removeContainers(stopIds));
     } else {
+      const networks = parseNetworks(await run(host, deps, inspectContainers(stopIds)));
       // no proxy to reload: leave DNS but stay reachable at the same address where Docker
       // allows it, so a proxy's cached answer still reaches a live container until it expires
       let reconnectFailures = 0;
-      for (const { s, attachments } of withNets) {
+      for (const s of old) {
+        const attachments = (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network));
         if (attachments.length === 0) continue;
         const out = await run(host, deps, dropFromDns(s.id, attachments));
         if (out.includes(RECONNECT_FAILED)) {
@@ -300,19 +339,12 @@ async function startFirst(
         deps.logger.info(
           `${host.label}: ${svc.name}: ${reconnectFailures} old container(s) left the network (Docker keeps the address only on networks with a configured subnet)`,
         );
+      deps.logger.info(
+        `${host.label}: ${svc.name}: old container(s) out of DNS; draining ${Math.round(o.drainMs / 100) / 10}s`,
+      );
+      await sleep(o.drainMs);
+      await run(host, deps, stopRemove(stopIds, o.stopTimeoutSeconds));
     }
-    deps.logger.info(
-      `${host.label}: ${svc.name}: old container(s) out of DNS; draining ${Math.round(o.drainMs / 100) / 10}s`,
-    );
-    await sleep(o.drainMs);
-    await run(
-      host,
-      deps,
-      stopRemove(
-        old.map((s) => s.id),
-        o.stopTimeoutSeconds,
-      ),
-    );
   }
   await run(host, deps, scaleTo(o.next, svc.name, desired));
   return { ...base, result: 'updated', durationMs: elapsed() };

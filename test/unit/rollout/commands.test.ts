@@ -5,13 +5,15 @@ import { COMPOSE_V1, COMPOSE_V2, type ComposeProject } from '../../../src/lib/co
 import {
   configHashes,
   dropFromDns,
-  leaveThenReload,
   parseConfigHashes,
   parseNetworks,
   parseReloadCommand,
   proxyReload,
   recreate,
+  reloadProxies,
+  removeContainers,
   scaleUp,
+  stopContainers,
   stopRemove,
 } from '../../../src/lib/rollout/commands.js';
 
@@ -52,21 +54,23 @@ describe('rollout command builders', () => {
     );
   });
 
-  it('leaves every network then reloads the proxy, in one shell', () => {
-    const script = leaveThenReload(
-      [
-        { id: 'c1', attachments: [{ network: 'shop_default', ipv4: '172.19.0.5' }] },
-        { id: 'c2', attachments: [{ network: 'shop_default' }, { network: 'shop_back' }] },
-      ],
-      ['p1'],
-      ['nginx', '-s', 'reload'],
+  it('reloads every proxy container by id; the old containers are stopped and removed as separate steps', () => {
+    expect(render(reloadProxies(['p1'], ['nginx', '-s', 'reload']))).toBe('docker exec p1 nginx -s reload');
+    expect(render(reloadProxies(['p1', 'p2'], ['sh', '-c', 'kill -HUP 1; echo "$x"']))).toBe(
+      "docker exec p1 sh -c 'kill -HUP 1; echo \"$x\"' && docker exec p2 sh -c 'kill -HUP 1; echo \"$x\"'",
     );
-    expect(render(script)).toBe(
-      '{ { docker network disconnect shop_default c1 || true; } ; { docker network disconnect shop_default c2 || true; } ; { docker network disconnect shop_back c2 || true; }; } && docker exec p1 nginx -s reload',
-    );
-    expect(render(leaveThenReload([{ id: 'c1', attachments: [{ network: 'n' }] }], [], ['x']))).toBe(
-      'docker network disconnect n c1 || true',
-    );
+    expect(render(stopContainers(['c1', 'c2'], 10.4))).toBe('docker stop --time 10 c1 c2');
+    expect(render(stopContainers(['c1'], -3))).toBe('docker stop --time 0 c1');
+    expect(render(removeContainers(['c1', 'c2']))).toBe('docker rm c1 c2');
+    // nothing here ever takes a container off a network
+    expect(render(reloadProxies(['p1'], ['nginx', '-s', 'reload']))).not.toContain('network');
+  });
+
+  it('refuses empty proxy, stop and remove lists', () => {
+    expect(() => reloadProxies([], ['x'])).toThrow(/no proxy container/);
+    expect(() => reloadProxies(['p1'], [])).toThrow(/no reload command/);
+    expect(() => stopContainers([], 10)).toThrow(/no containers/);
+    expect(() => removeContainers([])).toThrow(/no containers/);
   });
 
   it('refuses a container with no network', () => {

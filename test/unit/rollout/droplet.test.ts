@@ -1,5 +1,6 @@
 // The per-droplet engine against a fake Docker: a table of containers that the fake host
-// updates as the rendered commands arrive (scale up, inspect, network disconnect, stop/rm).
+// updates as the rendered commands arrive (scale up, inspect, network disconnect, proxy
+// reload, stop, rm).
 import { describe, expect, it } from 'vitest';
 
 import type { Logger } from '../../../src/lib/action/logger.js';
@@ -7,7 +8,7 @@ import { render, type Script } from '../../../src/lib/commands/cmd.js';
 import { COMPOSE_V2, type ComposeProject } from '../../../src/lib/compose/compose.js';
 import { rolloutDroplet, ServiceRolloutError } from '../../../src/lib/rollout/droplet.js';
 import { parseServiceFacts, planServices } from '../../../src/lib/rollout/plan.js';
-import type { ExecResult, RemoteHost } from '../../../src/lib/ssh/executor.js';
+import { type ExecResult, RemoteCommandError, type RemoteHost, type RunOptions } from '../../../src/lib/ssh/executor.js';
 
 interface C {
   id: string;
@@ -24,7 +25,7 @@ const next: ComposeProject = { flavor: COMPOSE_V2, project: 'shop', files: ['/op
 const NEW = 'b'.repeat(64);
 const OLD = 'a'.repeat(64);
 
-function fakeDocker(opts: { newHealth: string; proxy?: boolean }) {
+function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nth: number) => boolean }) {
   const containers: C[] = [
     { id: 'old1', service: 'web', n: 1, hash: OLD, status: 'running', health: 'healthy', networks: ['shop_default'] },
     { id: 'old2', service: 'web', n: 2, hash: OLD, status: 'running', health: 'healthy', networks: ['shop_default'] },
@@ -32,6 +33,9 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean }) {
   if (opts.proxy)
     containers.push({ id: 'px1', service: 'nginx', n: 1, hash: OLD, status: 'running', networks: ['shop_default'] });
   const ran: string[] = [];
+  /** Each container as `docker stop` found it: id and the networks it was still on. */
+  const stoppedAttached: [string, string[]][] = [];
+  let reloads = 0;
   let seq = 0;
   const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
   const inspect = (list: C[]) =>
@@ -59,7 +63,7 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean }) {
   const host: RemoteHost = {
     label: 'web-1',
     address: '127.0.10.2',
-    async run(script: Script) {
+    async run(script: Script, options?: RunOptions) {
       const text = render(script);
       ran.push(text);
       if (text.startsWith('docker logs')) return ok('httpd: listening\n');
@@ -96,6 +100,33 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean }) {
             : '',
         );
       }
+      if (/^docker exec px1 nginx -s reload$/.test(text)) {
+        reloads += 1;
+        if (!opts.failReload?.(reloads)) return ok();
+        const failed: ExecResult = { code: 1, stdout: '', stderr: 'nginx: [emerg] bad config\n' };
+        if (options?.allowFailure) return failed;
+        throw new RemoteCommandError('web-1', text, failed);
+      }
+      const stopOnly = /^docker stop --time \d+ ([^&]+)$/.exec(text);
+      if (stopOnly) {
+        for (const id of (stopOnly[1] ?? '').split(' ')) {
+          const c = containers.find((x) => x.id === id);
+          if (c) {
+            stoppedAttached.push([c.id, [...c.networks]]);
+            c.status = 'exited';
+          }
+        }
+        return ok();
+      }
+      const rm = /^docker rm ([^&]+)$/.exec(text);
+      if (rm) {
+        for (const id of (rm[1] ?? '').split(' ')) {
+          const i = containers.findIndex((c) => c.id === id && c.status === 'exited');
+          if (i >= 0) containers.splice(i, 1);
+          else throw new Error(`docker rm of a running container ${id}`);
+        }
+        return ok();
+      }
       const stop = /^docker stop --time \d+ (.+?) && docker rm (.+)$/.exec(text);
       if (stop) {
         for (const id of (stop[1] ?? '').split(' ')) {
@@ -110,7 +141,7 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean }) {
     stream: () => Promise.reject(new Error('not used')),
     close: () => Promise.resolve(),
   };
-  return { host, ran, containers };
+  return { host, ran, containers, stoppedAttached };
 }
 
 const CONFIG =
@@ -136,7 +167,7 @@ const deps = {
 };
 
 describe('rolloutDroplet start-first', () => {
-  it('starts 2 new beside 2 old, gates them, takes the old out of DNS with the proxy reload, drains, stops them by id', async () => {
+  it('with a proxy: starts 2 new beside 2 old, gates them, reloads the proxy, drains, stops the old ones still attached, reloads again, removes them', async () => {
     const f = fakeDocker({ newHealth: 'healthy', proxy: true });
     sleeps.length = 0;
     const results = await rolloutDroplet(
@@ -151,12 +182,73 @@ describe('rolloutDroplet start-first', () => {
     expect(steps).toEqual([
       expect.stringContaining('config --hash'),
       expect.stringMatching(/up --detach --no-deps --no-recreate --no-build --scale web\\=4 web$/),
-      '{ { docker network disconnect shop_default old1 || true; } ; { docker network disconnect shop_default old2 || true; }; } && docker exec px1 nginx -s reload',
-      'docker stop --time 10 old1 old2 && docker rm old1 old2',
+      'docker exec px1 nginx -s reload',
+      'docker stop --time 10 old1 old2',
+      'docker exec px1 nginx -s reload',
+      'docker rm old1 old2',
       expect.stringMatching(/--scale web\\=2 web$/),
     ]);
+    // never off a network while they may be answering: an in-flight request would be cut without a reset
+    expect(f.ran.some((t) => t.includes('network disconnect'))).toBe(false);
+    expect(f.stoppedAttached).toEqual([
+      ['old1', ['shop_default']],
+      ['old2', ['shop_default']],
+    ]);
+    // drain-time between the first reload and the stop
+    const drainAt = steps.indexOf('docker stop --time 10 old1 old2');
+    expect(drainAt).toBeGreaterThan(steps.indexOf('docker exec px1 nginx -s reload'));
     expect(sleeps).toContain(3000);
     expect(f.containers.filter((c) => c.service === 'web').map((c) => c.id)).toEqual(['new1', 'new2']);
+  });
+
+  it('with a proxy whose first reload fails: the new containers are removed, the old ones were never touched and keep serving', async () => {
+    const f = fakeDocker({ newHealth: 'healthy', proxy: true, failReload: (n) => n === 1 });
+    const error = await rolloutDroplet(
+      f.host,
+      { ...base, proxy: { service: 'nginx', reload: ['nginx', '-s', 'reload'] } },
+      deps,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceRolloutError);
+    expect((error as ServiceRolloutError).message).toBe(
+      'on web-1: service "web" failed: reloading proxy nginx failed (exit 1: nginx: [emerg] bad config); the new containers were removed and the 2 old one(s) kept serving',
+    );
+    expect(f.ran).toContain('docker stop --time 10 new1 new2 && docker rm new1 new2');
+    expect(f.ran.some((t) => /old1|old2/.test(t) && !t.startsWith('docker inspect'))).toBe(false);
+    expect(f.containers.filter((c) => c.service === 'web').map((c) => [c.id, c.status, c.networks])).toEqual([
+      ['old1', 'running', ['shop_default']],
+      ['old2', 'running', ['shop_default']],
+    ]);
+  });
+
+  it('with a proxy whose second reload fails (the old containers already stopped): a warning, the service is updated', async () => {
+    const f = fakeDocker({ newHealth: 'healthy', proxy: true, failReload: (n) => n === 2 });
+    const warnings: string[] = [];
+    const results = await rolloutDroplet(
+      f.host,
+      { ...base, proxy: { service: 'nginx', reload: ['nginx', '-s', 'reload'] } },
+      { ...deps, logger: { ...quiet, warn: (m: string) => warnings.push(m) } },
+    );
+    expect(results[0]?.result).toBe('updated');
+    expect(warnings).toEqual([
+      'web-1: reloading proxy nginx after the old web container(s) stopped failed: nginx: [emerg] bad config',
+    ]);
+    expect(f.ran).toContain('docker rm old1 old2');
+    expect(f.containers.filter((c) => c.service === 'web').map((c) => c.id)).toEqual(['new1', 'new2']);
+  });
+
+  it('with a proxy-service that has no running container: a warning, and the old containers leave DNS at their address (no proxy path)', async () => {
+    const f = fakeDocker({ newHealth: 'healthy' });
+    const warnings: string[] = [];
+    const results = await rolloutDroplet(
+      f.host,
+      { ...base, proxy: { service: 'nginx', reload: ['nginx', '-s', 'reload'] } },
+      { ...deps, logger: { ...quiet, warn: (m: string) => warnings.push(m) } },
+    );
+    expect(results[0]?.result).toBe('updated');
+    expect(warnings).toEqual(['web-1: proxy-service nginx has no running container; not reloading it']);
+    expect(f.ran.some((t) => t.startsWith('docker exec'))).toBe(false);
+    expect(f.ran.filter((t) => /^docker network disconnect shop_default old[12] && /.test(t))).toHaveLength(2);
+    expect(f.ran).toContain('docker stop --time 10 old1 old2 && docker rm old1 old2');
   });
 
   it('never healthy: the new containers are removed, the old ones never leave DNS, the error names the service', async () => {

@@ -1,0 +1,71 @@
+// rolling-update with proxy-service: a request an OLD web container is answering when the
+// switch happens must complete (or at worst be reset so nginx re-sends it at once), never be
+// cut without a reset. The fixture's nginx keeps nginx's default read timeout (60 s): a
+// black-holed request would hang far past the clients' 20 s timeout, so one such request
+// fails the test. Slow requests (/cgi-bin/slow?4 answers after 4 s) are started twice a
+// second for the whole roll-out, so several are in flight on each old container when it is
+// taken out; a fast load runs beside them.
+import { randomBytes } from 'node:crypto';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { startLoad } from '../../bench/rolling-update-load.js';
+import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { buildRollingUpdate, containers, getText, rollingUpdate, ruInputs } from '../support/rolling-update-lab.js';
+
+const lab = useLab();
+const app = `ri${randomBytes(2).toString('hex')}`;
+let d: FixtureDroplet;
+
+beforeAll(async () => {
+  buildRollingUpdate();
+  d = await lab.createDroplet({ variant: 'trixie' });
+}, 300_000);
+
+describe('rolling-update through nginx: requests in flight on the old containers', () => {
+  it('r1 from nothing serves the slow endpoint', async () => {
+    const r = await rollingUpdate(ruInputs(lab, [d], app, 'r1'));
+    expect(r.exitCode, r.log).toBe(0);
+    expect(await getText(`http://${d.publicIpv4}/cgi-bin/slow?1`)).toEqual({ status: 200, body: 'slow r1' });
+  });
+
+  it('r2 start-first with slow requests in flight (nginx default read timeout): none fails, none hangs', async () => {
+    const before = (await containers(lab, d, app)).filter((c) => c.service === 'web').map((c) => c.name);
+    const slow = startLoad({
+      url: `http://${d.publicIpv4}/cgi-bin/slow?4`,
+      ratePerSecond: 2,
+      timeoutMs: 20_000,
+      slowMs: 12_000,
+      maxRequests: 400,
+      maxDurationMs: 120_000,
+    });
+    const fast = startLoad({
+      url: `http://${d.publicIpv4}/v.txt`,
+      ratePerSecond: 20,
+      timeoutMs: 20_000,
+      slowMs: 1000,
+      maxRequests: 4000,
+      maxDurationMs: 120_000,
+    });
+    // the slow requests fill every container before the roll-out starts
+    await new Promise((res) => setTimeout(res, 2000));
+    const r = await rollingUpdate({
+      ...ruInputs(lab, [d], app, 'r2'),
+      services: 'web',
+      'proxy-service': 'nginx',
+      'proxy-reload': 'nginx -s reload',
+    });
+    await new Promise((res) => setTimeout(res, 1000));
+    const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
+    expect(r.exitCode, r.log).toBe(0);
+    expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
+    expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
+    // slow requests were answered by both releases: some by old containers during the switch
+    expect(slowStats.bodies['slow r1'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(slowStats.bodies['slow r2'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r2' });
+    const web = (await containers(lab, d, app)).filter((c) => c.service === 'web');
+    expect(web).toHaveLength(2);
+    expect(web.map((c) => c.name).filter((n) => before.includes(n))).toEqual([]);
+  });
+});
