@@ -3,14 +3,13 @@
 // containers running sshd + Docker and processing user_data like cloud-init.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 
 import { fingerprintHex } from '../../src/lib/cloud-init/host-key.js';
 import { createClient, type DigitalOceanClient } from '../../src/lib/digitalocean/client.js';
@@ -18,7 +17,7 @@ import { publicIpv4 } from '../../src/lib/digitalocean/types.js';
 import { generateKeyPair, sshConnect, useLab } from '../lab/fixture.js';
 import { visibleLog } from '../support/deploy-compose-lab.js';
 import { buildPrivateBundle } from '../support/private-bundle.js';
-import { type ActionRunResult, REPO_ROOT, runAction } from '../support/run-action.js';
+import { type ActionRunResult, runAction } from '../support/run-action.js';
 
 const lab = useLab();
 const run = randomBytes(2).toString('hex');
@@ -55,22 +54,10 @@ async function violations(): Promise<{ operation: string; where: string; path: s
   return ((await labControl('GET', '/_lab/tally')) as { violations: never[] }).violations;
 }
 
-/** The defaults action.yml declares: the runner passes them as INPUT_* when a workflow leaves an input out. */
-const DEFAULTS = Object.fromEntries(
-  Object.entries(
-    (
-      parse(readFileSync(join(REPO_ROOT, 'actions/provision-droplet/action.yml'), 'utf8')) as {
-        inputs: Record<string, { default?: string }>;
-      }
-    ).inputs,
-  ).flatMap(([name, spec]) => (spec.default === undefined ? [] : [[name, spec.default]])),
-) as Record<string, string>;
-
 function provision(inputs: Record<string, string>): Promise<ActionRunResult> {
   return runAction('provision-droplet', {
     distRoot,
     inputs: {
-      ...DEFAULTS,
       token: lab.env.DIGITALOCEAN_TOKEN,
       'api-endpoint': lab.env.DIGITALOCEAN_API_URL,
       'ssh-private-key': identity.privateKey,
@@ -389,8 +376,7 @@ describe('provision-droplet (bundled) on the lab', () => {
         const r = await runAction('provision-droplet', {
           distRoot,
           inputs: {
-            ...DEFAULTS,
-            token: 'dop_v1_x',
+                  token: 'dop_v1_x',
             'api-endpoint': endpoint,
             'ssh-private-key': identity.privateKey,
             ...inputs,
