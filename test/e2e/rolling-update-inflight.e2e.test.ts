@@ -57,6 +57,14 @@ describe('rolling-update through nginx: requests in flight on the old containers
     });
     await new Promise((res) => setTimeout(res, 1000));
     const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
+    const brief = (s: typeof slowStats) => ({
+      total: s.total,
+      failed: s.failed,
+      failures: s.failures,
+      bodies: s.bodies,
+      maxLatencyMs: s.maxLatencyMs,
+    });
+    console.info(`in-flight e2e: slow ${JSON.stringify(brief(slowStats))}; fast ${JSON.stringify(brief(fastStats))}`);
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
