@@ -4,7 +4,9 @@
 // black-holed request would hang far past the clients' 20 s timeout, so one such request
 // fails the test. Slow requests (/cgi-bin/slow?4 answers after 4 s) are started twice a
 // second for the whole roll-out, so several are in flight on each old container when it is
-// taken out; a fast load runs beside them.
+// taken out; a fast load runs beside them. Twice: with a web that drains on SIGTERM (the
+// requests finish on the old containers) and with one that just exits (they are closed at
+// once, and nginx re-sends them).
 import { randomBytes } from 'node:crypto';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,51 @@ import { buildRollingUpdate, containers, getText, rollingUpdate, ruInputs } from
 const lab = useLab();
 const app = `ri${randomBytes(2).toString('hex')}`;
 let d: FixtureDroplet;
+
+function webNames(rows: { name: string; service: string }[]): string[] {
+  return rows.filter((c) => c.service === 'web').map((c) => c.name);
+}
+
+/** Rolls web to `release` through nginx while slow and fast loads run; returns the run and the counts. */
+async function underLoad(release: string, extraEnv = '') {
+  const slow = startLoad({
+    url: `http://${d.publicIpv4}/cgi-bin/slow?4`,
+    ratePerSecond: 2,
+    timeoutMs: 20_000,
+    slowMs: 12_000,
+    maxRequests: 400,
+    maxDurationMs: 120_000,
+  });
+  const fast = startLoad({
+    url: `http://${d.publicIpv4}/v.txt`,
+    ratePerSecond: 20,
+    timeoutMs: 20_000,
+    slowMs: 1000,
+    maxRequests: 4000,
+    maxDurationMs: 120_000,
+  });
+  // the slow requests fill every container before the roll-out starts
+  await new Promise((res) => setTimeout(res, 2000));
+  const r = await rollingUpdate({
+    ...ruInputs(lab, [d], app, release, extraEnv),
+    services: 'web',
+    'proxy-service': 'nginx',
+    'proxy-reload': 'nginx -s reload',
+  });
+  await new Promise((res) => setTimeout(res, 1000));
+  const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
+  const brief = (s: typeof slowStats) => ({
+    total: s.total,
+    failed: s.failed,
+    failures: s.failures,
+    bodies: s.bodies,
+    maxLatencyMs: s.maxLatencyMs,
+  });
+  console.info(
+    `in-flight e2e ${release}: slow ${JSON.stringify(brief(slowStats))}; fast ${JSON.stringify(brief(fastStats))}`,
+  );
+  return { r, slowStats, fastStats };
+}
 
 beforeAll(async () => {
   buildRollingUpdate();
@@ -30,41 +77,8 @@ describe('rolling-update through nginx: requests in flight on the old containers
   });
 
   it('r2 start-first with slow requests in flight (nginx default read timeout): none fails, none hangs', async () => {
-    const before = (await containers(lab, d, app)).filter((c) => c.service === 'web').map((c) => c.name);
-    const slow = startLoad({
-      url: `http://${d.publicIpv4}/cgi-bin/slow?4`,
-      ratePerSecond: 2,
-      timeoutMs: 20_000,
-      slowMs: 12_000,
-      maxRequests: 400,
-      maxDurationMs: 120_000,
-    });
-    const fast = startLoad({
-      url: `http://${d.publicIpv4}/v.txt`,
-      ratePerSecond: 20,
-      timeoutMs: 20_000,
-      slowMs: 1000,
-      maxRequests: 4000,
-      maxDurationMs: 120_000,
-    });
-    // the slow requests fill every container before the roll-out starts
-    await new Promise((res) => setTimeout(res, 2000));
-    const r = await rollingUpdate({
-      ...ruInputs(lab, [d], app, 'r2'),
-      services: 'web',
-      'proxy-service': 'nginx',
-      'proxy-reload': 'nginx -s reload',
-    });
-    await new Promise((res) => setTimeout(res, 1000));
-    const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
-    const brief = (s: typeof slowStats) => ({
-      total: s.total,
-      failed: s.failed,
-      failures: s.failures,
-      bodies: s.bodies,
-      maxLatencyMs: s.maxLatencyMs,
-    });
-    console.info(`in-flight e2e: slow ${JSON.stringify(brief(slowStats))}; fast ${JSON.stringify(brief(fastStats))}`);
+    const before = webNames(await containers(lab, d, app));
+    const { r, slowStats, fastStats } = await underLoad('r2');
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
@@ -72,8 +86,25 @@ describe('rolling-update through nginx: requests in flight on the old containers
     expect(slowStats.bodies['slow r1'], JSON.stringify(slowStats)).toBeGreaterThan(0);
     expect(slowStats.bodies['slow r2'], JSON.stringify(slowStats)).toBeGreaterThan(0);
     expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r2' });
-    const web = (await containers(lab, d, app)).filter((c) => c.service === 'web');
+    const web = webNames(await containers(lab, d, app));
     expect(web).toHaveLength(2);
-    expect(web.map((c) => c.name).filter((n) => before.includes(n))).toEqual([]);
+    expect(web.filter((n) => before.includes(n))).toEqual([]);
+  });
+
+  it('r3: a web that exits at once on SIGTERM (WEB_DRAIN=0)', async () => {
+    const r = await rollingUpdate(ruInputs(lab, [d], app, 'r3', 'WEB_DRAIN=0'));
+    expect(r.exitCode, r.log).toBe(0);
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r3' });
+  });
+
+  it('r4 while the old r3 containers just exit: the requests they held are closed (not hung) and nginx re-sends them; none fails', async () => {
+    const { r, slowStats, fastStats } = await underLoad('r4', 'WEB_DRAIN=0');
+    expect(r.exitCode, r.log).toBe(0);
+    expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
+    expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
+    // at least one slow request was cut on an old container and answered again by a new one
+    expect(slowStats.maxLatencyMs, JSON.stringify(slowStats)).toBeGreaterThan(4300);
+    expect(slowStats.bodies['slow r4'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r4' });
   });
 });
