@@ -28,6 +28,7 @@
 //   npm run lab -- up            # once
 //   node scripts/build.mjs snapshot-and-backup
 //   flock -x /tmp/dd-quiet.lock node --import tsx bench/backup-stream.ts [MB]   (default 560)
+//   BENCH_VARIANTS=vol-none BENCH_REPEAT=2 BENCH_AGAINST=/tmp/old/dist/snapshot-and-backup/index.js …
 //
 // Figures only; nothing here asserts a time.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -44,8 +45,14 @@ import { DockerDropletBackend } from '../test/lab/droplets.js';
 import { type LabInfo, readState } from '../test/lab/lab.js';
 
 const MB = Number(process.argv[2] ?? 560);
-// BENCH_BUNDLE=<path>: measure another build (e.g. of an older commit) with the same lab steps
-const bundle = process.env['BENCH_BUNDLE'] ?? join(process.cwd(), 'dist/snapshot-and-backup/index.js');
+// BENCH_BUNDLE=<path>: measure another build (e.g. of an older commit) with the same lab steps;
+// BENCH_AGAINST=<path>: a second build, run right after the first on every variant (side by
+// side in one run); BENCH_REPEAT=N: every variant (and build) N times
+const bundles: [label: string, path: string][] = [
+  ['', process.env['BENCH_BUNDLE'] ?? join(process.cwd(), 'dist/snapshot-and-backup/index.js')],
+];
+if (process.env['BENCH_AGAINST']) bundles.push([' [against]', process.env['BENCH_AGAINST']]);
+const repeat = Math.min(Math.max(Number(process.env['BENCH_REPEAT'] ?? 1) || 1, 1), 10);
 const APP = 'bench';
 const state = readState();
 if (!state?.env || state.status !== 'ready') throw new Error('no ready lab: run `npm run lab -- up` first');
@@ -253,7 +260,12 @@ volumes: { pgdata: {}, blob: {}, text: {} }
       { id: 'txt-gz', label: 'SQL text, default compression', dumps: txt, alone: txtTar, extra: {} },
     ];
     const variants = picked ? all.filter((v) => picked.includes(v.id)) : all;
-    for (const variant of variants) {
+    const runs = Array.from({ length: repeat }, (_, rep) =>
+      variants.flatMap((v) =>
+        bundles.map(([tag, bundle]) => ({ ...v, id: `${v.id}${tag}${repeat > 1 ? ` #${rep + 1}` : ''}`, bundle })),
+      ),
+    ).flat();
+    for (const variant of runs) {
       const dumps = variant.dumps;
       const dfUsed = (): number =>
         Number(
@@ -301,10 +313,14 @@ volumes: { pgdata: {}, blob: {}, text: {} }
       // /usr/bin/time reports the action's own peak RSS (the kernel's maxrss) and CPU seconds
       const timeFile = join(dir, 'time');
       const cpuBefore = { s3: procCpuSeconds(s3Pid), droplet: cgroupCpuSeconds(d.container) };
-      const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%M %U %S', process.execPath, ...nodeArgs, bundle], {
-        env: childEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        '/usr/bin/time',
+        ['-o', timeFile, '-f', '%M %U %S', process.execPath, ...nodeArgs, variant.bundle],
+        {
+          env: childEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
