@@ -22,10 +22,21 @@
 //        removeContainers.
 //      If the first reload fails, nothing has changed for the old containers: the new ones are
 //      removed and the old release keeps serving.
-//   3b. without a proxy, dropFromDns: each old container leaves every project network and joins
-//      it again at the SAME address with no aliases — Docker's DNS stops answering the service
-//      name with it, yet a client still holding a cached answer reaches it (not a connect
-//      timeout); then drain-time, then stopRemove;
+//   3b. without a proxy to reload (a proxy that resolves the service name at request time, or
+//      clients that reach it some other way), nothing is ever disconnected where Docker could
+//      not give the address back (same reason as 3a). Decided per network BEFORE anything is
+//      disconnected, from the release's resolved Compose config (networks.ts):
+//        - a network with a configured subnet holding the container's address: dropFromDns —
+//          it leaves and joins again at the SAME address with no aliases: Docker's DNS stops
+//          answering the service name with it, while requests in flight and clients holding a
+//          cached answer still reach it;
+//        - any other network (an automatic subnet: Docker accepts `--ip` only on networks with
+//          a user-configured one, and `docker network inspect` shows both alike; an external
+//          network, whose subnet the file does not give): it stays attached, and in DNS;
+//      then drain-time (a resolver learns the new containers, caches of the old answer
+//      expire), then stopRemove: the graceful stop happens where they stand — the app stops
+//      listening (a resolver-based proxy re-sends a refused connect), finishes what is in
+//      flight, and a stopped container leaves Docker's DNS by itself;
 //   4. scaleTo(desired) leaves Compose's view coherent.
 import { parse as parseShellWords } from 'shell-quote';
 
@@ -82,8 +93,9 @@ export const RECONNECT_FAILED = '__ROLLOUT_RECONNECT_FAILED__';
 /**
  * Takes a container out of Docker's DNS for its service name while keeping its addresses:
  * disconnect, then connect again at the same IPv4/IPv6 with no aliases (only the container
- * name resolves). If connecting again fails, prints RECONNECT_FAILED (the container is then
- * simply off the network) and goes on.
+ * name resolves). Only for networks with a configured subnet (networks.ts): elsewhere Docker
+ * refuses the fixed address. If connecting again fails even so, prints the error and
+ * `RECONNECT_FAILED <network> <container>` (the container is then off that network) and goes on.
  */
 export function dropFromDns(container: string, attachments: readonly NetworkAttachment[]): Script {
   if (attachments.length === 0) throw new Error('dropFromDns: the container has no network');

@@ -4,7 +4,7 @@
 // release's service is started again (recreate), no further service is touched, and a
 // ServiceRolloutError names the service.
 import type { Logger } from '../action/logger.js';
-import { render } from '../commands/cmd.js';
+import { render, seq } from '../commands/cmd.js';
 import type { ComposeProject } from '../compose/compose.js';
 import { readServiceStates, type ServiceState, serviceVerdict } from '../compose/state.js';
 import { containerDiagnostics } from '../health/container.js';
@@ -26,6 +26,7 @@ import {
   stopContainers,
   stopRemove,
 } from './commands.js';
+import { planNetworks } from './networks.js';
 import type { PlannedService, Strategy } from './plan.js';
 
 export interface GateSettings {
@@ -203,6 +204,62 @@ function isUnchanged(old: readonly ServiceState[], hash: string | undefined, des
   return hash !== undefined && old.length === desired && old.every((s) => s.labels[HASH_LABEL] === hash);
 }
 
+/**
+ * No proxy to reload (commands.ts, step 3b): on each network where Docker can keep an old
+ * container's address (a configured subnet, networks.ts) it leaves DNS and joins again at
+ * that address; everywhere else it stays attached, and in DNS, until it is stopped
+ * gracefully. Decided before anything is disconnected; one log line per network.
+ */
+async function dropFromDnsWhereKept(
+  host: RemoteHost,
+  o: DropletRolloutOptions,
+  svc: PlannedService,
+  old: readonly ServiceState[],
+  deps: RolloutDeps,
+): Promise<void> {
+  const attachments = parseNetworks(await run(host, deps, inspectContainers(old.map((s) => s.id))));
+  const plan = planNetworks(o.next.project, svc.facts.networks, attachments);
+  const rejoin = new Set(plan.filter((p) => p.action === 'rejoin').map((p) => p.network));
+  const scripts = old.flatMap((s) => {
+    const on = (attachments.get(s.id) ?? []).filter((a) => rejoin.has(a.network));
+    return on.length > 0 ? [dropFromDns(s.id, on)] : [];
+  });
+  /** network → why each container that could not rejoin failed */
+  const failed = new Map<string, string[]>();
+  if (scripts.length > 0) {
+    const out = await run(host, deps, seq(...scripts));
+    let why: string[] = [];
+    for (const line of out.split('\n').map((l) => l.trim())) {
+      if (!line) continue;
+      if (!line.startsWith(RECONNECT_FAILED)) {
+        why.push(line);
+        continue;
+      }
+      const network = line.slice(RECONNECT_FAILED.length).trim().split(' ')[0] ?? '';
+      failed.set(network, [...(failed.get(network) ?? []), why.join(' ') || 'no reason given']);
+      why = [];
+    }
+  }
+  for (const p of plan) {
+    const where = `${host.label}: ${svc.name}: ${p.network}`;
+    if (p.action === 'stay') {
+      deps.logger.info(
+        `${where}: the ${p.containers} old container(s) stay attached and in DNS until they are stopped gracefully (${p.why}: Docker could not keep their address, and taking them off would cut the requests they are answering)`,
+      );
+      continue;
+    }
+    const lost = failed.get(p.network) ?? [];
+    if (lost.length < p.containers)
+      deps.logger.info(
+        `${where}: ${p.containers - lost.length} old container(s) left DNS and rejoined at their address (configured subnet ${p.subnets.join(', ')}): requests in flight and cached answers still reach them`,
+      );
+    if (lost.length > 0)
+      deps.logger.warn(
+        `${where}: ${lost.length} old container(s) could not rejoin at their address and are off the network: ${[...new Set(lost)].join('; ')}`,
+      );
+  }
+}
+
 async function startFirst(
   host: RemoteHost,
   o: DropletRolloutOptions,
@@ -316,31 +373,9 @@ async function startFirst(
         );
       await run(host, deps, removeContainers(stopIds));
     } else {
-      const networks = parseNetworks(await run(host, deps, inspectContainers(stopIds)));
-      // no proxy to reload: leave DNS but stay reachable at the same address where Docker
-      // allows it, so a proxy's cached answer still reaches a live container until it expires
-      let reconnectFailures = 0;
-      for (const s of old) {
-        const attachments = (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network));
-        if (attachments.length === 0) continue;
-        const out = await run(host, deps, dropFromDns(s.id, attachments));
-        if (out.includes(RECONNECT_FAILED)) {
-          reconnectFailures += 1;
-          deps.logger.debug(
-            `${host.label}: ${svc.name}: ${s.container} could not rejoin at its address: ${out
-              .trim()
-              .split('\n')
-              .filter((l) => !l.includes(RECONNECT_FAILED))
-              .join(' ')}`,
-          );
-        }
-      }
-      if (reconnectFailures > 0)
-        deps.logger.info(
-          `${host.label}: ${svc.name}: ${reconnectFailures} old container(s) left the network (Docker keeps the address only on networks with a configured subnet)`,
-        );
+      await dropFromDnsWhereKept(host, o, svc, old, deps);
       deps.logger.info(
-        `${host.label}: ${svc.name}: old container(s) out of DNS; draining ${Math.round(o.drainMs / 100) / 10}s`,
+        `${host.label}: ${svc.name}: draining ${Math.round(o.drainMs / 100) / 10}s, then stopping the ${old.length} old container(s) gracefully (they finish what is in flight; new connections to them are refused)`,
       );
       await sleep(o.drainMs);
       await run(host, deps, stopRemove(stopIds, o.stopTimeoutSeconds));

@@ -23,6 +23,23 @@ export interface ServiceFacts {
    * Absent when there are none (anonymous volumes and tmpfs are per container).
    */
   sharedData?: string[];
+  /**
+   * The networks the service's containers join (none with `network_mode`), with what the
+   * Compose file says of each: Docker keeps a container's address when it joins again only on
+   * a network with a configured subnet (src/lib/rollout/networks.ts).
+   */
+  networks: ServiceNetwork[];
+}
+
+export interface ServiceNetwork {
+  /** The key in the Compose file (`default`, `back`). */
+  key: string;
+  /** Docker's name for it when the file gives one (`name:`; Compose v2's `config` always does). */
+  name?: string;
+  /** `external: true`: created outside Compose, so its subnet is not in the file. */
+  external: boolean;
+  /** `ipam.config[].subnet` entries (CIDR). */
+  subnets: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -85,6 +102,30 @@ function sharedDataOf(volumes: unknown, volumesFrom: unknown): string[] {
   return out;
 }
 
+function truthy(v: unknown): boolean {
+  return v === true || v === 'true' || (typeof v === 'object' && v !== null);
+}
+
+/** The service's networks: its `networks:` (list or map), `default` when absent, none with `network_mode`. */
+function networksOf(s: Json, declared: Json): ServiceNetwork[] {
+  if (s['network_mode'] !== undefined) return [];
+  const raw = s['networks'];
+  const keys = Array.isArray(raw) ? raw.map(String) : raw && typeof raw === 'object' ? Object.keys(raw) : ['default'];
+  return keys.sort().map((key) => {
+    const n = asRecord(declared[key]);
+    const ipam = asRecord(n['ipam']);
+    const subnets = (Array.isArray(ipam['config']) ? (ipam['config'] as unknown[]) : [])
+      .map((c) => asRecord(c)['subnet'])
+      .filter((x): x is string => typeof x === 'string' && x.includes('/'));
+    const external = n['external'];
+    const out: ServiceNetwork = { key, external: truthy(external), subnets };
+    // Compose v1 spelled an external network's own name `external: {name: x}`
+    const name = typeof n['name'] === 'string' ? n['name'] : asRecord(external)['name'];
+    if (typeof name === 'string' && name) out.name = name;
+    return out;
+  });
+}
+
 /**
  * Service facts from `compose config` output (YAML from v1, YAML or JSON from v2). With
  * `activeProfiles`, services of profiles none of which is enabled are left out (Compose v1's
@@ -93,6 +134,7 @@ function sharedDataOf(volumes: unknown, volumesFrom: unknown): string[] {
 export function parseServiceFacts(configText: string, activeProfiles?: readonly string[]): ServiceFacts[] {
   const doc = asRecord(parseYaml(configText));
   const services = asRecord(doc['services']);
+  const declaredNetworks = asRecord(doc['networks']);
   const enabled = ([, raw]: [string, unknown]): boolean => {
     const profiles = asRecord(raw)['profiles'];
     if (!activeProfiles || !Array.isArray(profiles) || profiles.length === 0) return true;
@@ -112,6 +154,7 @@ export function parseServiceFacts(configText: string, activeProfiles?: readonly 
         publishedPorts: ports.map(publishedOf).filter((p): p is string => p !== undefined),
         dependsOn: dependsOn.sort(),
         hasHealthcheck: Boolean(s['healthcheck']) && !asRecord(s['healthcheck'])['disable'],
+        networks: networksOf(s, declaredNetworks),
       };
       if (replicasRaw !== undefined && Number.isInteger(Number(replicasRaw))) facts.replicas = Number(replicasRaw);
       const shared = sharedDataOf(s['volumes'], s['volumes_from']);

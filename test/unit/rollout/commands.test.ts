@@ -57,7 +57,7 @@ describe('rollout command builders', () => {
   it('reloads every proxy container by id; the old containers are stopped and removed as separate steps', () => {
     expect(render(reloadProxies(['p1'], ['nginx', '-s', 'reload']))).toBe('docker exec p1 nginx -s reload');
     expect(render(reloadProxies(['p1', 'p2'], ['sh', '-c', 'kill -HUP 1; echo "$x"']))).toBe(
-      "docker exec p1 sh -c 'kill -HUP 1; echo \"$x\"' && docker exec p2 sh -c 'kill -HUP 1; echo \"$x\"'",
+      'docker exec p1 sh -c \'kill -HUP 1; echo "$x"\' && docker exec p2 sh -c \'kill -HUP 1; echo "$x"\'',
     );
     expect(render(stopContainers(['c1', 'c2'], 10.4))).toBe('docker stop --time 10 c1 c2');
     expect(render(stopContainers(['c1'], -3))).toBe('docker stop --time 0 c1');

@@ -8,7 +8,12 @@ import { render, type Script } from '../../../src/lib/commands/cmd.js';
 import { COMPOSE_V2, type ComposeProject } from '../../../src/lib/compose/compose.js';
 import { rolloutDroplet, ServiceRolloutError } from '../../../src/lib/rollout/droplet.js';
 import { parseServiceFacts, planServices } from '../../../src/lib/rollout/plan.js';
-import { type ExecResult, RemoteCommandError, type RemoteHost, type RunOptions } from '../../../src/lib/ssh/executor.js';
+import {
+  type ExecResult,
+  RemoteCommandError,
+  type RemoteHost,
+  type RunOptions,
+} from '../../../src/lib/ssh/executor.js';
 
 interface C {
   id: string;
@@ -25,16 +30,34 @@ const next: ComposeProject = { flavor: COMPOSE_V2, project: 'shop', files: ['/op
 const NEW = 'b'.repeat(64);
 const OLD = 'a'.repeat(64);
 
-function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nth: number) => boolean }) {
+/** The droplet's Docker networks: the /24 each hands out addresses from, and whether it was configured (ipam). */
+const NETWORKS: Record<string, { prefix: string; configured: boolean }> = {
+  shop_default: { prefix: '172.19.0', configured: false },
+  shop_back: { prefix: '172.20.0', configured: true },
+  shared_ext: { prefix: '172.21.0', configured: true },
+};
+
+function fakeDocker(opts: {
+  newHealth: string;
+  proxy?: boolean;
+  failReload?: (nth: number) => boolean;
+  /** The networks every web container is on (default: shop_default). */
+  webNetworks?: string[];
+  /** Networks on which `docker network connect --ip` fails even so. */
+  refuseIp?: string[];
+}) {
+  const webNetworks = opts.webNetworks ?? ['shop_default'];
   const containers: C[] = [
-    { id: 'old1', service: 'web', n: 1, hash: OLD, status: 'running', health: 'healthy', networks: ['shop_default'] },
-    { id: 'old2', service: 'web', n: 2, hash: OLD, status: 'running', health: 'healthy', networks: ['shop_default'] },
+    { id: 'old1', service: 'web', n: 1, hash: OLD, status: 'running', health: 'healthy', networks: [...webNetworks] },
+    { id: 'old2', service: 'web', n: 2, hash: OLD, status: 'running', health: 'healthy', networks: [...webNetworks] },
   ];
   if (opts.proxy)
     containers.push({ id: 'px1', service: 'nginx', n: 1, hash: OLD, status: 'running', networks: ['shop_default'] });
   const ran: string[] = [];
   /** Each container as `docker stop` found it: id and the networks it was still on. */
   const stoppedAttached: [string, string[]][] = [];
+  /** Each `docker network connect` that succeeded: container, network, fixed address. */
+  const rejoined: [string, string, string][] = [];
   let reloads = 0;
   let seq = 0;
   const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
@@ -56,7 +79,12 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nt
           },
         },
         NetworkSettings: {
-          Networks: Object.fromEntries(c.networks.map((n, i) => [n, { IPAddress: `172.19.0.${10 + i}` }])),
+          Networks: Object.fromEntries(
+            c.networks.map((n) => [
+              n,
+              { IPAddress: `${NETWORKS[n]?.prefix ?? '10.9.9'}.${10 + containers.indexOf(c)}` },
+            ]),
+          ),
         },
       })),
     );
@@ -82,7 +110,7 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nt
             hash: NEW,
             status: 'running',
             health: opts.newHealth,
-            networks: ['shop_default'],
+            networks: [...webNetworks],
           });
         }
         return ok();
@@ -90,15 +118,26 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nt
       const insp = /^docker inspect (.+)$/.exec(text);
       if (insp) return ok(inspect(containers.filter((c) => (insp[1] ?? '').split(' ').includes(c.id))));
       if (text.includes('docker network disconnect')) {
-        for (const m of text.matchAll(/docker network disconnect (\S+) (\S+)/g)) {
-          const c = containers.find((x) => x.id === m[2]);
-          if (c) c.networks = c.networks.filter((n) => n !== m[1]);
+        // dropFromDns scripts: `disconnect N C && { connect [--ip A] N C 2>&1 || echo FAILED N C }`, in order
+        let out = '';
+        for (const m of text.matchAll(
+          /docker network (disconnect|connect) (?:--ip (\S+) )?(?:--ip6 \S+ )?(\S+) (\S+)/g,
+        )) {
+          const [, verb, ip, network = '', id] = m;
+          const c = containers.find((x) => x.id === id);
+          if (!c) throw new Error(`no container ${id}`);
+          if (verb === 'disconnect') {
+            c.networks = c.networks.filter((n) => n !== network);
+            continue;
+          }
+          if (ip && (!NETWORKS[network]?.configured || opts.refuseIp?.includes(network))) {
+            out += `Error response from daemon: user specified IP address is supported only when connecting to networks with user configured subnets\n__ROLLOUT_RECONNECT_FAILED__ ${network} ${c.id}\n`;
+            continue;
+          }
+          rejoined.push([c.id, network, ip ?? '']);
+          c.networks = [...c.networks, network].sort();
         }
-        return ok(
-          text.includes('connect --ip')
-            ? 'Error response from daemon: user specified IP address is supported only when connecting to networks with user configured subnets\n__ROLLOUT_RECONNECT_FAILED__ x y\n'
-            : '',
-        );
+        return ok(out);
       }
       if (/^docker exec px1 nginx -s reload$/.test(text)) {
         reloads += 1;
@@ -131,7 +170,10 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nt
       if (stop) {
         for (const id of (stop[1] ?? '').split(' ')) {
           const i = containers.findIndex((c) => c.id === id);
-          if (i >= 0) containers.splice(i, 1);
+          if (i >= 0) {
+            stoppedAttached.push([id, [...(containers[i] as C).networks]]);
+            containers.splice(i, 1);
+          }
         }
         return ok();
       }
@@ -141,7 +183,7 @@ function fakeDocker(opts: { newHealth: string; proxy?: boolean; failReload?: (nt
     stream: () => Promise.reject(new Error('not used')),
     close: () => Promise.resolve(),
   };
-  return { host, ran, containers, stoppedAttached };
+  return { host, ran, containers, stoppedAttached, rejoined };
 }
 
 const CONFIG =
@@ -165,6 +207,105 @@ const deps = {
   },
   now: () => clock,
 };
+
+function recording() {
+  const lines: string[] = [];
+  const logger: Logger = {
+    ...quiet,
+    info: (m: string) => lines.push(`info ${m}`),
+    warn: (m: string) => lines.push(`warn ${m}`),
+  };
+  return { lines, deps: { ...deps, logger } };
+}
+
+// web on the default network (automatic subnet), `back` (configured subnet) and an external one
+const NET_CONFIG = `services:
+  web:
+    image: web
+    deploy: {replicas: 2}
+    healthcheck: {test: [CMD, "true"]}
+    networks: {default: null, back: null, ext: null}
+networks:
+  default: {name: shop_default}
+  back:
+    name: shop_back
+    ipam: {config: [{subnet: 172.20.0.0/24}]}
+  ext: {name: shared_ext, external: true}
+`;
+const netServices = planServices(parseServiceFacts(NET_CONFIG), ['web'], new Map());
+
+describe('rolloutDroplet start-first without a proxy', () => {
+  it('network with an automatic subnet: the old containers are never disconnected; drained, then stopped gracefully still attached (and in DNS)', async () => {
+    const f = fakeDocker({ newHealth: 'healthy' });
+    const r = recording();
+    sleeps.length = 0;
+    const results = await rolloutDroplet(f.host, base, r.deps);
+    expect(results[0]?.result).toBe('updated');
+    const steps = f.ran.filter((t) => !t.startsWith('docker ps -aq'));
+    expect(steps).toEqual([
+      expect.stringContaining('config --hash'),
+      expect.stringMatching(/--scale web\\=4 web$/),
+      'docker inspect old1 old2',
+      'docker stop --time 10 old1 old2 && docker rm old1 old2',
+      expect.stringMatching(/--scale web\\=2 web$/),
+    ]);
+    // taken off the network, a container loses its address at once: a request it is answering is cut without a reset
+    expect(f.ran.some((t) => t.includes('network disconnect') || t.includes('network connect'))).toBe(false);
+    expect(f.stoppedAttached).toEqual([
+      ['old1', ['shop_default']],
+      ['old2', ['shop_default']],
+    ]);
+    expect(sleeps).toContain(3000);
+    // one line for the network, not one per container
+    expect(r.lines.filter((l) => l.includes('shop_default'))).toEqual([
+      'info web-1: web: shop_default: the 2 old container(s) stay attached and in DNS until they are stopped gracefully (no configured subnet: Docker could not keep their address, and taking them off would cut the requests they are answering)',
+    ]);
+    expect(r.lines).toContain(
+      'info web-1: web: draining 3s, then stopping the 2 old container(s) gracefully (they finish what is in flight; new connections to them are refused)',
+    );
+    expect(r.lines.some((l) => l.startsWith('warn'))).toBe(false);
+  });
+
+  it('networks with and without a configured subnet: only on the configured one do the old containers leave DNS and rejoin at their address', async () => {
+    const f = fakeDocker({ newHealth: 'healthy', webNetworks: ['shared_ext', 'shop_back', 'shop_default'] });
+    const r = recording();
+    const results = await rolloutDroplet(f.host, { ...base, services: netServices }, r.deps);
+    expect(results[0]?.result).toBe('updated');
+    const drop = f.ran.filter((t) => t.includes('network disconnect'));
+    // decided before anything is disconnected: one script, only shop_back, every old container
+    expect(drop).toEqual([
+      "{ docker network disconnect shop_back old1 && { { docker network connect --ip 172.20.0.10 shop_back old1 2>&1; } || echo '__ROLLOUT_RECONNECT_FAILED__ shop_back old1'; }; } ; " +
+        "{ docker network disconnect shop_back old2 && { { docker network connect --ip 172.20.0.11 shop_back old2 2>&1; } || echo '__ROLLOUT_RECONNECT_FAILED__ shop_back old2'; }; }",
+    ]);
+    expect(f.rejoined).toEqual([
+      ['old1', 'shop_back', '172.20.0.10'],
+      ['old2', 'shop_back', '172.20.0.11'],
+    ]);
+    // drop → drain → stop, and each stopped on all its networks (shop_back again without aliases)
+    const at = (p: string) => f.ran.findIndex((t) => t.startsWith(p));
+    expect(at('{ docker network disconnect')).toBeLessThan(at('docker stop'));
+    expect(f.stoppedAttached).toEqual([
+      ['old1', ['shared_ext', 'shop_back', 'shop_default']],
+      ['old2', ['shared_ext', 'shop_back', 'shop_default']],
+    ]);
+    expect(r.lines.filter((l) => /: (shared_ext|shop_back|shop_default): /.test(l))).toEqual([
+      'info web-1: web: shared_ext: the 2 old container(s) stay attached and in DNS until they are stopped gracefully (an external network: its subnet is not in the Compose file: Docker could not keep their address, and taking them off would cut the requests they are answering)',
+      'info web-1: web: shop_back: 2 old container(s) left DNS and rejoined at their address (configured subnet 172.20.0.0/24): requests in flight and cached answers still reach them',
+      'info web-1: web: shop_default: the 2 old container(s) stay attached and in DNS until they are stopped gracefully (no configured subnet: Docker could not keep their address, and taking them off would cut the requests they are answering)',
+    ]);
+  });
+
+  it('a configured subnet where Docker refuses the address anyway: one warning for the network, the roll-out goes on', async () => {
+    const f = fakeDocker({ newHealth: 'healthy', webNetworks: ['shop_back'], refuseIp: ['shop_back'] });
+    const r = recording();
+    const results = await rolloutDroplet(f.host, { ...base, services: netServices }, r.deps);
+    expect(results[0]?.result).toBe('updated');
+    expect(r.lines.filter((l) => l.includes('shop_back'))).toEqual([
+      'warn web-1: web: shop_back: 2 old container(s) could not rejoin at their address and are off the network: Error response from daemon: user specified IP address is supported only when connecting to networks with user configured subnets',
+    ]);
+    expect(f.ran).toContain('docker stop --time 10 old1 old2 && docker rm old1 old2');
+  });
+});
 
 describe('rolloutDroplet start-first', () => {
   it('with a proxy: starts 2 new beside 2 old, gates them, reloads the proxy, drains, stops the old ones still attached, reloads again, removes them', async () => {
@@ -236,7 +377,7 @@ describe('rolloutDroplet start-first', () => {
     expect(f.containers.filter((c) => c.service === 'web').map((c) => c.id)).toEqual(['new1', 'new2']);
   });
 
-  it('with a proxy-service that has no running container: a warning, and the old containers leave DNS at their address (no proxy path)', async () => {
+  it('with a proxy-service that has no running container: a warning, then the path without a proxy', async () => {
     const f = fakeDocker({ newHealth: 'healthy' });
     const warnings: string[] = [];
     const results = await rolloutDroplet(
@@ -247,7 +388,7 @@ describe('rolloutDroplet start-first', () => {
     expect(results[0]?.result).toBe('updated');
     expect(warnings).toEqual(['web-1: proxy-service nginx has no running container; not reloading it']);
     expect(f.ran.some((t) => t.startsWith('docker exec'))).toBe(false);
-    expect(f.ran.filter((t) => /^docker network disconnect shop_default old[12] && /.test(t))).toHaveLength(2);
+    expect(f.ran.some((t) => t.includes('network disconnect'))).toBe(false);
     expect(f.ran).toContain('docker stop --time 10 old1 old2 && docker rm old1 old2');
   });
 

@@ -61,6 +61,7 @@ describe('parseServiceFacts', () => {
       publishedPorts: ['8080:80'],
       dependsOn: ['web'],
       hasHealthcheck: false,
+      networks: [{ key: 'default', external: false, subnets: [] }],
     });
     expect(by['web']).toEqual({
       name: 'web',
@@ -68,12 +69,72 @@ describe('parseServiceFacts', () => {
       replicas: 2,
       dependsOn: ['db'],
       hasHealthcheck: true,
+      networks: [{ key: 'default', external: false, subnets: [] }],
     });
     expect(by['worker']?.publishedPorts).toEqual([]); // a bare container port publishes nothing fixed
     expect(by['worker']?.dependsOn).toEqual(['db']);
     expect(by['db']?.pinnedIdentity).toBe('container_name: shop-db');
     expect(by['legacy']).toMatchObject({ publishedPorts: ['127.0.0.1:5000:5000/tcp'], replicas: 3 });
     expect(by['hostnet']?.pinnedIdentity).toBe('network_mode: host');
+  });
+
+  it("reads each service's networks: Docker name, external, configured subnets; none with network_mode", () => {
+    // Compose v2: every network has its `name:`; a service lists its networks as a map
+    const v2 = `
+name: shop
+services:
+  web:
+    image: web
+    networks:
+      default: null
+      back:
+        aliases: [api]
+  sidecar:
+    image: x
+    network_mode: service:web
+  tools:
+    image: x
+    networks: [ext]
+networks:
+  default:
+    name: shop_default
+  back:
+    name: shop_back
+    ipam:
+      config:
+        - subnet: 172.20.0.0/24
+          gateway: 172.20.0.1
+        - subnet: fd00:20::/64
+  ext:
+    name: shared
+    external: true
+`;
+    const facts = Object.fromEntries(parseServiceFacts(v2).map((f) => [f.name, f.networks]));
+    expect(facts['web']).toEqual([
+      { key: 'back', name: 'shop_back', external: false, subnets: ['172.20.0.0/24', 'fd00:20::/64'] },
+      { key: 'default', name: 'shop_default', external: false, subnets: [] },
+    ]);
+    expect(facts['sidecar']).toEqual([]);
+    expect(facts['tools']).toEqual([{ key: 'ext', name: 'shared', external: true, subnets: [] }]);
+    // Compose v1: no `name:` (Docker's is <project>_<key>), `external: {name: …}`, list form
+    const v1 = `
+version: '3.8'
+services:
+  web:
+    image: web
+    networks: [back, old]
+networks:
+  back:
+    ipam:
+      config: [{subnet: 10.5.0.0/16}]
+  old:
+    external:
+      name: legacy_net
+`;
+    expect(parseServiceFacts(v1)[0]?.networks).toEqual([
+      { key: 'back', external: false, subnets: ['10.5.0.0/16'] },
+      { key: 'old', name: 'legacy_net', external: true, subnets: [] },
+    ]);
   });
 
   it('leaves out services of profiles that are not enabled (Compose v1 prints them)', () => {

@@ -1,0 +1,126 @@
+// rolling-update WITHOUT proxy-service: nginx finds web through Docker's DNS at request time
+// (`resolver 127.0.0.11 valid=1s` + `set $up`), and nothing is reloaded. A request an OLD web
+// container is answering when the switch happens must complete, never be cut without a reset
+// (a container taken off a network loses its address at once: the request then hangs nginx
+// for its 60 s read timeout, far past the clients' 20 s). Slow requests (/cgi-bin/slow?4) are
+// started twice a second through the whole roll-out, a fast load runs beside them.
+//  - the fixture's default network has an automatic subnet: Docker could not give an old
+//    container its address back, so it must stay attached (and in DNS) until it is stopped
+//    gracefully — it then refuses new connections (nginx re-sends them) and finishes the rest;
+//  - with compose.subnet.yaml the network has a configured subnet: the old containers leave
+//    DNS and rejoin at their address, and their requests in flight still complete.
+import { randomBytes } from 'node:crypto';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { startLoad } from '../../bench/rolling-update-load.js';
+import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { buildRollingUpdate, containers, getText, rollingUpdate, ruInputs } from '../support/rolling-update-lab.js';
+
+const lab = useLab();
+const app = `rd${randomBytes(2).toString('hex')}`;
+const appSubnet = `rs${randomBytes(2).toString('hex')}`;
+let d: FixtureDroplet;
+let d2: FixtureDroplet;
+
+function webNames(rows: { name: string; service: string }[]): string[] {
+  return rows.filter((c) => c.service === 'web').map((c) => c.name);
+}
+
+/** Rolls web to `release` WITHOUT proxy-service while slow and fast loads run through nginx. */
+async function underLoad(droplet: FixtureDroplet, inputs: Record<string, string>, release: string) {
+  const slow = startLoad({
+    url: `http://${droplet.publicIpv4}/cgi-bin/slow?4`,
+    ratePerSecond: 2,
+    timeoutMs: 20_000,
+    slowMs: 12_000,
+    maxRequests: 400,
+    maxDurationMs: 120_000,
+  });
+  const fast = startLoad({
+    url: `http://${droplet.publicIpv4}/v.txt`,
+    ratePerSecond: 20,
+    timeoutMs: 20_000,
+    slowMs: 1000,
+    maxRequests: 4000,
+    maxDurationMs: 120_000,
+  });
+  // the slow requests fill every container before the roll-out starts
+  await new Promise((res) => setTimeout(res, 2000));
+  const r = await rollingUpdate({ ...inputs, services: 'web' });
+  await new Promise((res) => setTimeout(res, 1000));
+  const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
+  const brief = (s: typeof slowStats) => ({
+    total: s.total,
+    failed: s.failed,
+    failures: s.failures,
+    bodies: s.bodies,
+    maxLatencyMs: s.maxLatencyMs,
+  });
+  console.info(
+    `in-flight (no proxy-service) e2e ${release}: slow ${JSON.stringify(brief(slowStats))}; fast ${JSON.stringify(brief(fastStats))}`,
+  );
+  return { r, slowStats, fastStats };
+}
+
+beforeAll(async () => {
+  buildRollingUpdate();
+  [d, d2] = await Promise.all([lab.createDroplet({ variant: 'trixie' }), lab.createDroplet({ variant: 'trixie' })]);
+}, 300_000);
+
+describe('rolling-update without proxy-service, network with an automatic subnet', () => {
+  it('r1 from nothing serves the slow endpoint', async () => {
+    const r = await rollingUpdate(ruInputs(lab, [d], app, 'r1'));
+    expect(r.exitCode, r.log).toBe(0);
+    expect(await getText(`http://${d.publicIpv4}/cgi-bin/slow?1`)).toEqual({ status: 200, body: 'slow r1' });
+    // Docker reports the subnet it picked by itself like a configured one: the Compose file decides
+    const ipam = await lab.exec(d, `docker network inspect ${app}_default --format '{{json .IPAM.Config}}'`);
+    console.info(`${app}_default IPAM.Config as Docker reports it: ${ipam.stdout.trim()}`);
+  });
+
+  it('r2 with slow requests in flight: the old containers stay attached until stopped gracefully; none fails, none hangs', async () => {
+    const before = webNames(await containers(lab, d, app));
+    const { r, slowStats, fastStats } = await underLoad(d, ruInputs(lab, [d], app, 'r2'), 'r2');
+    expect(r.exitCode, r.log).toBe(0);
+    expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
+    expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
+    // slow requests were answered by both releases: some by old containers during the switch
+    expect(slowStats.bodies['slow r1'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(slowStats.bodies['slow r2'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(r.log).toContain(
+      `web: ${app}_default: the 2 old container(s) stay attached and in DNS until they are stopped gracefully (no configured subnet`,
+    );
+    expect(r.log).not.toContain('network disconnect');
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r2' });
+    const web = webNames(await containers(lab, d, app));
+    expect(web).toHaveLength(2);
+    expect(web.filter((n) => before.includes(n))).toEqual([]);
+  });
+});
+
+describe('rolling-update without proxy-service, network with a configured subnet (compose.subnet.yaml)', () => {
+  const inputs = (release: string) => ({
+    ...ruInputs(lab, [d2], appSubnet, release),
+    'compose-files': 'compose.yaml, compose.subnet.yaml',
+  });
+
+  it('r1 from nothing on 10.213.7.0/24', async () => {
+    const r = await rollingUpdate(inputs('r1'));
+    expect(r.exitCode, r.log).toBe(0);
+    expect(await getText(`http://${d2.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r1' });
+  });
+
+  it('r2 with slow requests in flight: the old containers leave DNS at their address; none fails, none hangs', async () => {
+    const { r, slowStats, fastStats } = await underLoad(d2, inputs('r2'), 'r2');
+    expect(r.exitCode, r.log).toBe(0);
+    expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
+    expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
+    expect(slowStats.bodies['slow r1'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(slowStats.bodies['slow r2'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(r.log).toContain(
+      `web: ${appSubnet}_default: 2 old container(s) left DNS and rejoined at their address (configured subnet 10.213.7.0/24)`,
+    );
+    expect(r.log).not.toContain('could not rejoin');
+    expect(await getText(`http://${d2.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r2' });
+  });
+});
