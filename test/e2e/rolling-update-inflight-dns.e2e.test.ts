@@ -7,6 +7,8 @@
 //  - the fixture's default network has an automatic subnet: Docker could not give an old
 //    container its address back, so it must stay attached (and in DNS) until it is stopped
 //    gracefully — it then refuses new connections (nginx re-sends them) and finishes the rest;
+//    An app that exits at once on its stop signal (WEB_DRAIN=0) closes what it held: nginx
+//    re-sends those requests (none hangs, none fails);
 //  - with compose.subnet.yaml the network has a configured subnet: the old containers leave
 //    DNS and rejoin at their address, and their requests in flight still complete.
 import { randomBytes } from 'node:crypto';
@@ -95,6 +97,23 @@ describe('rolling-update without proxy-service, network with an automatic subnet
     const web = webNames(await containers(lab, d, app));
     expect(web).toHaveLength(2);
     expect(web.filter((n) => before.includes(n))).toEqual([]);
+  });
+  it('r3: a web that exits at once on SIGTERM (WEB_DRAIN=0)', async () => {
+    const r = await rollingUpdate(ruInputs(lab, [d], app, 'r3', 'WEB_DRAIN=0'));
+    expect(r.exitCode, r.log).toBe(0);
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r3' });
+  });
+
+  it('r4 while the old r3 containers just exit where they stand: the requests they held are closed (not hung) and nginx re-sends them; none fails', async () => {
+    const { r, slowStats, fastStats } = await underLoad(d, ruInputs(lab, [d], app, 'r4', 'WEB_DRAIN=0'), 'r4');
+    expect(r.exitCode, r.log).toBe(0);
+    expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
+    expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
+    // at least one slow request was cut on an old container and answered again by a new one
+    expect(slowStats.maxLatencyMs, JSON.stringify(slowStats)).toBeGreaterThan(4300);
+    expect(slowStats.bodies['slow r4'], JSON.stringify(slowStats)).toBeGreaterThan(0);
+    expect(r.log).not.toContain('network disconnect');
+    expect(await getText(`http://${d.publicIpv4}/v.txt`)).toEqual({ status: 200, body: 'r4' });
   });
 });
 
