@@ -376,7 +376,7 @@ describe('provision-droplet (bundled) on the lab', () => {
         const r = await runAction('provision-droplet', {
           distRoot,
           inputs: {
-                  token: 'dop_v1_x',
+            token: 'dop_v1_x',
             'api-endpoint': endpoint,
             'ssh-private-key': identity.privateKey,
             ...inputs,
