@@ -61258,7 +61258,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_action_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(66086);
 /* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(52937);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(67264);
-/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(45769);
+/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(82775);
 
 
 
@@ -61425,7 +61425,7 @@ function inputs_readInputs(io, env = process.env) {
 
 /***/ }),
 
-/***/ 45769:
+/***/ 82775:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -63939,7 +63939,85 @@ async function run(inputs, deps) {
 var executor = __nccwpck_require__(33893);
 // EXTERNAL MODULE: ./src/lib/rollout/commands.ts
 var commands = __nccwpck_require__(96359);
+;// CONCATENATED MODULE: ./src/lib/rollout/networks.ts
+// Without a proxy to reload, what happens to an old container on each of its networks before
+// it is stopped (commands.ts, step 3b). Decided BEFORE anything is disconnected, from the
+// release's resolved Compose config:
+//  - rejoin: the network has a configured subnet (ipam.config[].subnet) holding the
+//    container's address: it leaves and joins again at the SAME address without its aliases
+//    (dropFromDns), so it leaves Docker's DNS while a request in flight, or a client holding a
+//    cached answer, still reaches it;
+//  - stay: anything else. Docker accepts a fixed address only on a network with a
+//    user-configured subnet (`docker network inspect` cannot tell: it reports the subnet
+//    Docker picked by itself just like a configured one), so a container taken off such a
+//    network comes back at another address or not at all, and every request in flight to it
+//    is cut WITHOUT a reset (its address vanishes: the client hangs until its read timeout).
+//    It stays attached, and in DNS, until it is stopped gracefully: it then stops listening
+//    (a resolver-based proxy re-sends a refused connect), finishes what is in flight, and
+//    leaves DNS when it exits.
+
+/** Networks no container is rolled on by name (no DNS of their own or no address). */
+const UNTOUCHED_NETWORKS = ['host', 'none', 'bridge'];
+/** Docker's name of a Compose network (Compose v1's `config` gives no `name:`). */
+function dockerNetworkName(project, n) {
+    return n.name ?? (n.external ? n.key : `${project}_${n.key}`);
+}
+/** Whether `ip` lies in one of `subnets` (CIDR) of its own family; malformed entries never match. */
+function inSubnets(ip, subnets) {
+    const family = (0,external_node_net_.isIPv4)(ip) ? 'ipv4' : (0,external_node_net_.isIPv6)(ip) ? 'ipv6' : undefined;
+    if (!family)
+        return false;
+    for (const subnet of subnets) {
+        const [base = '', prefixText = ''] = subnet.split('/');
+        const prefix = Number(prefixText);
+        if (!/^\d+$/.test(prefixText) || (family === 'ipv4' ? !(0,external_node_net_.isIPv4)(base) : !(0,external_node_net_.isIPv6)(base)))
+            continue;
+        const list = new external_node_net_.BlockList();
+        try {
+            list.addSubnet(base, prefix, family);
+        }
+        catch {
+            continue;
+        }
+        if (list.check(ip, family))
+            return true;
+    }
+    return false;
+}
+/**
+ * For every network the old containers are on (host, none and the default bridge left out),
+ * in name order: rejoin or stay (see the top of this file).
+ */
+function planNetworks(project, declared, attachments) {
+    const by = new Map();
+    for (const list of attachments.values())
+        for (const a of list) {
+            if (UNTOUCHED_NETWORKS.includes(a.network))
+                continue;
+            by.set(a.network, [...(by.get(a.network) ?? []), a]);
+        }
+    return [...by.keys()].sort().map((network) => {
+        const on = by.get(network) ?? [];
+        const stay = (why) => ({ network, action: 'stay', containers: on.length, why });
+        const cfg = declared.find((n) => dockerNetworkName(project, n) === network);
+        if (!cfg)
+            return stay("not one of the service's networks in the release's Compose file: its subnet is not known");
+        if (cfg.subnets.length === 0)
+            return stay(cfg.external ? 'an external network: its subnet is not in the Compose file' : 'no configured subnet');
+        for (const a of on) {
+            const addresses = [a.ipv4, a.ipv6].filter((x) => Boolean(x));
+            if (addresses.length === 0)
+                return stay('no address to keep');
+            const outside = addresses.find((ip) => !inSubnets(ip, cfg.subnets));
+            if (outside)
+                return stay(`address ${outside} is outside its configured subnet(s) ${cfg.subnets.join(', ')}`);
+        }
+        return { network, action: 'rejoin', containers: on.length, subnets: [...cfg.subnets] };
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/lib/rollout/droplet.ts
+
 
 
 
@@ -64041,6 +64119,50 @@ async function droplet_run(host, deps, script) {
 function isUnchanged(old, hash, desired) {
     return hash !== undefined && old.length === desired && old.every((s) => s.labels[HASH_LABEL] === hash);
 }
+/**
+ * No proxy to reload (commands.ts, step 3b): on each network where Docker can keep an old
+ * container's address (a configured subnet, networks.ts) it leaves DNS and joins again at
+ * that address; everywhere else it stays attached, and in DNS, until it is stopped
+ * gracefully. Decided before anything is disconnected; one log line per network.
+ */
+async function dropFromDnsWhereKept(host, o, svc, old, deps) {
+    const attachments = (0,commands/* parseNetworks */.j)(await droplet_run(host, deps, (0,commands/* inspectContainers */.Xu)(old.map((s) => s.id))));
+    const plan = planNetworks(o.next.project, svc.facts.networks, attachments);
+    const rejoin = new Set(plan.filter((p) => p.action === 'rejoin').map((p) => p.network));
+    const scripts = old.flatMap((s) => {
+        const on = (attachments.get(s.id) ?? []).filter((a) => rejoin.has(a.network));
+        return on.length > 0 ? [(0,commands/* dropFromDns */.NN)(s.id, on)] : [];
+    });
+    /** network → why each container that could not rejoin failed */
+    const failed = new Map();
+    if (scripts.length > 0) {
+        const out = await droplet_run(host, deps, (0,cmd/* seq */.O6)(...scripts));
+        let why = [];
+        for (const line of out.split('\n').map((l) => l.trim())) {
+            if (!line)
+                continue;
+            if (!line.startsWith(commands/* RECONNECT_FAILED */.AK)) {
+                why.push(line);
+                continue;
+            }
+            const network = line.slice(commands/* RECONNECT_FAILED */.AK.length).trim().split(' ')[0] ?? '';
+            failed.set(network, [...(failed.get(network) ?? []), why.join(' ') || 'no reason given']);
+            why = [];
+        }
+    }
+    for (const p of plan) {
+        const where = `${host.label}: ${svc.name}: ${p.network}`;
+        if (p.action === 'stay') {
+            deps.logger.info(`${where}: the ${p.containers} old container(s) stay attached and in DNS until they are stopped gracefully (${p.why}: Docker could not keep their address, and taking them off would cut the requests they are answering)`);
+            continue;
+        }
+        const lost = failed.get(p.network) ?? [];
+        if (lost.length < p.containers)
+            deps.logger.info(`${where}: ${p.containers - lost.length} old container(s) left DNS and rejoined at their address (configured subnet ${p.subnets.join(', ')}): requests in flight and cached answers still reach them`);
+        if (lost.length > 0)
+            deps.logger.warn(`${where}: ${lost.length} old container(s) could not rejoin at their address and are off the network: ${[...new Set(lost)].join('; ')}`);
+    }
+}
 async function startFirst(host, o, svc, old, desired, deps) {
     const sleep = deps.sleep ?? retry/* realSleep */.uk;
     const t0 = (deps.now ?? Date.now)();
@@ -64123,27 +64245,8 @@ async function startFirst(host, o, svc, old, desired, deps) {
             await droplet_run(host, deps, (0,commands/* removeContainers */.Dn)(stopIds));
         }
         else {
-            const networks = (0,commands/* parseNetworks */.j)(await droplet_run(host, deps, (0,commands/* inspectContainers */.Xu)(stopIds)));
-            // no proxy to reload: leave DNS but stay reachable at the same address where Docker
-            // allows it, so a proxy's cached answer still reaches a live container until it expires
-            let reconnectFailures = 0;
-            for (const s of old) {
-                const attachments = (networks.get(s.id) ?? []).filter((a) => !['host', 'none', 'bridge'].includes(a.network));
-                if (attachments.length === 0)
-                    continue;
-                const out = await droplet_run(host, deps, (0,commands/* dropFromDns */.NN)(s.id, attachments));
-                if (out.includes(commands/* RECONNECT_FAILED */.AK)) {
-                    reconnectFailures += 1;
-                    deps.logger.debug(`${host.label}: ${svc.name}: ${s.container} could not rejoin at its address: ${out
-                        .trim()
-                        .split('\n')
-                        .filter((l) => !l.includes(commands/* RECONNECT_FAILED */.AK))
-                        .join(' ')}`);
-                }
-            }
-            if (reconnectFailures > 0)
-                deps.logger.info(`${host.label}: ${svc.name}: ${reconnectFailures} old container(s) left the network (Docker keeps the address only on networks with a configured subnet)`);
-            deps.logger.info(`${host.label}: ${svc.name}: old container(s) out of DNS; draining ${Math.round(o.drainMs / 100) / 10}s`);
+            await dropFromDnsWhereKept(host, o, svc, old, deps);
+            deps.logger.info(`${host.label}: ${svc.name}: draining ${Math.round(o.drainMs / 100) / 10}s, then stopping the ${old.length} old container(s) gracefully (they finish what is in flight; new connections to them are refused)`);
             await sleep(o.drainMs);
             await droplet_run(host, deps, (0,commands/* stopRemove */.LR)(stopIds, o.stopTimeoutSeconds));
         }
@@ -68254,10 +68357,21 @@ async function retry(fn, options) {
 //        removeContainers.
 //      If the first reload fails, nothing has changed for the old containers: the new ones are
 //      removed and the old release keeps serving.
-//   3b. without a proxy, dropFromDns: each old container leaves every project network and joins
-//      it again at the SAME address with no aliases — Docker's DNS stops answering the service
-//      name with it, yet a client still holding a cached answer reaches it (not a connect
-//      timeout); then drain-time, then stopRemove;
+//   3b. without a proxy to reload (a proxy that resolves the service name at request time, or
+//      clients that reach it some other way), nothing is ever disconnected where Docker could
+//      not give the address back (same reason as 3a). Decided per network BEFORE anything is
+//      disconnected, from the release's resolved Compose config (networks.ts):
+//        - a network with a configured subnet holding the container's address: dropFromDns —
+//          it leaves and joins again at the SAME address with no aliases: Docker's DNS stops
+//          answering the service name with it, while requests in flight and clients holding a
+//          cached answer still reach it;
+//        - any other network (an automatic subnet: Docker accepts `--ip` only on networks with
+//          a user-configured one, and `docker network inspect` shows both alike; an external
+//          network, whose subnet the file does not give): it stays attached, and in DNS;
+//      then drain-time (a resolver learns the new containers, caches of the old answer
+//      expire), then stopRemove: the graceful stop happens where they stand — the app stops
+//      listening (a resolver-based proxy re-sends a refused connect), finishes what is in
+//      flight, and a stopped container leaves Docker's DNS by itself;
 //   4. scaleTo(desired) leaves Compose's view coherent.
 
 
@@ -68283,8 +68397,9 @@ const RECONNECT_FAILED = '__ROLLOUT_RECONNECT_FAILED__';
 /**
  * Takes a container out of Docker's DNS for its service name while keeping its addresses:
  * disconnect, then connect again at the same IPv4/IPv6 with no aliases (only the container
- * name resolves). If connecting again fails, prints RECONNECT_FAILED (the container is then
- * simply off the network) and goes on.
+ * name resolves). Only for networks with a configured subnet (networks.ts): elsewhere Docker
+ * refuses the fixed address. If connecting again fails even so, prints the error and
+ * `RECONNECT_FAILED <network> <container>` (the container is then off that network) and goes on.
  */
 function dropFromDns(container, attachments) {
     if (attachments.length === 0)
@@ -68457,6 +68572,30 @@ function sharedDataOf(volumes, volumesFrom) {
     }
     return out;
 }
+function truthy(v) {
+    return v === true || v === 'true' || (typeof v === 'object' && v !== null);
+}
+/** The service's networks: its `networks:` (list or map), `default` when absent, none with `network_mode`. */
+function networksOf(s, declared) {
+    if (s['network_mode'] !== undefined)
+        return [];
+    const raw = s['networks'];
+    const keys = Array.isArray(raw) ? raw.map(String) : raw && typeof raw === 'object' ? Object.keys(raw) : ['default'];
+    return keys.sort().map((key) => {
+        const n = asRecord(declared[key]);
+        const ipam = asRecord(n['ipam']);
+        const subnets = (Array.isArray(ipam['config']) ? ipam['config'] : [])
+            .map((c) => asRecord(c)['subnet'])
+            .filter((x) => typeof x === 'string' && x.includes('/'));
+        const external = n['external'];
+        const out = { key, external: truthy(external), subnets };
+        // Compose v1 spelled an external network's own name `external: {name: x}`
+        const name = typeof n['name'] === 'string' ? n['name'] : asRecord(external)['name'];
+        if (typeof name === 'string' && name)
+            out.name = name;
+        return out;
+    });
+}
 /**
  * Service facts from `compose config` output (YAML from v1, YAML or JSON from v2). With
  * `activeProfiles`, services of profiles none of which is enabled are left out (Compose v1's
@@ -68465,6 +68604,7 @@ function sharedDataOf(volumes, volumesFrom) {
 function parseServiceFacts(configText, activeProfiles) {
     const doc = asRecord((0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(configText));
     const services = asRecord(doc['services']);
+    const declaredNetworks = asRecord(doc['networks']);
     const enabled = ([, raw]) => {
         const profiles = asRecord(raw)['profiles'];
         if (!activeProfiles || !Array.isArray(profiles) || profiles.length === 0)
@@ -68485,6 +68625,7 @@ function parseServiceFacts(configText, activeProfiles) {
             publishedPorts: ports.map(publishedOf).filter((p) => p !== undefined),
             dependsOn: dependsOn.sort(),
             hasHealthcheck: Boolean(s['healthcheck']) && !asRecord(s['healthcheck'])['disable'],
+            networks: networksOf(s, declaredNetworks),
         };
         if (replicasRaw !== undefined && Number.isInteger(Number(replicasRaw)))
             facts.replicas = Number(replicasRaw);
