@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { startLoad } from '../../bench/rolling-update-load.js';
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { rollUnderLoad, webNames } from '../support/rolling-inflight.js';
 import { buildRollingUpdate, containers, getText, rollingUpdate, ruInputs } from '../support/rolling-update-lab.js';
 
 const lab = useLab();
@@ -24,46 +24,6 @@ const app = `rd${randomBytes(2).toString('hex')}`;
 const appSubnet = `rs${randomBytes(2).toString('hex')}`;
 let d: FixtureDroplet;
 let d2: FixtureDroplet;
-
-function webNames(rows: { name: string; service: string }[]): string[] {
-  return rows.filter((c) => c.service === 'web').map((c) => c.name);
-}
-
-/** Rolls web to `release` WITHOUT proxy-service while slow and fast loads run through nginx. */
-async function underLoad(droplet: FixtureDroplet, inputs: Record<string, string>, release: string) {
-  const slow = startLoad({
-    url: `http://${droplet.publicIpv4}/cgi-bin/slow?4`,
-    ratePerSecond: 2,
-    timeoutMs: 20_000,
-    slowMs: 12_000,
-    maxRequests: 400,
-    maxDurationMs: 120_000,
-  });
-  const fast = startLoad({
-    url: `http://${droplet.publicIpv4}/v.txt`,
-    ratePerSecond: 20,
-    timeoutMs: 20_000,
-    slowMs: 1000,
-    maxRequests: 4000,
-    maxDurationMs: 120_000,
-  });
-  // the slow requests fill every container before the roll-out starts
-  await new Promise((res) => setTimeout(res, 2000));
-  const r = await rollingUpdate({ ...inputs, services: 'web' });
-  await new Promise((res) => setTimeout(res, 1000));
-  const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
-  const brief = (s: typeof slowStats) => ({
-    total: s.total,
-    failed: s.failed,
-    failures: s.failures,
-    bodies: s.bodies,
-    maxLatencyMs: s.maxLatencyMs,
-  });
-  console.info(
-    `in-flight (no proxy-service) e2e ${release}: slow ${JSON.stringify(brief(slowStats))}; fast ${JSON.stringify(brief(fastStats))}`,
-  );
-  return { r, slowStats, fastStats };
-}
 
 beforeAll(async () => {
   buildRollingUpdate();
@@ -82,7 +42,11 @@ describe('rolling-update without proxy-service, network with an automatic subnet
 
   it('r2 with slow requests in flight: the old containers stay attached until stopped gracefully; none fails, none hangs', async () => {
     const before = webNames(await containers(lab, d, app));
-    const { r, slowStats, fastStats } = await underLoad(d, ruInputs(lab, [d], app, 'r2'), 'r2');
+    const { r, slowStats, fastStats } = await rollUnderLoad(
+      d,
+      { ...ruInputs(lab, [d], app, 'r2'), services: 'web' },
+      'in-flight (no proxy-service) e2e r2',
+    );
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
@@ -105,7 +69,11 @@ describe('rolling-update without proxy-service, network with an automatic subnet
   });
 
   it('r4 while the old r3 containers just exit where they stand: the requests they held are closed (not hung) and nginx re-sends them; none fails', async () => {
-    const { r, slowStats, fastStats } = await underLoad(d, ruInputs(lab, [d], app, 'r4', 'WEB_DRAIN=0'), 'r4');
+    const { r, slowStats, fastStats } = await rollUnderLoad(
+      d,
+      { ...ruInputs(lab, [d], app, 'r4', 'WEB_DRAIN=0'), services: 'web' },
+      'in-flight (no proxy-service) e2e r4',
+    );
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
@@ -130,7 +98,11 @@ describe('rolling-update without proxy-service, network with a configured subnet
   });
 
   it('r2 with slow requests in flight: the old containers leave DNS at their address; none fails, none hangs', async () => {
-    const { r, slowStats, fastStats } = await underLoad(d2, inputs('r2'), 'r2');
+    const { r, slowStats, fastStats } = await rollUnderLoad(
+      d2,
+      { ...inputs('r2'), services: 'web' },
+      'in-flight (no proxy-service, configured subnet) e2e r2',
+    );
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);

@@ -11,57 +11,22 @@ import { randomBytes } from 'node:crypto';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { startLoad } from '../../bench/rolling-update-load.js';
 import { type FixtureDroplet, useLab } from '../lab/fixture.js';
+import { rollUnderLoad, webNames } from '../support/rolling-inflight.js';
 import { buildRollingUpdate, containers, getText, rollingUpdate, ruInputs } from '../support/rolling-update-lab.js';
 
 const lab = useLab();
 const app = `ri${randomBytes(2).toString('hex')}`;
 let d: FixtureDroplet;
 
-function webNames(rows: { name: string; service: string }[]): string[] {
-  return rows.filter((c) => c.service === 'web').map((c) => c.name);
-}
-
-/** Rolls web to `release` through nginx while slow and fast loads run; returns the run and the counts. */
-async function underLoad(release: string, extraEnv = '') {
-  const slow = startLoad({
-    url: `http://${d.publicIpv4}/cgi-bin/slow?4`,
-    ratePerSecond: 2,
-    timeoutMs: 20_000,
-    slowMs: 12_000,
-    maxRequests: 400,
-    maxDurationMs: 120_000,
-  });
-  const fast = startLoad({
-    url: `http://${d.publicIpv4}/v.txt`,
-    ratePerSecond: 20,
-    timeoutMs: 20_000,
-    slowMs: 1000,
-    maxRequests: 4000,
-    maxDurationMs: 120_000,
-  });
-  // the slow requests fill every container before the roll-out starts
-  await new Promise((res) => setTimeout(res, 2000));
-  const r = await rollingUpdate({
+/** The action's inputs for `release`, with nginx as proxy-service. */
+function proxied(release: string, extraEnv = ''): Record<string, string> {
+  return {
     ...ruInputs(lab, [d], app, release, extraEnv),
     services: 'web',
     'proxy-service': 'nginx',
     'proxy-reload': 'nginx -s reload',
-  });
-  await new Promise((res) => setTimeout(res, 1000));
-  const [slowStats, fastStats] = await Promise.all([slow.stop(), fast.stop()]);
-  const brief = (s: typeof slowStats) => ({
-    total: s.total,
-    failed: s.failed,
-    failures: s.failures,
-    bodies: s.bodies,
-    maxLatencyMs: s.maxLatencyMs,
-  });
-  console.info(
-    `in-flight e2e ${release}: slow ${JSON.stringify(brief(slowStats))}; fast ${JSON.stringify(brief(fastStats))}`,
-  );
-  return { r, slowStats, fastStats };
+  };
 }
 
 beforeAll(async () => {
@@ -78,7 +43,7 @@ describe('rolling-update through nginx: requests in flight on the old containers
 
   it('r2 start-first with slow requests in flight (nginx default read timeout): none fails, none hangs', async () => {
     const before = webNames(await containers(lab, d, app));
-    const { r, slowStats, fastStats } = await underLoad('r2');
+    const { r, slowStats, fastStats } = await rollUnderLoad(d, proxied('r2'), 'in-flight e2e r2');
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
@@ -98,7 +63,7 @@ describe('rolling-update through nginx: requests in flight on the old containers
   });
 
   it('r4 while the old r3 containers just exit: the requests they held are closed (not hung) and nginx re-sends them; none fails', async () => {
-    const { r, slowStats, fastStats } = await underLoad('r4', 'WEB_DRAIN=0');
+    const { r, slowStats, fastStats } = await rollUnderLoad(d, proxied('r4', 'WEB_DRAIN=0'), 'in-flight e2e r4');
     expect(r.exitCode, r.log).toBe(0);
     expect(slowStats.failed, JSON.stringify(slowStats)).toBe(0);
     expect(fastStats.failed, JSON.stringify(fastStats)).toBe(0);
