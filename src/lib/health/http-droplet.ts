@@ -3,7 +3,7 @@
 // (`curl --config -`), so nothing secret is ever in the remote argv.
 
 import { cmd, type Script } from '../commands/cmd.js';
-import type { RemoteHost } from '../ssh/executor.js';
+import { outputTail, type RemoteHost } from '../ssh/executor.js';
 import { attemptBudget, daysUntil, defaultContentType, hasHeader } from './check.js';
 import type { HttpDefinition } from './definitions.js';
 import { excerpt, judgeResponse } from './expect.js';
@@ -108,7 +108,7 @@ export function dropletHttpAttempt(def: HttpDefinition, host: RemoteHost, deps: 
     });
     const facts = parseCurlStderr(result.stderr);
     if (!facts) {
-      const line = (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? '';
+      const line = outputTail(result, 1);
       return {
         ok: false,
         status: result.code === 127 ? 'no curl' : `exit ${result.code}`,

@@ -3,6 +3,7 @@
 // stopped and removed (start-first: the old ones never stopped serving) or the previous
 // release's service is started again (recreate), no further service is touched, and a
 // ServiceRolloutError names the service.
+import { errorMessage } from '../action/errors.js';
 import type { Logger } from '../action/logger.js';
 import { render, seq } from '../commands/cmd.js';
 import type { ComposeProject } from '../compose/compose.js';
@@ -10,7 +11,7 @@ import { readServiceStates, type ServiceState, serviceVerdict } from '../compose
 import { containerDiagnostics } from '../health/container.js';
 import { type Check, pollUntil } from '../health/poll.js';
 import { realSleep } from '../retry.js';
-import { RemoteCommandError, type RemoteHost } from '../ssh/executor.js';
+import { outputTail, RemoteCommandError, type RemoteHost } from '../ssh/executor.js';
 import {
   configHashes,
   dropFromDns,
@@ -342,10 +343,8 @@ async function startFirst(
         await removeFresh();
         const why =
           error instanceof RemoteCommandError
-            ? `exit ${error.result.code}: ${(error.result.stderr.trim() || error.result.stdout.trim()).split('\n').slice(-2).join(' ')}`
-            : error instanceof Error
-              ? error.message
-              : String(error);
+            ? `exit ${error.result.code}: ${outputTail(error.result, 2, ' ')}`
+            : errorMessage(error);
         throw new ServiceRolloutError(
           host.label,
           svc.name,
@@ -369,7 +368,7 @@ async function startFirst(
         // the switch is done (the old containers are stopped); the first reload already taught
         // the proxy the new containers, so this is not a failure of the roll-out
         deps.logger.warn(
-          `${host.label}: reloading proxy ${proxy.service} after the old ${svc.name} container(s) stopped failed: ${again.stderr.trim().split('\n').slice(-2).join(' ')}`,
+          `${host.label}: reloading proxy ${proxy.service} after the old ${svc.name} container(s) stopped failed: ${outputTail(again, 2, ' ')}`,
         );
       await run(host, deps, removeContainers(stopIds));
     } else {
@@ -424,7 +423,7 @@ async function recreateService(
     });
     return r.code === 0
       ? 'the previous release of the service was started again'
-      : `restoring the previous release failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
+      : `restoring the previous release failed: ${outputTail(r, 2, ' ')}`;
   };
   if (upError !== undefined || fresh.length === 0) {
     if (upError === undefined)

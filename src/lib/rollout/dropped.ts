@@ -10,7 +10,7 @@ import type { Logger } from '../action/logger.js';
 import { cmd, type Cmd, render } from '../commands/cmd.js';
 import { composeBase, type ComposeProject } from '../compose/compose.js';
 import type { ServiceState } from '../compose/state.js';
-import type { RemoteHost } from '../ssh/executor.js';
+import { outputTail, type RemoteHost } from '../ssh/executor.js';
 import { stopRemove } from './commands.js';
 
 /**
@@ -73,9 +73,7 @@ export async function removeDropped(
   if (droppedServices(o.states, o.active).length === 0) return [];
   const listed = await host.run(declaredServices(o.project), { allowFailure: true, timeoutMs: 120_000 });
   if (listed.code !== 0) {
-    throw new Error(
-      `listing the release's services failed (exit ${listed.code}): ${listed.stderr.trim().split('\n').slice(-2).join(' ')}`,
-    );
+    throw new Error(`listing the release's services failed (exit ${listed.code}): ${outputTail(listed, 2, ' ')}`);
   }
   const declared = new Set([...o.active, ...parseServiceNames(listed.stdout)]);
   const dropped = droppedServices(o.states, declared);

@@ -56,6 +56,11 @@ export interface RemoteHost {
   close(): Promise<void>;
 }
 
+/** The last `lines` lines of what a command printed: its stderr, or its stdout when stderr is empty. */
+export function outputTail(result: { stdout?: string; stderr: string }, lines: number, separator = '\n'): string {
+  return (result.stderr.trim() || (result.stdout ?? '').trim()).split('\n').slice(-lines).join(separator);
+}
+
 export class RemoteCommandError extends Error {
   override readonly name = 'RemoteCommandError';
   constructor(
@@ -64,7 +69,7 @@ export class RemoteCommandError extends Error {
     readonly command: string,
     readonly result: ExecResult,
   ) {
-    const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+    const tail = outputTail(result, 15);
     super(`on ${host}: \`${command}\` exited with code ${result.code}${tail ? `:\n${tail}` : ''}`);
   }
 }
