@@ -34,6 +34,7 @@ import {
 } from '../test/support/deploy-compose-lab.js';
 import { REPO_ROOT } from '../test/support/run-action.js';
 import { benchLab } from './rolling-update-lab.js';
+import { median } from './median.js';
 
 const runs = Math.min(Math.max(Number(process.argv[2] ?? 4) || 4, 1), 20);
 const profile = process.argv.includes('--profile');
@@ -70,13 +71,6 @@ function sh(
     } else child.stdin.end();
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? (s[(s.length - 1) / 2] as number)
-    : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const lab = benchLab();

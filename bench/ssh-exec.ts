@@ -10,6 +10,7 @@ import type { Logger } from '../src/lib/action/logger.js';
 import { parseKnownHosts } from '../src/lib/ssh/host-keys.js';
 import { connectWithRetry, type SshSettings } from '../src/lib/ssh/node-ssh-host.js';
 import { benchLab } from './rolling-update-lab.js';
+import { median } from './median.js';
 
 const execs = Math.min(Math.max(Number(process.argv[2] ?? 15) || 15, 3), 200);
 const connects = Math.min(Math.max(Number(process.argv[3] ?? 5) || 5, 1), 50);
@@ -19,11 +20,6 @@ const quiet: Logger = {
   error: (m) => console.error(m),
   debug: () => undefined,
   group: (_n, fn) => fn(),
-};
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 };
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from './median.js';
 
 const root = join(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -44,12 +45,6 @@ function timeToFirstLine(nodeArgs: string[], marker: string): Promise<Sample> {
       else resolvePromise({ ms, rssKb: Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) });
     });
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function summary(samples: Sample[]): { ms: number; rssMb: number } {
