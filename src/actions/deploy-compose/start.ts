@@ -11,7 +11,7 @@ import { inspectProjectScript, parseInspect, type ServiceState, settleScript } f
 import { waitForServices, type WaitResult } from '../../lib/compose/wait.js';
 import type { AppPaths, ReleaseManifest } from '../../lib/release/model.js';
 import { switchLiveScript } from '../../lib/release/remote.js';
-import { tarArchive } from '../../lib/release/tar.js';
+import { tarArchive, untarStdin } from '../../lib/release/tar.js';
 import type { RemoteHost } from '../../lib/ssh/executor.js';
 import { tail } from './errors.js';
 import type { Prepared } from './prepare.js';
@@ -28,7 +28,7 @@ export function placeScripts(paths: AppPaths, prepared: Prepared, scratch: strin
   return [
     ...(staged.restage ? [cmd('rm', '-rf', dir)] : []),
     cmd('mv', '-T', staged.dir, dir),
-    cmd('tar', '-x', '-f', '-', '-C', dir),
+    untarStdin(dir),
     cmd('rm', '-rf', scratch),
   ];
 }

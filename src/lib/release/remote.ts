@@ -13,6 +13,7 @@ import {
   type PrunePlan,
   type ReleaseManifest,
 } from './model.js';
+import { untarStdin } from './tar.js';
 
 export function readCurrentScript(paths: AppPaths): Script {
   return cmd('readlink', paths.current);
@@ -106,7 +107,7 @@ export function beginScript(paths: AppPaths, o: BeginOptions): Script {
     cmd('mkdir', '-p', paths.releases),
     cmd('rm', '-rf', paths.scratch),
     cmd('mkdir', '-p', o.scratch),
-    cmd('tar', '-x', '-f', '-', '-C', o.scratch),
+    untarStdin(o.scratch),
   ];
   if (o.lockDir) prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${HOLDER_IN_ARCHIVE}`));
   return and(

@@ -1,6 +1,7 @@
 // A minimal ustar writer: the release's files (compose files, extra files, the 0600 .env)
 // go to the droplet as ONE archive on the stdin of `tar -x` — one round trip instead of an
 // SFTP open/write/chmod/close per file, and the secrets still never touch argv.
+import { cmd, type Cmd } from '../commands/cmd.js';
 
 export interface TarFile {
   /** Relative path inside the archive (no leading "/" or ".."). */
@@ -57,4 +58,9 @@ export function tarArchive(files: readonly TarFile[], mtimeSeconds = Math.floor(
   }
   parts.push(Buffer.alloc(1024, 0));
   return Buffer.concat(parts);
+}
+
+/** The droplet's side of tarArchive: unpack the archive on stdin into `dir` (which must exist). */
+export function untarStdin(dir: string): Cmd {
+  return cmd('tar', '-x', '-f', '-', '-C', dir);
 }

@@ -2,6 +2,7 @@
 // its own update_config (parallelism, delay, order: start-first, failure_action: rollback,
 // monitor). Commands as data; parsing of `docker service inspect` into an update verdict.
 import { and, cmd, type Cmd, redirect, type Script, sensitive, sh } from '../commands/cmd.js';
+import { untarStdin } from '../release/tar.js';
 
 /** `docker info` → "<LocalNodeState> <ControlAvailable> <NodeID>" */
 export function swarmState(): Cmd {
@@ -42,7 +43,7 @@ export function swarmJoin(token: string, manager: string, advertise: string): Cm
  * sub-folders the paths name.
  */
 export function unpackRelease(dir: string): Script {
-  return and(cmd('mkdir', '-p', dir), cmd('tar', '-x', '-f', '-', '-C', dir));
+  return and(cmd('mkdir', '-p', dir), untarStdin(dir));
 }
 
 /**
