@@ -1,6 +1,6 @@
 // The lab's S3 server (Spaces in the tests): as the actions' Spaces inputs, as our store, as a
 // plain S3 client, and the keys under a prefix.
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 import { S3Store } from '../../src/lib/backup/store.js';
 import type { LabFixture } from '../lab/fixture.js';
@@ -29,13 +29,9 @@ export function labStore(lab: LabFixture): S3Store {
   });
 }
 
+/** A plain S3 client on the lab's server, configured as the actions' store configures its own. */
 export function labS3Client(lab: LabFixture): S3Client {
-  return new S3Client({
-    endpoint: lab.env.LAB_S3_ENDPOINT,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: lab.env.LAB_S3_ACCESS_KEY_ID, secretAccessKey: lab.env.LAB_S3_SECRET_ACCESS_KEY },
-  });
+  return labStore(lab).client;
 }
 
 /** Every key in the lab bucket under `prefix`, sorted (one page: the tests write a few dozen). */
