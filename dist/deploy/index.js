@@ -60944,7 +60944,7 @@ class NodeSshHost {
             stderr: Buffer.concat(stderr).toString('utf8'),
         };
         if (code !== 0 && !options.allowFailure)
-            throw new executor/* RemoteCommandError */.a(this.label, logged, result);
+            throw new executor/* RemoteCommandError */.at(this.label, logged, result);
         return result;
     }
     async stream(script, options) {
@@ -60967,7 +60967,7 @@ class NodeSshHost {
         if (!connection)
             return Promise.reject(new Error(`${this.label}: not connected`));
         if (signal?.aborted)
-            return Promise.reject(new executor/* StreamAbortedError */.O(`${this.label}: \`${logged}\` was aborted`));
+            return Promise.reject(new executor/* StreamAbortedError */.Op(`${this.label}: \`${logged}\` was aborted`));
         const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
         return new Promise((resolve, reject) => {
             connection.exec((0,cmd/* render */.XX)(script, 'exec'), (error, channel) => {
@@ -60994,7 +60994,7 @@ class NodeSshHost {
                     settled = true;
                     clearTimeout(timer);
                     kill();
-                    reject(new executor/* StreamAbortedError */.O(`${this.label}: \`${logged}\` was aborted`));
+                    reject(new executor/* StreamAbortedError */.Op(`${this.label}: \`${logged}\` was aborted`));
                 };
                 const timer = setTimeout(() => {
                     if (settled)
@@ -61723,6 +61723,8 @@ async function waitForServices(host, options) {
 
 // EXTERNAL MODULE: ./src/lib/health/definitions.ts
 var definitions = __nccwpck_require__(19736);
+// EXTERNAL MODULE: ./src/lib/ssh/executor.ts
+var executor = __nccwpck_require__(33893);
 ;// CONCATENATED MODULE: ./src/lib/health/check.ts
 /** Content-Type for a body the user did not label: JSON when it parses as JSON. */
 function defaultContentType(body) {
@@ -61761,6 +61763,7 @@ var expect = __nccwpck_require__(32897);
 // HTTP check from inside a droplet: curl on the droplet over SSH. Every option (URL,
 // headers — secrets included — and body) goes to curl as a config file on stdin
 // (`curl --config -`), so nothing secret is ever in the remote argv.
+
 
 
 
@@ -61850,7 +61853,7 @@ function dropletHttpAttempt(def, host, deps = {}) {
         });
         const facts = parseCurlStderr(result.stderr);
         if (!facts) {
-            const line = (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? '';
+            const line = (0,executor/* outputTail */.ci)(result, 1);
             return {
                 ok: false,
                 status: result.code === 127 ? 'no curl' : `exit ${result.code}`,
@@ -62765,8 +62768,68 @@ function prefixedLogger(inner, prefix) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/lib/release/tar.ts
+// A minimal ustar writer: the release's files (compose files, extra files, the 0600 .env)
+// go to the droplet as ONE archive on the stdin of `tar -x` — one round trip instead of an
+// SFTP open/write/chmod/close per file, and the secrets still never touch argv.
+
+function octal(value, width) {
+    return `${value.toString(8).padStart(width - 1, '0')}\0`;
+}
+function splitName(path) {
+    if (Buffer.byteLength(path) <= 100)
+        return { name: path, prefix: '' };
+    const cut = path.lastIndexOf('/', 155);
+    const prefix = path.slice(0, cut);
+    const name = path.slice(cut + 1);
+    if (cut <= 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) {
+        throw new Error(`path too long for the release archive: ${path}`);
+    }
+    return { name, prefix };
+}
+function header(path, size, mode, mtime) {
+    const h = Buffer.alloc(512, 0);
+    const { name, prefix } = splitName(path);
+    h.write(name, 0, 100, 'utf8');
+    h.write(octal(mode & 0o7777, 8), 100, 8, 'latin1');
+    h.write(octal(0, 8), 108, 8, 'latin1');
+    h.write(octal(0, 8), 116, 8, 'latin1');
+    h.write(octal(size, 12), 124, 12, 'latin1');
+    h.write(octal(mtime, 12), 136, 12, 'latin1');
+    h.write('        ', 148, 8, 'latin1');
+    h.write('0', 156, 1, 'latin1');
+    h.write('ustar\0', 257, 6, 'latin1');
+    h.write('00', 263, 2, 'latin1');
+    h.write(prefix, 345, 155, 'utf8');
+    let sum = 0;
+    for (const byte of h)
+        sum += byte;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    return h;
+}
+function tarArchive(files, mtimeSeconds = Math.floor(Date.now() / 1000)) {
+    const parts = [];
+    for (const f of files) {
+        if (!f.path || f.path.startsWith('/') || f.path.split('/').includes('..')) {
+            throw new Error(`refusing to archive ${JSON.stringify(f.path)}`);
+        }
+        const data = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
+        parts.push(header(f.path, data.length, f.mode, mtimeSeconds), data);
+        const pad = (512 - (data.length % 512)) % 512;
+        if (pad)
+            parts.push(Buffer.alloc(pad, 0));
+    }
+    parts.push(Buffer.alloc(1024, 0));
+    return Buffer.concat(parts);
+}
+/** The droplet's side of tarArchive: unpack the archive on stdin into `dir` (which must exist). */
+function untarStdin(dir) {
+    return (0,cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', dir);
+}
+
 ;// CONCATENATED MODULE: ./src/lib/release/remote.ts
 // Reading and changing the release model on a droplet. Every command is built as data.
+
 
 
 
@@ -62828,7 +62891,7 @@ function beginScript(paths, o) {
         (0,cmd/* cmd */.HW)('mkdir', '-p', paths.releases),
         (0,cmd/* cmd */.HW)('rm', '-rf', paths.scratch),
         (0,cmd/* cmd */.HW)('mkdir', '-p', o.scratch),
-        (0,cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', o.scratch),
+        untarStdin(o.scratch),
     ];
     if (o.lockDir)
         prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${HOLDER_IN_ARCHIVE}`));
@@ -62918,60 +62981,6 @@ async function readCurrent(host, paths) {
 var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/lib/images/registry.ts
 var registry = __nccwpck_require__(29195);
-;// CONCATENATED MODULE: ./src/lib/release/tar.ts
-// A minimal ustar writer: the release's files (compose files, extra files, the 0600 .env)
-// go to the droplet as ONE archive on the stdin of `tar -x` — one round trip instead of an
-// SFTP open/write/chmod/close per file, and the secrets still never touch argv.
-function octal(value, width) {
-    return `${value.toString(8).padStart(width - 1, '0')}\0`;
-}
-function splitName(path) {
-    if (Buffer.byteLength(path) <= 100)
-        return { name: path, prefix: '' };
-    const cut = path.lastIndexOf('/', 155);
-    const prefix = path.slice(0, cut);
-    const name = path.slice(cut + 1);
-    if (cut <= 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) {
-        throw new Error(`path too long for the release archive: ${path}`);
-    }
-    return { name, prefix };
-}
-function header(path, size, mode, mtime) {
-    const h = Buffer.alloc(512, 0);
-    const { name, prefix } = splitName(path);
-    h.write(name, 0, 100, 'utf8');
-    h.write(octal(mode & 0o7777, 8), 100, 8, 'latin1');
-    h.write(octal(0, 8), 108, 8, 'latin1');
-    h.write(octal(0, 8), 116, 8, 'latin1');
-    h.write(octal(size, 12), 124, 12, 'latin1');
-    h.write(octal(mtime, 12), 136, 12, 'latin1');
-    h.write('        ', 148, 8, 'latin1');
-    h.write('0', 156, 1, 'latin1');
-    h.write('ustar\0', 257, 6, 'latin1');
-    h.write('00', 263, 2, 'latin1');
-    h.write(prefix, 345, 155, 'utf8');
-    let sum = 0;
-    for (const byte of h)
-        sum += byte;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-    return h;
-}
-function tarArchive(files, mtimeSeconds = Math.floor(Date.now() / 1000)) {
-    const parts = [];
-    for (const f of files) {
-        if (!f.path || f.path.startsWith('/') || f.path.split('/').includes('..')) {
-            throw new Error(`refusing to archive ${JSON.stringify(f.path)}`);
-        }
-        const data = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
-        parts.push(header(f.path, data.length, f.mode, mtimeSeconds), data);
-        const pad = (512 - (data.length % 512)) % 512;
-        if (pad)
-            parts.push(Buffer.alloc(pad, 0));
-    }
-    parts.push(Buffer.alloc(1024, 0));
-    return Buffer.concat(parts);
-}
-
 ;// CONCATENATED MODULE: ./src/actions/deploy-compose/errors.ts
 // How a failed step is reported: where, what, and what is serving now.
 class DeployStepError extends Error {
@@ -63534,7 +63543,7 @@ function placeScripts(paths, prepared, scratch) {
     return [
         ...(staged.restage ? [(0,cmd/* cmd */.HW)('rm', '-rf', dir)] : []),
         (0,cmd/* cmd */.HW)('mv', '-T', staged.dir, dir),
-        (0,cmd/* cmd */.HW)('tar', '-x', '-f', '-', '-C', dir),
+        untarStdin(dir),
         (0,cmd/* cmd */.HW)('rm', '-rf', scratch),
     ];
 }
@@ -63935,8 +63944,6 @@ async function run(inputs, deps) {
     return outcomes;
 }
 
-// EXTERNAL MODULE: ./src/lib/ssh/executor.ts
-var executor = __nccwpck_require__(33893);
 // EXTERNAL MODULE: ./src/lib/rollout/commands.ts
 var commands = __nccwpck_require__(96359);
 ;// CONCATENATED MODULE: ./src/lib/rollout/networks.ts
@@ -64017,6 +64024,12 @@ function planNetworks(project, declared, attachments) {
 }
 
 ;// CONCATENATED MODULE: ./src/lib/rollout/droplet.ts
+// The service-by-service rollout on ONE droplet (see commands.ts for the start-first steps).
+// After each service: a gate on the new containers. On failure the new containers are
+// stopped and removed (start-first: the old ones never stopped serving) or the previous
+// release's service is started again (recreate), no further service is touched, and a
+// ServiceRolloutError names the service.
+
 
 
 
@@ -64223,11 +64236,9 @@ async function startFirst(host, o, svc, old, desired, deps) {
             catch (error) {
                 // nothing has happened to the old containers yet: they keep serving
                 await removeFresh();
-                const why = error instanceof executor/* RemoteCommandError */.a
-                    ? `exit ${error.result.code}: ${(error.result.stderr.trim() || error.result.stdout.trim()).split('\n').slice(-2).join(' ')}`
-                    : error instanceof Error
-                        ? error.message
-                        : String(error);
+                const why = error instanceof executor/* RemoteCommandError */.at
+                    ? `exit ${error.result.code}: ${(0,executor/* outputTail */.ci)(error.result, 2, ' ')}`
+                    : (0,errors/* errorMessage */.gJ)(error);
                 throw new ServiceRolloutError(host.label, svc.name, `reloading proxy ${proxy.service} failed (${why}); the new containers were removed and the ${old.length} old one(s) kept serving`, [{ ...base, durationMs: elapsed(), detail: `proxy reload failed: ${why}` }]);
             }
             deps.logger.info(`${host.label}: ${svc.name}: draining ${Math.round(o.drainMs / 100) / 10}s, then stopping the ${old.length} old container(s) where they stand (they finish what is in flight; new connections to them are refused)`);
@@ -64241,7 +64252,7 @@ async function startFirst(host, o, svc, old, desired, deps) {
             if (again.code !== 0)
                 // the switch is done (the old containers are stopped); the first reload already taught
                 // the proxy the new containers, so this is not a failure of the roll-out
-                deps.logger.warn(`${host.label}: reloading proxy ${proxy.service} after the old ${svc.name} container(s) stopped failed: ${again.stderr.trim().split('\n').slice(-2).join(' ')}`);
+                deps.logger.warn(`${host.label}: reloading proxy ${proxy.service} after the old ${svc.name} container(s) stopped failed: ${(0,executor/* outputTail */.ci)(again, 2, ' ')}`);
             await droplet_run(host, deps, (0,commands/* removeContainers */.Dn)(stopIds));
         }
         else {
@@ -64288,7 +64299,7 @@ async function recreateService(host, o, svc, old, desired, deps) {
         });
         return r.code === 0
             ? 'the previous release of the service was started again'
-            : `restoring the previous release failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`;
+            : `restoring the previous release failed: ${(0,executor/* outputTail */.ci)(r, 2, ' ')}`;
     };
     if (upError !== undefined || fresh.length === 0) {
         if (upError === undefined)
@@ -64353,6 +64364,7 @@ async function rolloutDroplet(host, o, deps) {
 
 
 
+
 /**
  * Every service the release declares: `config --services` with all profiles enabled
  * (Compose v2: `--profile '*'`; Compose v1 lists services of every profile by itself).
@@ -64389,7 +64401,7 @@ async function removeDropped(host, o, deps) {
         return [];
     const listed = await host.run(declaredServices(o.project), { allowFailure: true, timeoutMs: 120_000 });
     if (listed.code !== 0) {
-        throw new Error(`listing the release's services failed (exit ${listed.code}): ${listed.stderr.trim().split('\n').slice(-2).join(' ')}`);
+        throw new Error(`listing the release's services failed (exit ${listed.code}): ${(0,executor/* outputTail */.ci)(listed, 2, ' ')}`);
     }
     const declared = new Set([...o.active, ...parseServiceNames(listed.stdout)]);
     const dropped = droppedServices(o.states, declared);
@@ -68770,12 +68782,17 @@ function planBatches(items, size) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   O: () => (/* binding */ StreamAbortedError),
-/* harmony export */   a: () => (/* binding */ RemoteCommandError)
+/* harmony export */   Op: () => (/* binding */ StreamAbortedError),
+/* harmony export */   at: () => (/* binding */ RemoteCommandError),
+/* harmony export */   ci: () => (/* binding */ outputTail)
 /* harmony export */ });
 /** RemoteHost.stream was aborted through StreamOptions.signal. */
 class StreamAbortedError extends Error {
     name = 'StreamAbortedError';
+}
+/** The last `lines` lines of what a command printed: its stderr, or its stdout when stderr is empty. */
+function outputTail(result, lines, separator = '\n') {
+    return (result.stderr.trim() || (result.stdout ?? '').trim()).split('\n').slice(-lines).join(separator);
 }
 class RemoteCommandError extends Error {
     host;
@@ -68785,7 +68802,7 @@ class RemoteCommandError extends Error {
     constructor(host, 
     /** The command as logged (sensitive values redacted). */
     command, result) {
-        const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        const tail = outputTail(result, 15);
         super(`on ${host}: \`${command}\` exited with code ${result.code}${tail ? `:\n${tail}` : ''}`);
         this.host = host;
         this.command = command;

@@ -26386,7 +26386,7 @@ nacl.setPRNG = function(fn) {
 
 /***/ }),
 
-/***/ 1459:
+/***/ 3359:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -27291,27 +27291,8 @@ class NodeSSH {
 var cmd = __nccwpck_require__(6322);
 // EXTERNAL MODULE: ./src/lib/retry.ts
 var retry = __nccwpck_require__(1737);
-;// CONCATENATED MODULE: ./src/lib/ssh/executor.ts
-/** RemoteHost.stream was aborted through StreamOptions.signal. */
-class StreamAbortedError extends Error {
-    name = 'StreamAbortedError';
-}
-class RemoteCommandError extends Error {
-    host;
-    command;
-    result;
-    name = 'RemoteCommandError';
-    constructor(host, 
-    /** The command as logged (sensitive values redacted). */
-    command, result) {
-        const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
-        super(`on ${host}: \`${command}\` exited with code ${result.code}${tail ? `:\n${tail}` : ''}`);
-        this.host = host;
-        this.command = command;
-        this.result = result;
-    }
-}
-
+// EXTERNAL MODULE: ./src/lib/ssh/executor.ts
+var executor = __nccwpck_require__(3893);
 // EXTERNAL MODULE: ./src/lib/ssh/host-keys.ts + 1 modules
 var host_keys = __nccwpck_require__(7245);
 ;// CONCATENATED MODULE: external "node:string_decoder"
@@ -27514,7 +27495,7 @@ class NodeSshHost {
             stderr: Buffer.concat(stderr).toString('utf8'),
         };
         if (code !== 0 && !options.allowFailure)
-            throw new RemoteCommandError(this.label, logged, result);
+            throw new executor/* RemoteCommandError */.at(this.label, logged, result);
         return result;
     }
     async stream(script, options) {
@@ -27537,7 +27518,7 @@ class NodeSshHost {
         if (!connection)
             return Promise.reject(new Error(`${this.label}: not connected`));
         if (signal?.aborted)
-            return Promise.reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+            return Promise.reject(new executor/* StreamAbortedError */.Op(`${this.label}: \`${logged}\` was aborted`));
         const deadline = timeoutMs ?? this.settings.commandTimeoutMs;
         return new Promise((resolve, reject) => {
             connection.exec((0,cmd/* render */.XX)(script, 'exec'), (error, channel) => {
@@ -27564,7 +27545,7 @@ class NodeSshHost {
                     settled = true;
                     clearTimeout(timer);
                     kill();
-                    reject(new StreamAbortedError(`${this.label}: \`${logged}\` was aborted`));
+                    reject(new executor/* StreamAbortedError */.Op(`${this.label}: \`${logged}\` was aborted`));
                 };
                 const timer = setTimeout(() => {
                     if (settled)
@@ -27729,7 +27710,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_action_esm_globals_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3072);
 /* harmony import */ var _lib_action_core_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1095);
 /* harmony import */ var _lib_action_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6086);
-/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1459);
+/* harmony import */ var _deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3359);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7364);
 /* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7585);
 
@@ -29430,6 +29411,8 @@ async function waitForServices(host, options) {
 
 // EXTERNAL MODULE: ./src/lib/health/definitions.ts
 var definitions = __nccwpck_require__(9736);
+// EXTERNAL MODULE: ./src/lib/ssh/executor.ts
+var executor = __nccwpck_require__(3893);
 ;// CONCATENATED MODULE: ./src/lib/health/check.ts
 /** Content-Type for a body the user did not label: JSON when it parses as JSON. */
 function defaultContentType(body) {
@@ -29468,6 +29451,7 @@ var expect = __nccwpck_require__(2897);
 // HTTP check from inside a droplet: curl on the droplet over SSH. Every option (URL,
 // headers — secrets included — and body) goes to curl as a config file on stdin
 // (`curl --config -`), so nothing secret is ever in the remote argv.
+
 
 
 
@@ -29557,7 +29541,7 @@ function dropletHttpAttempt(def, host, deps = {}) {
         });
         const facts = parseCurlStderr(result.stderr);
         if (!facts) {
-            const line = (result.stderr.trim() || result.stdout.trim()).split('\n').pop() ?? '';
+            const line = (0,executor/* outputTail */.ci)(result, 1);
             return {
                 ok: false,
                 status: result.code === 127 ? 'no curl' : `exit ${result.code}`,
@@ -30187,6 +30171,41 @@ async function retry(fn, options) {
             options.onRetry?.({ attempt, error, delayMs });
             await sleep(delayMs);
         }
+    }
+}
+
+
+/***/ }),
+
+/***/ 3893:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Op: () => (/* binding */ StreamAbortedError),
+/* harmony export */   at: () => (/* binding */ RemoteCommandError),
+/* harmony export */   ci: () => (/* binding */ outputTail)
+/* harmony export */ });
+/** RemoteHost.stream was aborted through StreamOptions.signal. */
+class StreamAbortedError extends Error {
+    name = 'StreamAbortedError';
+}
+/** The last `lines` lines of what a command printed: its stderr, or its stdout when stderr is empty. */
+function outputTail(result, lines, separator = '\n') {
+    return (result.stderr.trim() || (result.stdout ?? '').trim()).split('\n').slice(-lines).join(separator);
+}
+class RemoteCommandError extends Error {
+    host;
+    command;
+    result;
+    name = 'RemoteCommandError';
+    constructor(host, 
+    /** The command as logged (sensitive values redacted). */
+    command, result) {
+        const tail = outputTail(result, 15);
+        super(`on ${host}: \`${command}\` exited with code ${result.code}${tail ? `:\n${tail}` : ''}`);
+        this.host = host;
+        this.command = command;
+        this.result = result;
     }
 }
 

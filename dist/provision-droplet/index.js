@@ -40622,6 +40622,10 @@ var cmd = __nccwpck_require__(86322);
 class StreamAbortedError extends Error {
     name = 'StreamAbortedError';
 }
+/** The last `lines` lines of what a command printed: its stderr, or its stdout when stderr is empty. */
+function outputTail(result, lines, separator = '\n') {
+    return (result.stderr.trim() || (result.stdout ?? '').trim()).split('\n').slice(-lines).join(separator);
+}
 class RemoteCommandError extends Error {
     host;
     command;
@@ -40630,7 +40634,7 @@ class RemoteCommandError extends Error {
     constructor(host, 
     /** The command as logged (sensitive values redacted). */
     command, result) {
-        const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        const tail = outputTail(result, 15);
         super(`on ${host}: \`${command}\` exited with code ${result.code}${tail ? `:\n${tail}` : ''}`);
         this.host = host;
         this.command = command;

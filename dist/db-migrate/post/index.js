@@ -26395,7 +26395,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_action_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6086);
 /* harmony import */ var _lib_ssh_inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8803);
 /* harmony import */ var _lib_ssh_pool_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7965);
-/* harmony import */ var _deploy_compose_post_run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1641);
+/* harmony import */ var _deploy_compose_post_run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2998);
 
 
 
@@ -26411,7 +26411,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1641:
+/***/ 2998:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -26973,8 +26973,68 @@ function upNoRecreate(p, services) {
     return cmd(composeBase(p), 'up', '--detach', '--no-recreate', '--no-build', services);
 }
 
+;// CONCATENATED MODULE: ./src/lib/release/tar.ts
+// A minimal ustar writer: the release's files (compose files, extra files, the 0600 .env)
+// go to the droplet as ONE archive on the stdin of `tar -x` — one round trip instead of an
+// SFTP open/write/chmod/close per file, and the secrets still never touch argv.
+
+function octal(value, width) {
+    return `${value.toString(8).padStart(width - 1, '0')}\0`;
+}
+function splitName(path) {
+    if (Buffer.byteLength(path) <= 100)
+        return { name: path, prefix: '' };
+    const cut = path.lastIndexOf('/', 155);
+    const prefix = path.slice(0, cut);
+    const name = path.slice(cut + 1);
+    if (cut <= 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) {
+        throw new Error(`path too long for the release archive: ${path}`);
+    }
+    return { name, prefix };
+}
+function header(path, size, mode, mtime) {
+    const h = Buffer.alloc(512, 0);
+    const { name, prefix } = splitName(path);
+    h.write(name, 0, 100, 'utf8');
+    h.write(octal(mode & 0o7777, 8), 100, 8, 'latin1');
+    h.write(octal(0, 8), 108, 8, 'latin1');
+    h.write(octal(0, 8), 116, 8, 'latin1');
+    h.write(octal(size, 12), 124, 12, 'latin1');
+    h.write(octal(mtime, 12), 136, 12, 'latin1');
+    h.write('        ', 148, 8, 'latin1');
+    h.write('0', 156, 1, 'latin1');
+    h.write('ustar\0', 257, 6, 'latin1');
+    h.write('00', 263, 2, 'latin1');
+    h.write(prefix, 345, 155, 'utf8');
+    let sum = 0;
+    for (const byte of h)
+        sum += byte;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    return h;
+}
+function tar_tarArchive(files, mtimeSeconds = Math.floor(Date.now() / 1000)) {
+    const parts = [];
+    for (const f of files) {
+        if (!f.path || f.path.startsWith('/') || f.path.split('/').includes('..')) {
+            throw new Error(`refusing to archive ${JSON.stringify(f.path)}`);
+        }
+        const data = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
+        parts.push(header(f.path, data.length, f.mode, mtimeSeconds), data);
+        const pad = (512 - (data.length % 512)) % 512;
+        if (pad)
+            parts.push(Buffer.alloc(pad, 0));
+    }
+    parts.push(Buffer.alloc(1024, 0));
+    return Buffer.concat(parts);
+}
+/** The droplet's side of tarArchive: unpack the archive on stdin into `dir` (which must exist). */
+function tar_untarStdin(dir) {
+    return cmd('tar', '-x', '-f', '-', '-C', dir);
+}
+
 ;// CONCATENATED MODULE: ./src/lib/release/remote.ts
 // Reading and changing the release model on a droplet. Every command is built as data.
+
 
 
 
@@ -27036,7 +27096,7 @@ function remote_beginScript(paths, o) {
         cmd('mkdir', '-p', paths.releases),
         cmd('rm', '-rf', paths.scratch),
         cmd('mkdir', '-p', o.scratch),
-        cmd('tar', '-x', '-f', '-', '-C', o.scratch),
+        untarStdin(o.scratch),
     ];
     if (o.lockDir)
         prelude.push(moveHolderScript(o.lockDir, `${o.scratch}/${remote_HOLDER_IN_ARCHIVE}`));
@@ -28035,7 +28095,7 @@ function start_placeScripts(paths, prepared, scratch) {
     return [
         ...(staged.restage ? [cmd('rm', '-rf', dir)] : []),
         cmd('mv', '-T', staged.dir, dir),
-        cmd('tar', '-x', '-f', '-', '-C', dir),
+        untarStdin(dir),
         cmd('rm', '-rf', scratch),
     ];
 }
@@ -30239,6 +30299,10 @@ async function retry(fn, options) {
 class StreamAbortedError extends Error {
     name = 'StreamAbortedError';
 }
+/** The last `lines` lines of what a command printed: its stderr, or its stdout when stderr is empty. */
+function outputTail(result, lines, separator = '\n') {
+    return (result.stderr.trim() || (result.stdout ?? '').trim()).split('\n').slice(-lines).join(separator);
+}
 class RemoteCommandError extends Error {
     host;
     command;
@@ -30247,7 +30311,7 @@ class RemoteCommandError extends Error {
     constructor(host, 
     /** The command as logged (sensitive values redacted). */
     command, result) {
-        const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-15).join('\n');
+        const tail = outputTail(result, 15);
         super(`on ${host}: \`${command}\` exited with code ${result.code}${tail ? `:\n${tail}` : ''}`);
         this.host = host;
         this.command = command;
